@@ -1,0 +1,1 @@
+//! beams-actix (work in progress).

@@ -1,0 +1,1 @@
+//! beams-axum (work in progress).

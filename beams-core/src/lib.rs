@@ -1,0 +1,8 @@
+//! beams-core (being written).
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod user_id;
+
+pub use config::{BeamsConfig, BeamsConfigBuilder, ConfigError, SecretKey};
+pub use user_id::{UserId, UserIdError};
