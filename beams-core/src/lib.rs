@@ -6,3 +6,5 @@ pub mod user_id;
 
 pub use config::{BeamsConfig, BeamsConfigBuilder, ConfigError, SecretKey};
 pub use user_id::{UserId, UserIdError};
+#[cfg(feature = "publish")]
+pub mod publish;
