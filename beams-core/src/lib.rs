@@ -5,6 +5,8 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+#[cfg(feature = "tower")]
+pub mod service;
 pub mod token;
 pub mod user_id;
 

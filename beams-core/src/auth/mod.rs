@@ -317,7 +317,8 @@ impl BeamsAuth {
 }
 
 /// Logs a rejection at debug and builds its response.
-pub(crate) fn reject(rejection: AuthRejection) -> Response<String> {
+#[doc(hidden)]
+pub fn reject(rejection: AuthRejection) -> Response<String> {
     tracing::debug!(target: "beams::auth", outcome = rejection.kind(), status = rejection.status().as_u16());
     rejection.into_response()
 }

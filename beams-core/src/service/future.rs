@@ -1,0 +1,73 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::Response;
+use pin_project_lite::pin_project;
+
+use super::BeamsBody;
+use crate::auth::BeamsAuth;
+use crate::UserId;
+
+pin_project! {
+    /// The future of [`BeamsAuthService`](super::BeamsAuthService).
+    #[project = Proj]
+    pub struct ResponseFuture<F, RF> {
+        #[pin]
+        state: State<F, RF>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, RF> {
+        Inner { #[pin] fut: F },
+        Resolving { #[pin] fut: RF, auth: BeamsAuth, requested: UserId },
+        Ready { response: Option<Response<String>> },
+    }
+}
+
+impl<F, RF> std::fmt::Debug for ResponseFuture<F, RF> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, RF> ResponseFuture<F, RF> {
+    pub(super) fn inner(fut: F) -> Self {
+        Self { state: State::Inner { fut } }
+    }
+
+    pub(super) fn ready(response: Response<String>) -> Self {
+        Self { state: State::Ready { response: Some(response) } }
+    }
+
+    pub(super) fn resolving(fut: RF, auth: BeamsAuth, requested: UserId) -> Self {
+        Self { state: State::Resolving { fut, auth, requested } }
+    }
+}
+
+impl<F, RF, B, E> Future for ResponseFuture<F, RF>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    RF: Future<Output = Option<String>>,
+{
+    type Output = Result<Response<BeamsBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        let response = match state.as_mut().project() {
+            StateProj::Inner { fut } => {
+                let res = ready!(fut.poll(cx))?;
+                return Poll::Ready(Ok(res.map(BeamsBody::inner)));
+            }
+            StateProj::Resolving { fut, auth, requested } => {
+                let user = ready!(fut.poll(cx));
+                auth.authorize(requested, user.as_deref().into())
+            }
+            StateProj::Ready { response } => response.take().expect("polled after completion"),
+        };
+        state.set(State::Ready { response: None });
+        Poll::Ready(Ok(response.map(BeamsBody::json)))
+    }
+}
