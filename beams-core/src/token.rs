@@ -4,7 +4,10 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64_url::encode_into;
-use jsonwebtoken::crypto::CryptoProvider;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner};
 use jsonwebtoken::{Algorithm, EncodingKey};
 
 use crate::{BeamsConfig, UserId};
@@ -94,6 +97,8 @@ impl fmt::Debug for BeamsToken {
 /// ```
 #[derive(Clone)]
 pub struct TokenIssuer {
+    /// Identifies this issuer's key in the per-thread signer cache (clones share it).
+    id: u64,
     key: EncodingKey,
     /// `,"iss":"https://…","sub":` — the claims between `exp` and the subject.
     iss_part: Box<str>,
@@ -114,7 +119,9 @@ impl TokenIssuer {
     pub fn new(config: &BeamsConfig) -> Self {
         ensure_default_provider();
         let issuer = serde_json::to_string(&config.issuer()).expect("a string serializes");
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             key: EncodingKey::from_secret(config.secret_key().expose_secret().as_bytes()),
             iss_part: format!(",\"iss\":{issuer},\"sub\":").into_boxed_str(),
             ttl: config.token_ttl(),
@@ -154,15 +161,36 @@ impl TokenIssuer {
         token.push_str(HEADER_B64);
         token.push('.');
         encode_into(claims.as_bytes(), &mut token);
-        let signer = (PROVIDER.signer_factory)(&Algorithm::HS256, &self.key)?;
-        let signature = signer
-            .try_sign(token.as_bytes())
-            .map_err(|e| jsonwebtoken::errors::Error::from(jsonwebtoken::errors::ErrorKind::Signing(e.to_string())))?;
+        let signature = self.sign(token.as_bytes())?;
         token.push('.');
         encode_into(&signature, &mut token);
         Ok(BeamsToken {
             token,
             expires_at: exp,
+        })
+    }
+}
+
+impl TokenIssuer {
+    /// HMAC-SHA256 through the crypto backend. The backend's signer holds the keyed HMAC
+    /// state; it is not `Send`, so each thread keeps the last one it built (keyed by issuer
+    /// id) instead of re-deriving the key for every token.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
+        thread_local! {
+            static SIGNER: RefCell<Option<(u64, Box<dyn JwtSigner>)>> = const { RefCell::new(None) };
+        }
+        SIGNER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let signer = match &mut *slot {
+                Some((id, signer)) if *id == self.id => signer,
+                slot => {
+                    let signer = (PROVIDER.signer_factory)(&Algorithm::HS256, &self.key)?;
+                    &mut slot.insert((self.id, signer)).1
+                }
+            };
+            signer.try_sign(message).map_err(|e| {
+                TokenError::Signing(jsonwebtoken::errors::ErrorKind::Signing(e.to_string()).into())
+            })
         })
     }
 }
@@ -306,6 +334,19 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&raw).unwrap();
         assert_eq!(value.as_object().unwrap().len(), 3);
         assert!(value.get("iat").is_none());
+    }
+
+    #[test]
+    fn two_issuers_on_one_thread_use_their_own_keys() {
+        let other = TokenIssuer::new(&BeamsConfig::new(INSTANCE, "other-secret").unwrap());
+        let mine = issuer();
+        let user = UserId::new("cucas").unwrap();
+        for _ in 0..3 {
+            let a = mine.sign_with_exp(&user, 4_707_992_302).unwrap();
+            let b = other.sign_with_exp(&user, 4_707_992_302).unwrap();
+            assert!(a.as_str().ends_with(".CTtrDXh7vae3rSSKBKf5X0y4RQpFg7YvIlirmBQqJn4"));
+            assert_ne!(a.as_str().rsplit('.').next(), b.as_str().rsplit('.').next());
+        }
     }
 
     #[test]

@@ -1,0 +1,393 @@
+//! [`BeamsClient`]: the reqwest implementation of [`Publisher`].
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use http::{Method, StatusCode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::error::{PublishError, ValidationError};
+use super::notification::Notification;
+use super::retry::{RetryPolicy, parse_retry_after};
+use super::{PublishResponse, Publisher};
+use crate::config::BeamsConfig;
+use crate::user_id::UserId;
+
+/// The `X-Pusher-Library` header's value.
+pub const LIBRARY: &str = concat!("beams-rs ", env!("CARGO_PKG_VERSION"));
+
+/// Longest response body read; the rest is dropped (answers are tiny JSON objects).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Longest connect timeout of the default HTTP client.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `encodeURIComponent` leaves as it is: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// Why a [`BeamsClient`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The HTTP client could not be created (e.g. the TLS backend failed to load).
+    #[error("could not create the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+    /// The secret key has characters an HTTP header cannot carry.
+    #[error("the secret key cannot be sent in an HTTP header (control or non-ASCII characters)")]
+    InvalidSecretKey,
+    /// The retry policy is unusable.
+    #[error("invalid retry policy: {0}")]
+    InvalidRetryPolicy(&'static str),
+}
+
+/// Publishes through the Beams HTTP APIs, with the retries of its [`RetryPolicy`].
+///
+/// Cheap to clone (the connection pool is shared); build one per instance and keep it in
+/// your application state, usually as an `Arc<dyn Publisher>` or a generic `P: Publisher`.
+///
+/// ```no_run
+/// use beams_core::BeamsConfig;
+/// use beams_core::publish::{BeamsClient, Notification, Publisher, WebNotification, WebPayload};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = BeamsConfig::from_env()?;
+/// let client = BeamsClient::new(&config)?;
+/// let notification = Notification::new()
+///     .web(WebPayload::new().notification(WebNotification::new("Hi", "Your order shipped")));
+/// let published = client.publish_to_users(&["alice"], &notification).await?;
+/// println!("published {}", published.publish_id());
+/// client.delete_user("bob").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct BeamsClient {
+    http: reqwest::Client,
+    instance_id: Box<str>,
+    base_url: Box<str>,
+    authorization: HeaderValue,
+    policy: RetryPolicy,
+}
+
+impl fmt::Debug for BeamsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BeamsClient")
+            .field("instance_id", &self.instance_id)
+            .field("base_url", &self.base_url)
+            .field("secret_key", &"<redacted>")
+            .field("retry_policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`BeamsClient`]: a custom `reqwest::Client`, retry policy and timeout.
+///
+/// ```
+/// use beams_core::BeamsConfig;
+/// use beams_core::publish::{BeamsClient, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let config = BeamsConfig::builder("my-instance", "my-secret")
+///     .base_url("http://127.0.0.1:4000")
+///     .build()?;
+/// let client = BeamsClient::builder(&config)
+///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
+///     .timeout(Duration::from_secs(3))
+///     .build()?;
+/// assert_eq!(client.retry_policy().timeout(), Duration::from_secs(3));
+/// assert!(!format!("{client:?}").contains("my-secret"));
+///
+/// let refused = BeamsClient::builder(&config)
+///     .retry_policy(RetryPolicy::default().with_max_attempts(0))
+///     .build();
+/// assert!(refused.is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct BeamsClientBuilder {
+    config: BeamsConfig,
+    http: Option<reqwest::Client>,
+    policy: RetryPolicy,
+}
+
+impl BeamsClientBuilder {
+    /// Uses this `reqwest::Client` (proxies, TLS roots, pool settings…). Its own timeouts
+    /// apply too; the per-request timeout of the retry policy is set on each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Replaces the retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the per-request timeout (shorthand for the retry policy's).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.policy = self.policy.with_timeout(timeout);
+        self
+    }
+
+    /// Checks the options and builds the client.
+    pub fn build(self) -> Result<BeamsClient, BuildError> {
+        if self.policy.max_attempts() == 0 {
+            return Err(BuildError::InvalidRetryPolicy("max_attempts must be at least 1"));
+        }
+        if self.policy.timeout().is_zero() {
+            return Err(BuildError::InvalidRetryPolicy("the timeout must not be zero"));
+        }
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {}", self.config.secret_key().expose_secret()))
+                .map_err(|_| BuildError::InvalidSecretKey)?;
+        authorization.set_sensitive(true);
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.policy.timeout().min(MAX_CONNECT_TIMEOUT))
+                .build()
+                .map_err(BuildError::Http)?,
+        };
+        Ok(BeamsClient {
+            http,
+            instance_id: self.config.instance_id().into(),
+            base_url: self.config.base_url().into(),
+            authorization,
+            policy: self.policy,
+        })
+    }
+}
+
+/// Whether a request may be sent again after a failure that may have reached Beams.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Idempotent {
+    Yes,
+    No,
+}
+
+impl BeamsClient {
+    /// A client with the default HTTP client and [`RetryPolicy`].
+    pub fn new(config: &BeamsConfig) -> Result<Self, BuildError> {
+        Self::builder(config).build()
+    }
+
+    /// Starts a builder.
+    pub fn builder(config: &BeamsConfig) -> BeamsClientBuilder {
+        BeamsClientBuilder {
+            config: config.clone(),
+            http: None,
+            policy: RetryPolicy::default(),
+        }
+    }
+
+    /// The instance this client publishes to.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    async fn publish(&self, target: &'static str, body: Vec<u8>) -> Result<PublishResponse, PublishError> {
+        let path = format!("/publish_api/v1/instances/{}/publishes/{target}", self.instance_id);
+        let (status, headers, body) = self
+            .execute(Method::POST, &path, Some(Bytes::from(body)), Idempotent::No)
+            .await?;
+        PublishResponse::from_http(status, &headers, &body)
+    }
+
+    /// Sends one request with retries; returns the first success (2xx) or the final error.
+    async fn execute(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        idempotent: Idempotent,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
+        let url = format!("{}{path}", self.base_url);
+        let mut attempt = 1;
+        loop {
+            let (error, retryable, retry_after) = match self.attempt(&method, &url, body.clone()).await {
+                Ok((status, headers, bytes)) => {
+                    tracing::debug!(%method, path, status = status.as_u16(), attempt, "Beams API request");
+                    if status.is_success() {
+                        return Ok((status, headers, bytes));
+                    }
+                    let retry_after = headers
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                        || (idempotent == Idempotent::Yes && status.is_server_error());
+                    (PublishError::from_status(status, retry_after, &bytes), retryable, retry_after)
+                }
+                Err(error) => {
+                    tracing::debug!(%method, path, attempt, %error, "Beams API request failed");
+                    let retryable = match &error {
+                        PublishError::Network { connect: true, .. } => true,
+                        PublishError::Network { .. } | PublishError::Timeout { .. } => {
+                            idempotent == Idempotent::Yes
+                        }
+                        _ => false,
+                    };
+                    (error, retryable, None)
+                }
+            };
+            if !retryable || attempt >= self.policy.max_attempts() {
+                return Err(error);
+            }
+            let wait = match retry_after {
+                Some(wait) if wait > self.policy.max_delay() => return Err(error),
+                Some(wait) => wait,
+                None => self.policy.backoff(attempt),
+            };
+            tracing::debug!(%method, path, attempt, wait_ms = wait.as_millis() as u64, "retrying Beams API request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: the answer's status, headers and (capped) body, or a transport error.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<Bytes>,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .timeout(self.policy.timeout())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, "application/json")
+            .header("x-pusher-library", LIBRARY);
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        let mut response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
+            let room = MAX_RESPONSE_BYTES - bytes.len();
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if bytes.len() == MAX_RESPONSE_BYTES {
+                break;
+            }
+        }
+        Ok((status, headers, bytes))
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> PublishError {
+        // A connect error (even a connect timeout) means nothing was sent.
+        if error.is_connect() {
+            PublishError::Network {
+                connect: true,
+                source: Box::new(error.without_url()),
+            }
+        } else if error.is_timeout() {
+            PublishError::Timeout {
+                timeout: self.policy.timeout(),
+            }
+        } else {
+            PublishError::Network {
+                connect: false,
+                source: Box::new(error.without_url()),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for BeamsClient {
+    async fn publish_to_interests(
+        &self,
+        interests: &[&str],
+        notification: &Notification,
+    ) -> Result<PublishResponse, PublishError> {
+        let body = notification.interests_body(interests)?;
+        self.publish("interests", body).await
+    }
+
+    async fn publish_to_users(
+        &self,
+        users: &[&str],
+        notification: &Notification,
+    ) -> Result<PublishResponse, PublishError> {
+        let body = notification.users_body(users)?;
+        self.publish("users", body).await
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<(), PublishError> {
+        UserId::validate(user_id).map_err(|source| ValidationError::InvalidUserId {
+            user: user_id.to_owned(),
+            source,
+        })?;
+        let path = format!(
+            "/customer_api/v1/instances/{}/users/{}",
+            self.instance_id,
+            utf8_percent_encode(user_id, URI_COMPONENT)
+        );
+        self.execute(Method::DELETE, &path, None, Idempotent::Yes)
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        let enc = |s| utf8_percent_encode(s, URI_COMPONENT).to_string();
+        assert_eq!(enc("john doe"), "john%20doe");
+        assert_eq!(enc("a/b"), "a%2Fb");
+        assert_eq!(enc("john+test@example.com"), "john%2Btest%40example.com");
+        assert_eq!(enc("A-Z_a.z!~*'()09"), "A-Z_a.z!~*'()09");
+        assert_eq!(enc("é?#%"), "%C3%A9%3F%23%25");
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let config = BeamsConfig::new("instance", "TOP-SECRET-VALUE").unwrap();
+        let client = BeamsClient::new(&config).unwrap();
+        assert!(!format!("{client:?}").contains("TOP-SECRET"));
+        assert!(!format!("{:?}", BeamsClient::builder(&config)).contains("TOP-SECRET"));
+        assert_eq!(LIBRARY, format!("beams-rs {}", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn builder_checks() {
+        let config = BeamsConfig::new("instance", "s").unwrap();
+        assert!(matches!(
+            BeamsClient::builder(&config).timeout(Duration::ZERO).build(),
+            Err(BuildError::InvalidRetryPolicy(_))
+        ));
+        let config = BeamsConfig::new("instance", "bad\nsecret").unwrap();
+        let err = BeamsClient::new(&config).unwrap_err();
+        assert!(matches!(err, BuildError::InvalidSecretKey));
+        assert!(!err.to_string().contains("bad"));
+    }
+}
