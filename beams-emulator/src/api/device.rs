@@ -1,0 +1,347 @@
+//! The device API (`/device_api/v1/instances/{id}/…`) and the reporting API.
+
+use std::collections::BTreeSet;
+
+use axum::extract::Request;
+use http::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::publish::is_interest_char;
+use super::{
+    ApiError, HandlerResult, allow, check_instance, decode_segment, empty, error, json_response,
+    not_found, parse_object, read_body, require_json_content_type,
+};
+use crate::jwt;
+use crate::model::{Platform, now_secs};
+use crate::state::{EmulatorState, InterestError, MAX_INTERESTS_PER_DEVICE, SetUserError};
+
+/// Body cap of device API requests (5000 interests of 164 bytes fit).
+const DEVICE_BODY_LIMIT: usize = 1024 * 1024;
+/// Body cap of reporting events.
+const REPORTING_BODY_LIMIT: usize = 64 * 1024;
+/// Default and maximum page size of `GET …/interests`.
+const MAX_PAGE: usize = 100;
+
+fn too_large() -> ApiError {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("Request body too large: the limit is {DEVICE_BODY_LIMIT} bytes"),
+    )
+}
+
+fn device_not_found() -> ApiError {
+    error(StatusCode::NOT_FOUND, "Device not found")
+}
+
+fn platform(raw: &str) -> HandlerResult<Platform> {
+    raw.parse().map_err(|_| {
+        error(
+            StatusCode::NOT_FOUND,
+            format!("Unknown platform `{raw}`: expected web, fcm or apns"),
+        )
+    })
+}
+
+fn device_id(raw: &str) -> HandlerResult<String> {
+    match decode_segment(raw) {
+        Some(id) if !id.is_empty() => Ok(id),
+        _ => Err(error(StatusCode::BAD_REQUEST, "Invalid device id.")),
+    }
+}
+
+fn interest_error(e: InterestError) -> ApiError {
+    match e {
+        InterestError::DeviceNotFound => device_not_found(),
+        InterestError::TooMany => error(
+            StatusCode::BAD_REQUEST,
+            format!("Too many interests: a device may have at most {MAX_INTERESTS_PER_DEVICE}"),
+        ),
+    }
+}
+
+fn check_interest(name: &str) -> HandlerResult<()> {
+    if name.is_empty() || name.len() > 164 || !name.chars().all(is_interest_char) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Invalid interest name {name:?}: interests are 1-164 characters of ASCII \
+                 letters, digits and _-=@,.;"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn json_body(request: Request) -> HandlerResult<serde_json::Map<String, Value>> {
+    require_json_content_type(request.headers())?;
+    let bytes = read_body(request.into_body(), DEVICE_BODY_LIMIT, too_large).await?;
+    parse_object(&bytes)
+}
+
+pub(super) async fn route(
+    state: &EmulatorState,
+    request: Request,
+    instance: &str,
+    rest: &[&str],
+) -> HandlerResult {
+    let method = request.method().clone();
+    match rest {
+        ["web-vapid-public-key"] => {
+            allow(&method, &[Method::GET])?;
+            check_instance(state, instance)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"vapidPublicKey": state.vapid_public_key()}),
+            ))
+        }
+        ["devices", p] => {
+            allow(&method, &[Method::POST])?;
+            check_instance(state, instance)?;
+            let platform = platform(p)?;
+            register(state, request, platform).await
+        }
+        ["devices", p, d] => {
+            allow(&method, &[Method::GET, Method::DELETE])?;
+            check_instance(state, instance)?;
+            let platform = platform(p)?;
+            let id = device_id(d)?;
+            if method == Method::DELETE {
+                // 2xx even for unknown devices: the Android SDK retries anything else forever.
+                state.delete_device(&id, platform);
+                return Ok(empty(StatusCode::OK));
+            }
+            let device = state
+                .device_on(&id, platform)
+                .ok_or_else(device_not_found)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"id": device.id, "userId": device.user_id, "metadata": device.metadata}),
+            ))
+        }
+        ["devices", p, d, "user"] => {
+            allow(&method, &[Method::PUT])?;
+            check_instance(state, instance)?;
+            let platform = platform(p)?;
+            let id = device_id(d)?;
+            set_user(state, &request, platform, &id)
+        }
+        ["devices", p, d, "interests"] => {
+            allow(&method, &[Method::GET, Method::PUT])?;
+            check_instance(state, instance)?;
+            let platform = platform(p)?;
+            let id = device_id(d)?;
+            if method == Method::GET {
+                list_interests(state, &request, platform, &id)
+            } else {
+                replace_interests(state, request, platform, &id).await
+            }
+        }
+        ["devices", p, d, "interests", interest] => {
+            allow(&method, &[Method::POST, Method::DELETE])?;
+            check_instance(state, instance)?;
+            let platform = platform(p)?;
+            let id = device_id(d)?;
+            let Some(interest) = decode_segment(interest) else {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "Interest name must be valid UTF-8",
+                ));
+            };
+            check_interest(&interest)?;
+            let result = if method == Method::POST {
+                state.add_interest(&id, Some(platform), &interest)
+            } else {
+                state.remove_interest(&id, platform, &interest)
+            };
+            result.map_err(interest_error)?;
+            Ok(empty(StatusCode::OK))
+        }
+        ["devices", p, d, "metadata"] => {
+            allow(&method, &[Method::PUT])?;
+            check_instance(state, instance)?;
+            let platform = platform(p)?;
+            let id = device_id(d)?;
+            let metadata = json_body(request).await?;
+            if state.update_device(&id, platform, |device| {
+                device.metadata = Value::Object(metadata);
+            }) {
+                Ok(empty(StatusCode::OK))
+            } else {
+                Err(device_not_found())
+            }
+        }
+        ["devices", "fcm", d, "token"] => {
+            allow(&method, &[Method::PUT])?;
+            check_instance(state, instance)?;
+            let id = device_id(d)?;
+            let body = json_body(request).await?;
+            let Some(Value::String(token)) = body.get("token") else {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "`token` is required and must be a string",
+                ));
+            };
+            let token = token.clone();
+            if state.update_device(&id, Platform::Fcm, |device| device.token = Some(token)) {
+                Ok(empty(StatusCode::OK))
+            } else {
+                Err(device_not_found())
+            }
+        }
+        _ => Err(not_found(request.uri().path())),
+    }
+}
+
+async fn register(state: &EmulatorState, request: Request, platform: Platform) -> HandlerResult {
+    let body = json_body(request).await?;
+    match body.get("token") {
+        Some(Value::String(token)) if !token.is_empty() => {}
+        _ => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "`token` is required and must be a non-empty string",
+            ));
+        }
+    }
+    if let Some(metadata) = body.get("metadata")
+        && !metadata.is_object()
+    {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "`metadata` must be an object",
+        ));
+    }
+    let (device, initial) = state.register(platform, Value::Object(body));
+    let response = match platform {
+        Platform::Web => json!({"id": device.id}),
+        Platform::Fcm | Platform::Apns => json!({"id": device.id, "initialInterestSet": initial}),
+    };
+    Ok(json_response(StatusCode::OK, &response))
+}
+
+fn set_user(
+    state: &EmulatorState,
+    request: &Request,
+    platform: Platform,
+    id: &str,
+) -> HandlerResult {
+    let settings = state.settings();
+    let reject = |r: jwt::TokenRejection| error(r.status, r.description);
+    let token = jwt::bearer(request.headers().get(header::AUTHORIZATION)).map_err(reject)?;
+    let user_id = jwt::verify(
+        token,
+        settings.secret.0.as_bytes(),
+        &settings.instance_id,
+        now_secs(),
+        settings.jwt_leeway_secs,
+    )
+    .map_err(reject)?;
+    match state.set_user(id, Some(platform), &user_id) {
+        Ok(()) => Ok(empty(StatusCode::OK)),
+        Err(SetUserError::DeviceNotFound) => Err(device_not_found()),
+        Err(SetUserError::AlreadyAssociated) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "A User Id is already associated with this device.",
+        )),
+        Err(SetUserError::TooManyDevices) => Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "User already has reached the maximum of 100 devices",
+        )),
+    }
+}
+
+fn query_param(request: &Request, name: &str) -> Option<String> {
+    request.uri().query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| decode_segment(v).unwrap_or_default())
+    })
+}
+
+fn list_interests(
+    state: &EmulatorState,
+    request: &Request,
+    platform: Platform,
+    id: &str,
+) -> HandlerResult {
+    let limit = match query_param(request, "limit").filter(|v| !v.is_empty()) {
+        None => MAX_PAGE,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(MAX_PAGE),
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "`limit` must be a positive integer",
+                ));
+            }
+        },
+    };
+    let start = match query_param(request, "cursor").filter(|v| !v.is_empty()) {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| error(StatusCode::BAD_REQUEST, "`cursor` is not a valid cursor"))?,
+    };
+    let device = state.device_on(id, platform).ok_or_else(device_not_found)?;
+    let page: Vec<&String> = device.interests.iter().skip(start).take(limit).collect();
+    let end = start.saturating_add(page.len());
+    let metadata = if end < device.interests.len() {
+        json!({"nextCursor": end.to_string()})
+    } else {
+        json!({})
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"interests": page, "responseMetadata": metadata}),
+    ))
+}
+
+async fn replace_interests(
+    state: &EmulatorState,
+    request: Request,
+    platform: Platform,
+    id: &str,
+) -> HandlerResult {
+    let body = json_body(request).await?;
+    let Some(Value::Array(items)) = body.get("interests") else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "`interests` is required and must be an array",
+        ));
+    };
+    let mut interests = BTreeSet::new();
+    for item in items {
+        let Value::String(name) = item else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "`interests` must contain only strings",
+            ));
+        };
+        check_interest(name)?;
+        interests.insert(name.clone());
+    }
+    state
+        .replace_interests(id, platform, interests)
+        .map_err(interest_error)?;
+    Ok(empty(StatusCode::OK))
+}
+
+/// `POST /reporting_api/v2/instances/{id}/events`: best effort, always 200 once read.
+pub(super) async fn report(
+    state: &EmulatorState,
+    request: Request,
+    instance: &str,
+) -> HandlerResult {
+    allow(request.method(), &[Method::POST])?;
+    check_instance(state, instance)?;
+    let bytes = read_body(request.into_body(), REPORTING_BODY_LIMIT, || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body too large: the limit is {REPORTING_BODY_LIMIT} bytes"),
+        )
+    })
+    .await?;
+    let body = serde_json::from_slice::<Value>(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    state.record_event(body);
+    Ok(empty(StatusCode::OK))
+}

@@ -1,0 +1,253 @@
+//! Configuration: [`EmulatorBuilder`], the start-up [`Error`] and credential generators.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::server::Emulator;
+use crate::state::{EmulatorState, Secret, Settings};
+
+/// A valid P-256 public key (the curve's generator point, uncompressed, base64url): browsers accept
+/// it as an `applicationServerKey`. Nothing is ever pushed with it.
+pub(crate) const DEFAULT_VAPID_PUBLIC_KEY: &str =
+    "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
+
+/// Why an emulator could not be built or started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The instance id is empty or has characters other than ASCII letters, digits and `-` (it is
+    /// part of the token issuer's host name).
+    #[error(
+        "invalid instance id {0:?}: it must be non-empty and contain only ASCII letters, digits and '-'"
+    )]
+    InvalidInstanceId(String),
+    /// The secret key is empty or has characters other than visible ASCII (it travels in an HTTP
+    /// header). The message never contains the secret.
+    #[error("invalid secret key: it must be non-empty visible ASCII (no spaces)")]
+    InvalidSecretKey,
+    /// The address could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Another I/O error while starting.
+    #[error("I/O error while starting the emulator: {0}")]
+    Io(std::io::Error),
+}
+
+/// A new random instance id: a UUID v4, lower-case and hyphenated, as Beams instance ids are.
+pub fn generate_instance_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A new random secret key: 64 upper-case hex characters, as Beams secret keys look.
+pub fn generate_secret_key() -> String {
+    // UUID v4s come from the OS's secure RNG; keep only their random nibbles (skip the version
+    // nibble at 12 and the variant nibble at 16).
+    let mut out = String::with_capacity(64);
+    while out.len() < 64 {
+        let hex = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .to_ascii_uppercase();
+        for (i, c) in hex.chars().enumerate() {
+            if i != 12 && i != 16 && out.len() < 64 {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Configuration of an [`Emulator`]; every setting is optional.
+///
+/// ```
+/// use beams_emulator::Emulator;
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), beams_emulator::Error> {
+/// let emu = Emulator::builder()
+///     .instance_id("00000000-0000-4000-8000-000000000000")
+///     .secret_key("MY-TEST-SECRET")
+///     .port(0) // ephemeral: read it back with emu.port()
+///     .rate_limit(Some(100)) // Beams' 100 requests per second
+///     .sse_keep_alive(Duration::from_secs(5))
+///     .start()
+///     .await?;
+/// assert_eq!(emu.instance_id(), "00000000-0000-4000-8000-000000000000");
+/// assert!(emu.base_url().starts_with("http://127.0.0.1:"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct EmulatorBuilder {
+    instance_id: Option<String>,
+    secret_key: Option<String>,
+    host: IpAddr,
+    port: u16,
+    rate_limit: Option<u32>,
+    vapid_public_key: Option<String>,
+    sse_keep_alive: Duration,
+    jwt_leeway: Duration,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        EmulatorBuilder {
+            instance_id: None,
+            secret_key: None,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            rate_limit: None,
+            vapid_public_key: None,
+            sse_keep_alive: Duration::from_secs(15),
+            jwt_leeway: Duration::ZERO,
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("instance_id", &self.instance_id)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("rate_limit", &self.rate_limit)
+            .field("sse_keep_alive", &self.sse_keep_alive)
+            .field("jwt_leeway", &self.jwt_leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorBuilder {
+    /// The instance id to serve (default: a generated UUID).
+    pub fn instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.instance_id = Some(instance_id.into());
+        self
+    }
+
+    /// The secret key (default: 64 generated upper-case hex characters).
+    pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.secret_key = Some(secret_key.into());
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1`).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The port to listen on (default 0: an ephemeral port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Limit the publish and customer APIs to this many requests per second, answering
+    /// `429 "max N RPS"` beyond it (default: no limit; Beams' is 100).
+    pub fn rate_limit(mut self, requests_per_second: Option<u32>) -> Self {
+        self.rate_limit = requests_per_second;
+        self
+    }
+
+    /// The VAPID public key served to web SDKs (base64url of an uncompressed P-256 point; default:
+    /// a valid fixed key).
+    pub fn vapid_public_key(mut self, key: impl Into<String>) -> Self {
+        self.vapid_public_key = Some(key.into());
+        self
+    }
+
+    /// How often event streams send a keep-alive comment (default 15 s).
+    pub fn sse_keep_alive(mut self, interval: Duration) -> Self {
+        self.sse_keep_alive = interval;
+        self
+    }
+
+    /// Clock-skew tolerance for Beams Tokens' `exp`, `iat` and `nbf` (default zero, like Beams).
+    pub fn jwt_leeway(mut self, leeway: Duration) -> Self {
+        self.jwt_leeway = leeway;
+        self
+    }
+
+    /// Build the state without starting a server, to serve
+    /// [`EmulatorState::router`] yourself.
+    pub fn build(self) -> Result<EmulatorState, Error> {
+        let instance_id = self.instance_id.unwrap_or_else(generate_instance_id);
+        if instance_id.is_empty()
+            || !instance_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(Error::InvalidInstanceId(instance_id));
+        }
+        let secret = self.secret_key.unwrap_or_else(generate_secret_key);
+        if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Error::InvalidSecretKey);
+        }
+        let settings = Settings {
+            instance_id,
+            secret: Secret(secret),
+            vapid_public_key: self
+                .vapid_public_key
+                .unwrap_or_else(|| DEFAULT_VAPID_PUBLIC_KEY.to_owned()),
+            sse_keep_alive: self.sse_keep_alive.max(Duration::from_millis(10)),
+            jwt_leeway_secs: i64::try_from(self.jwt_leeway.as_secs()).unwrap_or(i64::MAX),
+        };
+        Ok(EmulatorState::new(settings, self.rate_limit))
+    }
+
+    /// Bind and start serving (needs a Tokio runtime).
+    pub async fn start(self) -> Result<Emulator, Error> {
+        let addr = SocketAddr::new(self.host, self.port);
+        let state = self.build()?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        Emulator::serve(state, listener).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_credentials_have_beams_shapes() {
+        let secret = generate_secret_key();
+        assert_eq!(secret.len(), 64);
+        assert!(
+            secret
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+        );
+        assert_ne!(secret, generate_secret_key());
+        let id = generate_instance_id();
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_configuration_without_echoing_the_secret() {
+        let err = EmulatorBuilder::default()
+            .instance_id("a.b")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInstanceId(_)));
+        let err = EmulatorBuilder::default()
+            .secret_key("has space")
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("has space"));
+        let debug = format!("{:?}", EmulatorBuilder::default().secret_key("TOPSECRET"));
+        assert!(!debug.contains("TOPSECRET"));
+    }
+}

@@ -1,0 +1,101 @@
+//! A local, in-memory server that speaks the Pusher Beams protocol, for development and tests.
+//!
+//! It serves one Beams instance over plain HTTP and behaves like the real service where the official
+//! SDKs can tell: the publish API (`/publishes`, `/publishes/interests`, `/publishes/users`), the
+//! customer API's delete user (on `customer_api` and the older `user_api` path), the device API for
+//! `web`, `fcm` and `apns` (register, get, set user with a verified Beams Token, interests,
+//! metadata, delete), the reporting API, Beams' limits, status codes and
+//! `{"error","description"}` bodies. Publishes are routed to the matching devices and recorded with
+//! the payload each platform would receive, so tests and demo pages can see them — over the
+//! inspection API under `/_emulator/` or through the typed [`EmulatorState`].
+//!
+//! ```
+//! use beams_emulator::{Emulator, Fault, Platform};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emu = Emulator::builder().start().await?; // 127.0.0.1, ephemeral port
+//! // Point a Beams client at emu.base_url(), emu.instance_id(), emu.secret_key() …
+//! let device = emu.register_device(Platform::Web);
+//! emu.add_device_interest(&device.id, "donuts");
+//!
+//! let publish = format!(
+//!     "{}/publish_api/v1/instances/{}/publishes/interests",
+//!     emu.base_url(),
+//!     emu.instance_id()
+//! );
+//! let client = reqwest::Client::new();
+//! let body = serde_json::json!({"interests": ["donuts"], "web": {"notification": {"title": "New donuts"}}});
+//! let response = client.post(&publish).bearer_auth(emu.secret_key()).json(&body).send().await?;
+//! assert_eq!(response.status(), 200);
+//!
+//! let delivered = emu.deliveries(&device.id);
+//! assert_eq!(delivered[0].payload["notification"]["title"], "New donuts");
+//! assert_eq!(delivered[0].payload["data"]["pusher"]["publishId"], emu.publishes()[0].publish_id);
+//!
+//! // The next publish is rate limited.
+//! emu.inject_fault(Fault::status(429).retry_after("1"));
+//! let response = client.post(&publish).bearer_auth(emu.secret_key()).json(&body).send().await?;
+//! assert_eq!(response.status(), 429);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # HTTP endpoints
+//!
+//! Beams (all under the instance id the emulator serves; other ids get 404):
+//!
+//! | Method and path | Answer |
+//! |---|---|
+//! | `POST /publish_api/v1/instances/{id}/publishes[/interests]` | `{"publishId":"pubid-…"}`; 400/401/404/422/429 |
+//! | `POST /publish_api/v1/instances/{id}/publishes/users` | the same |
+//! | `DELETE /{customer_api,user_api}/v1/instances/{id}/users/{user}` | 200, the user's devices are deleted |
+//! | `GET /device_api/v1/instances/{id}/web-vapid-public-key` | `{"vapidPublicKey"}` |
+//! | `POST /device_api/v1/instances/{id}/devices/{platform}` | `{"id"}` (+ `initialInterestSet` for fcm/apns) |
+//! | `GET`, `DELETE …/devices/{platform}/{device}` | `{"id","userId","metadata"}`; DELETE is 200 even when unknown |
+//! | `PUT …/devices/{platform}/{device}/user` | Bearer Beams Token, verified |
+//! | `GET`, `PUT …/devices/{platform}/{device}/interests` | `{"interests","responseMetadata"}` (`limit`, `cursor`) |
+//! | `POST`, `DELETE …/devices/{platform}/{device}/interests/{interest}` | 200 |
+//! | `PUT …/devices/{platform}/{device}/metadata`, `PUT …/devices/fcm/{device}/token` | 200 |
+//! | `POST /reporting_api/v2/instances/{id}/events` | 200 |
+//!
+//! The device and reporting APIs answer CORS preflights from any origin.
+//!
+//! Inspection (no authentication, CORS-enabled, never affected by faults):
+//!
+//! | Method and path | Answer |
+//! |---|---|
+//! | `GET /_emulator/info` | `{"instanceId","vapidPublicKey"}` |
+//! | `GET /_emulator/publishes` | [`RecordedPublish`]es |
+//! | `GET /_emulator/devices`, `/_emulator/devices/{device}` | [`Device`]s |
+//! | `GET /_emulator/devices/{device}/deliveries`, `/_emulator/users/{user}/deliveries`, `/_emulator/deliveries` | [`Delivery`]s |
+//! | `GET /_emulator/users/{user}/devices` | [`Device`]s |
+//! | `GET /_emulator/devices/{device}/stream` | server-sent events: one `delivery` event per delivery (data: the [`Delivery`] JSON, `id`: its id, `Last-Event-ID` honoured), keep-alive comments |
+//! | `GET /_emulator/events` | [`ReportedEvent`]s |
+//! | `POST /_emulator/reset` | 204, everything forgotten |
+//! | `GET`, `POST`, `DELETE /_emulator/faults` | queue ([`Fault`] JSON or an array), list, clear |
+//!
+//! # Fault "drop"
+//!
+//! The emulator's own server wraps each accepted TCP stream in a stream with a kill switch. A
+//! "drop" fault flips the switch of the request's connection; the connection's next read or write
+//! closes the socket with `SO_LINGER` 0 before any byte of a response is written, so the client
+//! sees a connection reset (or "connection closed before message completed"). Served through
+//! [`EmulatorState::router`] in another server, a drop can only abort the response body.
+
+#![warn(missing_docs)]
+
+mod api;
+mod builder;
+mod jwt;
+mod model;
+mod server;
+mod state;
+
+pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
+pub use model::{
+    Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent,
+    UnknownPlatform,
+};
+pub use server::Emulator;
+pub use state::{EmulatorState, SetUserRefused};

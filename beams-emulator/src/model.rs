@@ -1,0 +1,347 @@
+//! The typed records the emulator keeps: devices, publishes, deliveries, reporting events and
+//! injected faults.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A device platform of the Beams device API (`/devices/{platform}/…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Platform {
+    /// Browsers, via the web SDK and its service worker.
+    Web,
+    /// Android, via Firebase Cloud Messaging.
+    Fcm,
+    /// Apple devices, via the Apple Push Notification service.
+    Apns,
+}
+
+impl Platform {
+    /// The platform's name as it appears in device API paths and device ids (`web`, `fcm`, `apns`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Web => "web",
+            Platform::Fcm => "fcm",
+            Platform::Apns => "apns",
+        }
+    }
+
+    /// The key of this platform's payload in a publish body (`web`, `fcm`, `apns`).
+    pub fn payload_key(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`Platform`] from a string.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown platform {0:?}: expected web, fcm or apns")]
+pub struct UnknownPlatform(pub String);
+
+impl FromStr for Platform {
+    type Err = UnknownPlatform;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "web" => Ok(Platform::Web),
+            "fcm" => Ok(Platform::Fcm),
+            "apns" => Ok(Platform::Apns),
+            other => Err(UnknownPlatform(other.to_owned())),
+        }
+    }
+}
+
+/// A device registered with the emulator's device API (or through
+/// [`EmulatorState::register_device`](crate::EmulatorState::register_device)).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Device {
+    /// The device id, `{platform}-{uuid}` (for example `web-6f1c…`).
+    pub id: String,
+    /// The device's platform.
+    pub platform: Platform,
+    /// The push token the client registered with (for web: base64 of the browser's
+    /// `PushSubscription` JSON). The emulator never contacts a push gateway with it.
+    pub token: Option<String>,
+    /// The user associated through `PUT …/user`, if any.
+    pub user_id: Option<String>,
+    /// The metadata object sent at registration or through `PUT …/metadata`.
+    pub metadata: Value,
+    /// The device's interests, sorted.
+    pub interests: Vec<String>,
+    /// The body the device registered with, as received.
+    pub registration: Value,
+}
+
+/// What a publish targeted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum PublishTarget {
+    /// A publish to interests (`/publishes` or `/publishes/interests`).
+    Interests(Vec<String>),
+    /// A publish to users (`/publishes/users`).
+    Users(Vec<String>),
+}
+
+/// A publish the emulator accepted (`200 {"publishId": …}`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RecordedPublish {
+    /// The id returned to the publisher, `pubid-{uuid}`.
+    pub publish_id: String,
+    /// The interests or users targeted.
+    #[serde(flatten)]
+    pub target: PublishTarget,
+    /// The request body as received (including `interests`/`users`).
+    pub body: Value,
+    /// The request path, as received.
+    pub path: String,
+    /// The request headers, names lower-cased; repeated headers are joined with `", "`. The value of
+    /// `authorization` is redacted to `Bearer [redacted]`.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// When the publish was received, in milliseconds since the Unix epoch.
+    pub received_at_ms: u64,
+    /// The ids of the devices the publish was delivered to, in delivery order.
+    pub delivered_to: Vec<String>,
+}
+
+impl RecordedPublish {
+    /// The interests targeted, if this was a publish to interests.
+    pub fn interests(&self) -> Option<&[String]> {
+        match &self.target {
+            PublishTarget::Interests(i) => Some(i),
+            PublishTarget::Users(_) => None,
+        }
+    }
+
+    /// The users targeted, if this was a publish to users.
+    pub fn users(&self) -> Option<&[String]> {
+        match &self.target {
+            PublishTarget::Users(u) => Some(u),
+            PublishTarget::Interests(_) => None,
+        }
+    }
+
+    /// A header as received (lower-case `name`), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}
+
+/// One publish delivered to one device: what the push gateway would have handed the device.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Delivery {
+    /// A sequence number, unique within the emulator's lifetime (not reset by `reset`); also the
+    /// `id:` of the server-sent event carrying it.
+    pub id: u64,
+    /// The publish this delivery belongs to.
+    pub publish_id: String,
+    /// The receiving device.
+    pub device_id: String,
+    /// The receiving device's platform.
+    pub platform: Platform,
+    /// The user the device belonged to at delivery time, if any.
+    pub user_id: Option<String>,
+    /// The platform payload the device receives.
+    ///
+    /// - web: `{"notification": …, "data": {"pusher": {"instanceId", "publishId",
+    ///   "hasDisplayableContent", "hasData"}, …customer data}}` — what the web SDK's service worker
+    ///   reads;
+    /// - fcm: the publish's `fcm` object with `data.pusher` set to a JSON *string* of the same
+    ///   metadata (FCM data values are strings);
+    /// - apns: the publish's `apns` object with `data.pusher` set to the metadata object.
+    pub payload: Value,
+    /// When the delivery was made, in milliseconds since the Unix epoch.
+    pub delivered_at_ms: u64,
+}
+
+/// A reporting event (`POST /reporting_api/v2/instances/{id}/events`) as received.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ReportedEvent {
+    /// The body as received (JSON, or a JSON string holding the raw text if it was not JSON).
+    pub body: Value,
+    /// When it was received, in milliseconds since the Unix epoch.
+    pub received_at_ms: u64,
+}
+
+/// A fault to inject into the next matching requests.
+///
+/// Faults never apply to the inspection API (`/_emulator/…`) or to CORS preflight requests. Queued
+/// faults are matched in order; each matching request consumes one use of the first fault that
+/// matches it. The effects, applied in this order:
+///
+/// 1. `latency_ms`: the request waits this long first;
+/// 2. `drop`: the connection is closed without a response (the client sees a connection error);
+/// 3. `status`: the request is answered with that status, a Beams-shaped error body and, if set,
+///    `Retry-After`, instead of being processed.
+///
+/// A fault with only a latency delays the request and then processes it normally.
+///
+/// Over HTTP (`POST /_emulator/faults`) a fault is the JSON
+/// `{"count":1,"status":429,"retryAfter":"2","latencyMs":0,"drop":false,"pathPrefix":"/publish_api"}`
+/// (every field optional; `count` defaults to 1).
+///
+/// ```
+/// use beams_emulator::Fault;
+/// use std::time::Duration;
+///
+/// let rate_limited = Fault::status(429).retry_after("2").times(3).path_prefix("/publish_api");
+/// let slow = Fault::latency(Duration::from_millis(200));
+/// let reset = Fault::drop_connection().method("POST");
+/// # let _ = (rate_limited, slow, reset);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Fault {
+    /// How many matching requests this fault applies to (default 1).
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Answer with this status code instead of processing the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The `Retry-After` header value to send with `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+    /// The `description` of the error body sent with `status` (a default sentence otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Latency to add before the request is handled, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Close the connection without answering.
+    #[serde(default)]
+    pub drop: bool,
+    /// Only requests whose path starts with this prefix match (all requests otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Only requests with this method match (any method otherwise); compared case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Fault {
+    fn default() -> Self {
+        Fault {
+            count: 1,
+            status: None,
+            retry_after: None,
+            description: None,
+            latency_ms: 0,
+            drop: false,
+            path_prefix: None,
+            method: None,
+        }
+    }
+}
+
+impl Fault {
+    /// Answer the next matching request with `status` and a Beams-shaped error body.
+    pub fn status(status: u16) -> Self {
+        Fault {
+            status: Some(status),
+            ..Fault::default()
+        }
+    }
+
+    /// Add `latency` before the next matching request is handled.
+    pub fn latency(latency: Duration) -> Self {
+        Fault {
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            ..Fault::default()
+        }
+    }
+
+    /// Close the next matching request's connection without a response.
+    pub fn drop_connection() -> Self {
+        Fault {
+            drop: true,
+            ..Fault::default()
+        }
+    }
+
+    /// Apply to the next `count` matching requests instead of one.
+    pub fn times(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Send this `Retry-After` value with the status.
+    pub fn retry_after(mut self, value: impl Into<String>) -> Self {
+        self.retry_after = Some(value.into());
+        self
+    }
+
+    /// Use this `description` in the error body.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Also add `latency` before the request is handled.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// Only match requests whose path starts with `prefix` (for example `/publish_api`).
+    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.path_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Only match requests with this HTTP method.
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
+        self.count > 0
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|prefix| path.starts_with(prefix))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+pub(crate) fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
