@@ -41,5 +41,8 @@ fi
 export BEAMS_TEST_PYTHON="$root/tests/py/.venv/bin/python"
 export BEAMS_TEST_NODE_DIR="$root/tests/js"
 
+say "beams-core with only the aws-lc-rs crypto backend"
+cargo test -p beams-core --lib --no-default-features --features aws-lc-rs,tower
+
 say "cargo test --workspace --all-features"
 cargo test --workspace --all-features --no-fail-fast
