@@ -169,7 +169,7 @@ impl BeamsConfig {
     /// # Ok::<(), beams_core::ConfigError>(())
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_env_with(|name| std::env::var(name))
+        Self::from_env_with(std::env::var)
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `get` (for tests and

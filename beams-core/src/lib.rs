@@ -16,3 +16,5 @@ pub use token::{BeamsToken, TokenError, TokenIssuer};
 pub use user_id::{UserId, UserIdError};
 #[cfg(feature = "publish")]
 pub mod publish;
+#[cfg(feature = "publish")]
+pub use publish::{BeamsClient, FanOut, Notification, PublishError, PublishResponse, Publisher};

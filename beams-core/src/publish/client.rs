@@ -146,14 +146,20 @@ impl BeamsClientBuilder {
     /// Checks the options and builds the client.
     pub fn build(self) -> Result<BeamsClient, BuildError> {
         if self.policy.max_attempts() == 0 {
-            return Err(BuildError::InvalidRetryPolicy("max_attempts must be at least 1"));
+            return Err(BuildError::InvalidRetryPolicy(
+                "max_attempts must be at least 1",
+            ));
         }
         if self.policy.timeout().is_zero() {
-            return Err(BuildError::InvalidRetryPolicy("the timeout must not be zero"));
+            return Err(BuildError::InvalidRetryPolicy(
+                "the timeout must not be zero",
+            ));
         }
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", self.config.secret_key().expose_secret()))
-                .map_err(|_| BuildError::InvalidSecretKey)?;
+        let mut authorization = HeaderValue::from_str(&format!(
+            "Bearer {}",
+            self.config.secret_key().expose_secret()
+        ))
+        .map_err(|_| BuildError::InvalidSecretKey)?;
         authorization.set_sensitive(true);
         let http = match self.http {
             Some(http) => http,
@@ -209,8 +215,15 @@ impl BeamsClient {
         &self.policy
     }
 
-    async fn publish(&self, target: &'static str, body: Vec<u8>) -> Result<PublishResponse, PublishError> {
-        let path = format!("/publish_api/v1/instances/{}/publishes/{target}", self.instance_id);
+    async fn publish(
+        &self,
+        target: &'static str,
+        body: Vec<u8>,
+    ) -> Result<PublishResponse, PublishError> {
+        let path = format!(
+            "/publish_api/v1/instances/{}/publishes/{target}",
+            self.instance_id
+        );
         let (status, headers, body) = self
             .execute(Method::POST, &path, Some(Bytes::from(body)), Idempotent::No)
             .await?;
@@ -228,7 +241,10 @@ impl BeamsClient {
         let url = format!("{}{path}", self.base_url);
         let mut attempt = 1;
         loop {
-            let (error, retryable, retry_after) = match self.attempt(&method, &url, body.clone()).await {
+            let (error, retryable, retry_after) = match self
+                .attempt(&method, &url, body.clone())
+                .await
+            {
                 Ok((status, headers, bytes)) => {
                     tracing::debug!(%method, path, status = status.as_u16(), attempt, "Beams API request");
                     if status.is_success() {
@@ -240,7 +256,11 @@ impl BeamsClient {
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || (idempotent == Idempotent::Yes && status.is_server_error());
-                    (PublishError::from_status(status, retry_after, &bytes), retryable, retry_after)
+                    (
+                        PublishError::from_status(status, retry_after, &bytes),
+                        retryable,
+                        retry_after,
+                    )
                 }
                 Err(error) => {
                     tracing::debug!(%method, path, attempt, %error, "Beams API request failed");
@@ -289,7 +309,11 @@ impl BeamsClient {
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
             let room = MAX_RESPONSE_BYTES - bytes.len();
             bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if bytes.len() == MAX_RESPONSE_BYTES {
@@ -382,7 +406,9 @@ mod tests {
     fn builder_checks() {
         let config = BeamsConfig::new("instance", "s").unwrap();
         assert!(matches!(
-            BeamsClient::builder(&config).timeout(Duration::ZERO).build(),
+            BeamsClient::builder(&config)
+                .timeout(Duration::ZERO)
+                .build(),
             Err(BuildError::InvalidRetryPolicy(_))
         ));
         let config = BeamsConfig::new("instance", "bad\nsecret").unwrap();

@@ -335,7 +335,11 @@ pub enum PublishError {
 
 impl PublishError {
     /// Classifies a non-success answer. `retry_after` is the parsed `Retry-After` header.
-    pub(crate) fn from_status(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Self {
+    pub(crate) fn from_status(
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Self {
         let error = ApiError::from_body(status, body);
         match status.as_u16() {
             401 | 403 => Self::Unauthorized(error),

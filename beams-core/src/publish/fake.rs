@@ -161,7 +161,8 @@ impl FakePublisher {
     }
 
     /// Decides for every valid call (after the queued [`fail_next`](Self::fail_next)
-    /// errors) whether it fails, e.g. a given user's batch.
+    /// errors) whether it fails, e.g. a given user's batch. `decide` runs under the fake's
+    /// lock: it must not call the fake.
     pub fn fail_with(
         &self,
         decide: impl Fn(&PublishCall) -> Option<PublishError> + Send + Sync + 'static,

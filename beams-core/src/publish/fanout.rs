@@ -179,17 +179,22 @@ impl FanOut {
 
         let pacer = Pacer::new(self.requests_per_second);
         let pacer = &pacer;
-        let mut outcomes: Vec<BatchOutcome> = futures_util::stream::iter(batches.into_iter().enumerate())
-            .map(|(index, users)| async move {
-                pacer.wait().await;
-                let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-                let result = publisher.publish_to_users(&refs, notification).await;
-                drop(refs);
-                BatchOutcome { index, users, result }
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+        let mut outcomes: Vec<BatchOutcome> =
+            futures_util::stream::iter(batches.into_iter().enumerate())
+                .map(|(index, users)| async move {
+                    pacer.wait().await;
+                    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+                    let result = publisher.publish_to_users(&refs, notification).await;
+                    drop(refs);
+                    BatchOutcome {
+                        index,
+                        users,
+                        result,
+                    }
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
         outcomes.sort_unstable_by_key(|b| b.index);
         Ok(FanOutReport {
             batches: outcomes,
@@ -268,8 +273,14 @@ mod tests {
         assert_eq!(valid, ["b", "a", "c"]);
         assert_eq!(dups, 2);
         assert_eq!(invalid.len(), 2);
-        assert_eq!((invalid[0].index, invalid[0].error.clone()), (2, UserIdError::Empty));
-        assert_eq!((invalid[1].index, invalid[1].error.clone()), (6, UserIdError::TooLong(165)));
+        assert_eq!(
+            (invalid[0].index, invalid[0].error.clone()),
+            (2, UserIdError::Empty)
+        );
+        assert_eq!(
+            (invalid[1].index, invalid[1].error.clone()),
+            (6, UserIdError::TooLong(165))
+        );
     }
 
     #[tokio::test]

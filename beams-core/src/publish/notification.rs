@@ -792,7 +792,8 @@ mod tests {
     fn body_adds_targets_without_mutating() {
         let n = web().webhook_url("https://example.com/hook");
         let before = n.clone();
-        let body: Value = serde_json::from_slice(&n.users_body(&["alice", "bob"]).unwrap()).unwrap();
+        let body: Value =
+            serde_json::from_slice(&n.users_body(&["alice", "bob"]).unwrap()).unwrap();
         assert_eq!(
             body,
             json!({
@@ -807,29 +808,56 @@ mod tests {
 
     #[test]
     fn platform_rules() {
-        assert_eq!(Notification::new().validate(), Err(ValidationError::NoPlatform));
+        assert_eq!(
+            Notification::new().validate(),
+            Err(ValidationError::NoPlatform)
+        );
         assert_eq!(
             Notification::new().webhook_url("x").interests_body(&["a"]),
             Err(ValidationError::NoPlatform)
         );
         let reserved = Notification::new().web(WebPayload::new().data(json!({"pusher": 1})));
-        assert_eq!(reserved.validate(), Err(ValidationError::ReservedWebDataKey));
-        let reserved = Notification::new().web_raw(json!({"data": {"pusher": {}}}));
-        assert_eq!(reserved.validate(), Err(ValidationError::ReservedWebDataKey));
         assert_eq!(
-            Notification::new().fcm(FcmPayload::new().data(json!([1]))).validate(),
-            Err(ValidationError::DataNotObject { platform: Platform::Fcm })
+            reserved.validate(),
+            Err(ValidationError::ReservedWebDataKey)
+        );
+        let reserved = Notification::new().web_raw(json!({"data": {"pusher": {}}}));
+        assert_eq!(
+            reserved.validate(),
+            Err(ValidationError::ReservedWebDataKey)
+        );
+        assert_eq!(
+            Notification::new()
+                .fcm(FcmPayload::new().data(json!([1])))
+                .validate(),
+            Err(ValidationError::DataNotObject {
+                platform: Platform::Fcm
+            })
         );
         assert_eq!(
             Notification::new().apns_raw(json!("x")).validate(),
-            Err(ValidationError::PayloadNotObject { platform: Platform::Apns })
+            Err(ValidationError::PayloadNotObject {
+                platform: Platform::Apns
+            })
         );
         assert_eq!(
-            Notification::new().web(WebPayload::new().time_to_live(MAX_WEB_TIME_TO_LIVE + 1)).validate(),
+            Notification::new()
+                .web(WebPayload::new().time_to_live(MAX_WEB_TIME_TO_LIVE + 1))
+                .validate(),
             Err(ValidationError::WebTimeToLiveTooLong(2_419_201))
         );
-        assert!(Notification::new().web(WebPayload::new().time_to_live(MAX_WEB_TIME_TO_LIVE)).validate().is_ok());
-        assert!(Notification::new().apns(ApnsPayload::new(Aps::new())).validate().is_ok());
+        assert!(
+            Notification::new()
+                .web(WebPayload::new().time_to_live(MAX_WEB_TIME_TO_LIVE))
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            Notification::new()
+                .apns(ApnsPayload::new(Aps::new()))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -845,7 +873,10 @@ mod tests {
         assert_eq!(fill(fits).interests_body(&["a"]).unwrap().len(), 10 * 1024);
         assert_eq!(
             fill(fits + 1).interests_body(&["a"]),
-            Err(ValidationError::BodyTooLarge { size: 10 * 1024 + 1, limit: 10 * 1024 })
+            Err(ValidationError::BodyTooLarge {
+                size: 10 * 1024 + 1,
+                limit: 10 * 1024
+            })
         );
         // The users limit is 200 KiB.
         assert!(fill(fits + 1).users_body(&["a"]).is_ok());
@@ -860,8 +891,15 @@ mod tests {
         let text = serde_json::to_value(Aps::new().alert("hi")).unwrap();
         assert_eq!(text, json!({"alert": "hi"}));
         let dict = ApnsAlert::from("hi").title("T");
-        assert_eq!(serde_json::to_value(dict).unwrap(), json!({"body": "hi", "title": "T"}));
-        let aps = Aps::new().content_available(true).thread_id("t").category("c").field("interruption-level", "passive");
+        assert_eq!(
+            serde_json::to_value(dict).unwrap(),
+            json!({"body": "hi", "title": "T"})
+        );
+        let aps = Aps::new()
+            .content_available(true)
+            .thread_id("t")
+            .category("c")
+            .field("interruption-level", "passive");
         assert_eq!(
             serde_json::to_value(aps).unwrap(),
             json!({"thread-id": "t", "category": "c", "content-available": 1, "interruption-level": "passive"})

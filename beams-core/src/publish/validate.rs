@@ -85,18 +85,38 @@ mod tests {
         assert!(interests(&["a", "Z9_-=@,.;", &"x".repeat(164)]).is_ok());
         assert_eq!(interests(&[]), Err(ValidationError::NoInterests));
         let many = vec!["a"; 101];
-        assert_eq!(interests(&many), Err(ValidationError::TooManyInterests { count: 101 }));
+        assert_eq!(
+            interests(&many),
+            Err(ValidationError::TooManyInterests { count: 101 })
+        );
         assert!(interests(&many[..100]).is_ok());
-        assert_eq!(interests(&["ok", ""]), Err(ValidationError::EmptyInterest { index: 1 }));
+        assert_eq!(
+            interests(&["ok", ""]),
+            Err(ValidationError::EmptyInterest { index: 1 })
+        );
         let long = "x".repeat(165);
         assert_eq!(
             interests(&["ok", &long]),
-            Err(ValidationError::InterestTooLong { index: 1, interest: long.clone(), len: 165 })
+            Err(ValidationError::InterestTooLong {
+                index: 1,
+                interest: long.clone(),
+                len: 165
+            })
         );
-        for (bad, found) in [("a:b", ':'), ("a b", ' '), ("é", 'é'), ("a/b", '/'), ("a+b", '+')] {
+        for (bad, found) in [
+            ("a:b", ':'),
+            ("a b", ' '),
+            ("é", 'é'),
+            ("a/b", '/'),
+            ("a+b", '+'),
+        ] {
             assert_eq!(
                 interests(&[bad]),
-                Err(ValidationError::InvalidInterestChar { index: 0, interest: bad.into(), found })
+                Err(ValidationError::InvalidInterestChar {
+                    index: 0,
+                    interest: bad.into(),
+                    found
+                })
             );
         }
     }
@@ -107,15 +127,26 @@ mod tests {
         assert_eq!(users(&[]), Err(ValidationError::NoUsers));
         let many: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert_eq!(users(&many), Err(ValidationError::TooManyUsers { count: 1001 }));
+        assert_eq!(
+            users(&many),
+            Err(ValidationError::TooManyUsers { count: 1001 })
+        );
         assert!(users(&many[..1000]).is_ok());
         assert_eq!(
             users(&["a", ""]),
-            Err(ValidationError::InvalidUser { index: 1, user: String::new(), source: UserIdError::Empty })
+            Err(ValidationError::InvalidUser {
+                index: 1,
+                user: String::new(),
+                source: UserIdError::Empty
+            })
         );
         assert_eq!(
             users(&["a", "b", "a"]),
-            Err(ValidationError::DuplicateUser { index: 2, first_index: 0, user: "a".into() })
+            Err(ValidationError::DuplicateUser {
+                index: 2,
+                first_index: 0,
+                user: "a".into()
+            })
         );
         let e = users(&["a", "b", "a"]).unwrap_err().to_string();
         assert_eq!(e, "user #2 (a) repeats user #0: user ids must be unique");
