@@ -130,7 +130,7 @@ impl AuthRejection {
         let status = self.status();
         let error = status.canonical_reason().unwrap_or("Error");
         let description = self.description();
-        let mut body = String::with_capacity(30 + error.len() + description.len());
+        let mut body = String::with_capacity(29 + error.len() + description.len());
         body.push_str("{\"error\":\"");
         body.push_str(error);
         body.push_str("\",\"description\":\"");

@@ -1,1 +1,49 @@
-fn main() {}
+//! `cargo run -p example-actix`: the actix-web example on `127.0.0.1:$PORT` (default 3001).
+
+use std::io::Write;
+
+use actix_web::HttpServer;
+use actix_web::cookie::Key;
+use beams_core::BeamsAuth;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::io::Result<()> {
+    // Logs go to stderr: stdout carries only the `listening on` line.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let (config, port) = match (
+        example_actix::beams_config_from_env_or_default(),
+        example_actix::port_from_env(),
+    ) {
+        (Ok(config), Ok(port)) => (config, port),
+        (Err(message), _) | (_, Err(message)) => {
+            eprintln!("example-actix: {message}");
+            std::process::exit(2);
+        }
+    };
+    tracing::info!(
+        instance_id = config.instance_id(),
+        base_url = config.base_url(),
+        "Beams configured"
+    );
+    let beams = BeamsAuth::new(config);
+    // Sessions live as long as the process: a fresh signing key on every start.
+    let key = Key::generate();
+
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || example_actix::app(beams.clone(), key.clone()))
+            .bind(("127.0.0.1", port))?;
+        let port = server.addrs().first().map_or(port, |addr| addr.port());
+        let server = server.run();
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://127.0.0.1:{port}")?;
+        stdout.flush()?;
+        drop(stdout);
+        server.await
+    })
+}

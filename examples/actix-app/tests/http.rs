@@ -1,0 +1,282 @@
+//! Drives the real `example-actix` binary over HTTP with a cookie jar.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token};
+
+/// The running binary; killed when dropped.
+struct Server {
+    child: Child,
+    stdout: Option<BufReader<ChildStdout>>,
+    base: String,
+}
+
+impl Server {
+    fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_example-actix"))
+            .env("PORT", "0")
+            .env("BEAMS_INSTANCE_ID", INSTANCE_ID)
+            .env("BEAMS_SECRET_KEY", SECRET_KEY)
+            .env_remove("BEAMS_ENDPOINT")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start example-actix");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        // Read the first line on a thread so that a silent binary fails the test instead of
+        // hanging it.
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = stdout.read_line(&mut line);
+            tx.send(read.map(|_| line)).ok();
+            stdout
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(line)) => line,
+            other => {
+                child.kill().ok();
+                panic!("no `listening on` line from example-actix: {other:?}");
+            }
+        };
+        let stdout = reader.join().unwrap();
+        let base = line
+            .strip_suffix('\n')
+            .and_then(|l| l.strip_prefix("listening on "))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        let port: u16 = base
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected address in {line:?}"));
+        assert_ne!(port, 0, "the line must show the real port");
+        Self {
+            child,
+            stdout: Some(stdout),
+            base,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and returns what it printed on stdout after the first line.
+    fn stop(mut self) -> String {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        let mut rest = String::new();
+        self.stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut rest)
+            .unwrap();
+        rest
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+fn assert_route_headers(res: &reqwest::Response) {
+    let h = res.headers();
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+}
+
+async fn json(res: reqwest::Response) -> serde_json::Value {
+    serde_json::from_str(&res.text().await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn login_token_mismatch_logout() {
+    let server = Server::start();
+    let http = client();
+    let auth = |user: &str| server.url(&format!("/pusher/beams-auth?user_id={user}"));
+
+    let res = http.get(auth("alice")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_route_headers(&res);
+
+    let res = http
+        .post(server.url("/login"))
+        .form(&[("username", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await["user_id"], "alice");
+
+    let res = http.get(auth("alice")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_route_headers(&res);
+    let body = json(res).await;
+    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    verify_token(body["token"].as_str().unwrap(), "alice").unwrap();
+
+    let res = http.get(auth("bob")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_route_headers(&res);
+    assert_eq!(
+        json(res).await["description"],
+        "The requested user_id is not the logged-in user."
+    );
+
+    let res = http
+        .get(server.url("/pusher/beams-auth"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_route_headers(&res);
+
+    let res = http.post(auth("alice")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_route_headers(&res);
+    assert_eq!(res.headers()["allow"], "GET");
+
+    let res = http.head(auth("alice")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_route_headers(&res);
+    assert!(res.bytes().await.unwrap().is_empty());
+
+    let res = http.post(server.url("/logout")).send().await.unwrap();
+    assert!(res.status().is_success());
+    let res = http.get(auth("alice")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_route_headers(&res);
+    assert_eq!(
+        json(res).await["description"],
+        "You must be logged in to get a Beams Token."
+    );
+
+    assert_eq!(
+        server.stop(),
+        "",
+        "stdout must hold only the `listening on` line"
+    );
+}
+
+#[tokio::test]
+async fn special_user_ids_round_trip() {
+    let server = Server::start();
+    let http = client();
+    for (user, encoded) in [
+        ("john+test@example.com", "john+test@example.com"),
+        ("john test", "john%20test"),
+        ("élodie", "%C3%A9lodie"),
+    ] {
+        let res = http
+            .post(server.url("/login"))
+            .form(&[("username", user)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{user}");
+        let res = http
+            .get(server.url(&format!("/pusher/beams-auth?user_id={encoded}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{user}");
+        verify_token(json(res).await["token"].as_str().unwrap(), user).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn bad_logins_are_json_400s_and_keep_the_session() {
+    let server = Server::start();
+    let http = client();
+    let res = http
+        .post(server.url("/login"))
+        .form(&[("username", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let too_long = "a".repeat(165);
+    for form in [
+        vec![("username", "")],
+        vec![("username", too_long.as_str())],
+        vec![("name", "x")],
+    ] {
+        let res = http
+            .post(server.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{form:?}");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let body = json(res).await;
+        assert_eq!(body["error"], "Bad Request");
+        assert!(body["description"].is_string());
+    }
+
+    let res = http
+        .get(server.url("/pusher/beams-auth?user_id=alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn home_page_and_session_cookie() {
+    let server = Server::start();
+    let http = client();
+    let res = http.get(server.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(res.text().await.unwrap().contains("/pusher/beams-auth"));
+
+    let res = http
+        .post(server.url("/login"))
+        .form(&[("username", "alice")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("beams-example-session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[test]
+fn refuses_to_start_without_beams_configuration() {
+    let out = Command::new(env!("CARGO_BIN_EXE_example-actix"))
+        .env("PORT", "0")
+        .env_remove("BEAMS_INSTANCE_ID")
+        .env_remove("BEAMS_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("BEAMS_INSTANCE_ID") && stderr.contains("BEAMS_SECRET_KEY"),
+        "{stderr}"
+    );
+}
