@@ -7,6 +7,11 @@
 //! | `POST /login`              | form field `username`: starts a session for that user     |
 //! | `POST /logout`             | ends the session                                          |
 //! | `GET /pusher/beams-auth`   | the Beams auth route (from `beams-actix`)                 |
+//! | `POST /notify`             | publishes to the logged-in user (form `title`, `body`)    |
+//! | `GET /demo-config`         | what the demo page needs: mode, instance, emulator URL    |
+//!
+//! Without `BEAMS_INSTANCE_ID` and `BEAMS_SECRET_KEY` the binary starts an embedded Beams
+//! emulator (see [`example_support::DemoBeams`]).
 //!
 //! The binary (`cargo run -p example-actix`) listens on `127.0.0.1:$PORT` (default 3001) and
 //! prints `listening on http://127.0.0.1:<port>` once it accepts connections.
@@ -18,7 +23,8 @@ use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, middleware, web};
-use beams_core::{BeamsAuth, BeamsConfig, UserId};
+use beams_core::UserId;
+use example_support::DemoBeams;
 
 /// The port used when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 3001;
@@ -28,27 +34,6 @@ pub const USER_KEY: &str = "user_id";
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "beams-example-session";
-
-const INDEX_HTML: &str = include_str!("../static/index.html");
-
-/// Where the Beams configuration comes from: `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` and the
-/// optional `BEAMS_ENDPOINT`.
-///
-/// When neither of the two required variables is set there is nothing to talk to yet, and
-/// this says so. (This is the one place that decides; an embedded emulator would start
-/// here.)
-pub fn beams_config_from_env_or_default() -> Result<BeamsConfig, String> {
-    use beams_core::config::{ENV_INSTANCE_ID, ENV_SECRET_KEY};
-    let unset = |var| std::env::var_os(var).is_none();
-    if unset(ENV_INSTANCE_ID) && unset(ENV_SECRET_KEY) {
-        return Err(format!(
-            "{ENV_INSTANCE_ID} and {ENV_SECRET_KEY} are not set. Set them to your Beams \
-             instance's id and secret key (Beams dashboard → Keys); set BEAMS_ENDPOINT too to \
-             use another Beams-compatible server."
-        ));
-    }
-    BeamsConfig::from_env().map_err(|error| format!("invalid Beams configuration: {error}"))
-}
 
 /// The port from `PORT` ([`DEFAULT_PORT`] when unset; `0` picks a free port).
 pub fn port_from_env() -> Result<u16, String> {
@@ -73,17 +58,18 @@ pub fn session_middleware(key: Key) -> SessionMiddleware<CookieSessionStore> {
 }
 
 /// The app's routes, without middleware.
-pub fn routes(beams: BeamsAuth) -> impl FnOnce(&mut web::ServiceConfig) {
+pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
+        let auth = beams.auth.clone();
         config
+            .app_data(web::Data::new(beams))
             .route("/", web::get().to(index))
+            .route("/demo-config", web::get().to(demo_config))
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
-            // POST /notify (publish to the logged-in user) is added here with the publish
-            // client.
-            //
+            .route("/notify", web::post().to(notify))
             // The Beams auth route: the logged-in user is whoever `login` stored.
-            .service(beams_actix::service(beams, |session: Session| async move {
+            .service(beams_actix::service(auth, |session: Session| async move {
                 session.get::<String>(USER_KEY).ok().flatten()
             }));
     }
@@ -92,7 +78,7 @@ pub fn routes(beams: BeamsAuth) -> impl FnOnce(&mut web::ServiceConfig) {
 /// The whole app: [`routes`] inside the session middleware and a request logger. Call it
 /// from `HttpServer::new` with a key shared by all workers.
 pub fn app(
-    beams: BeamsAuth,
+    beams: DemoBeams,
     key: Key,
 ) -> App<
     impl ServiceFactory<
@@ -110,9 +96,33 @@ pub fn app(
 }
 
 async fn index() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(INDEX_HTML)
+    beams_actix::into_actix(example_support::demo_page())
+}
+
+fn session_user(session: &Session) -> Option<String> {
+    session.get::<String>(USER_KEY).ok().flatten()
+}
+
+async fn demo_config(beams: web::Data<DemoBeams>, session: Session) -> HttpResponse {
+    beams_actix::into_actix(beams.demo_config(session_user(&session).as_deref()))
+}
+
+#[derive(serde::Deserialize)]
+struct NotifyForm {
+    title: Option<String>,
+    body: Option<String>,
+}
+
+async fn notify(
+    beams: web::Data<DemoBeams>,
+    session: Session,
+    form: Option<web::Form<NotifyForm>>,
+) -> HttpResponse {
+    let form = form.map(web::Form::into_inner);
+    let title = form.as_ref().and_then(|f| f.title.as_deref());
+    let body = form.as_ref().and_then(|f| f.body.as_deref());
+    let user = session_user(&session);
+    beams_actix::into_actix(beams.notify(user.as_deref(), title, body).await)
 }
 
 #[derive(serde::Deserialize)]
@@ -160,9 +170,6 @@ async fn logout(session: Session) -> HttpResponse {
 
 /// An error in the Beams shape, `{"error":"<reason phrase>","description":"<sentence>"}`.
 fn json_error(status: StatusCode, description: &str) -> HttpResponse {
-    let error = status.canonical_reason().unwrap_or("Error");
-    HttpResponse::build(status).json(serde_json::json!({
-        "error": error,
-        "description": description,
-    }))
+    let status = http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::BAD_REQUEST);
+    beams_actix::into_actix(example_support::error(status, description))
 }

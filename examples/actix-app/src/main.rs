@@ -4,7 +4,6 @@ use std::io::Write;
 
 use actix_web::HttpServer;
 use actix_web::cookie::Key;
-use beams_core::BeamsAuth;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::io::Result<()> {
@@ -16,26 +15,21 @@ fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let (config, port) = match (
-        example_actix::beams_config_from_env_or_default(),
-        example_actix::port_from_env(),
-    ) {
-        (Ok(config), Ok(port)) => (config, port),
-        (Err(message), _) | (_, Err(message)) => {
-            eprintln!("example-actix: {message}");
-            std::process::exit(2);
-        }
-    };
-    tracing::info!(
-        instance_id = config.instance_id(),
-        base_url = config.base_url(),
-        "Beams configured"
-    );
-    let beams = BeamsAuth::new(config);
+    let port = example_actix::port_from_env().unwrap_or_else(|message| {
+        eprintln!("example-actix: {message}");
+        std::process::exit(2);
+    });
     // Sessions live as long as the process: a fresh signing key on every start.
     let key = Key::generate();
 
     actix_web::rt::System::new().block_on(async move {
+        let beams = example_support::DemoBeams::from_env_or_emulator()
+            .await
+            .unwrap_or_else(|message| {
+                eprintln!("example-actix: {message}");
+                std::process::exit(2);
+            });
+        eprintln!("example-actix: {}", beams.describe());
         let server = HttpServer::new(move || example_actix::app(beams.clone(), key.clone()))
             .bind(("127.0.0.1", port))?;
         let port = server.addrs().first().map_or(port, |addr| addr.port());
@@ -44,6 +38,7 @@ fn main() -> std::io::Result<()> {
         writeln!(stdout, "listening on http://127.0.0.1:{port}")?;
         stdout.flush()?;
         drop(stdout);
+        eprintln!("example-actix: open http://127.0.0.1:{port} for the demo");
         server.await
     })
 }

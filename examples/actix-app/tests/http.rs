@@ -16,12 +16,26 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_example-actix"))
+        Self::start_with(
+            &[("BEAMS_INSTANCE_ID", INSTANCE_ID), ("BEAMS_SECRET_KEY", SECRET_KEY)],
+            &["BEAMS_ENDPOINT"],
+        )
+    }
+
+    fn start_with(set: &[(&str, &str)], remove: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_example-actix"));
+        command
             .env("PORT", "0")
             .env("BEAMS_INSTANCE_ID", INSTANCE_ID)
             .env("BEAMS_SECRET_KEY", SECRET_KEY)
-            .env_remove("BEAMS_ENDPOINT")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn");
+        for (k, v) in set {
+            command.env(k, v);
+        }
+        for k in remove {
+            command.env_remove(k);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -264,19 +278,47 @@ async fn home_page_and_session_cookie() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
 }
 
-#[test]
-fn refuses_to_start_without_beams_configuration() {
-    let out = Command::new(env!("CARGO_BIN_EXE_example-actix"))
-        .env("PORT", "0")
-        .env_remove("BEAMS_INSTANCE_ID")
-        .env_remove("BEAMS_SECRET_KEY")
-        .output()
+#[tokio::test]
+async fn starts_the_embedded_emulator_without_beams_configuration() {
+    let server = Server::start_with(&[], &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"]);
+    let http = client();
+    let config = json(http.get(server.url("/demo-config")).send().await.unwrap()).await;
+    assert_eq!(config["mode"], "emulator");
+    let emulator = config["emulatorBaseUrl"].as_str().unwrap().to_owned();
+    assert!(emulator.starts_with("http://127.0.0.1:"), "{emulator}");
+    assert!(config["user"].is_null());
+
+    // Logged out: /notify is a JSON 401.
+    let res = http.post(server.url("/notify")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    // Logged in: the publish reaches the embedded emulator.
+    http.post(server.url("/login")).form(&[("username", "carol")]).send().await.unwrap();
+    let res = http
+        .post(server.url("/notify"))
+        .form(&[("title", "T1"), ("body", "B1")])
+        .send()
+        .await
         .unwrap();
-    assert!(!out.status.success());
-    assert!(out.stdout.is_empty());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("BEAMS_INSTANCE_ID") && stderr.contains("BEAMS_SECRET_KEY"),
-        "{stderr}"
-    );
+    assert_eq!(res.status(), 200);
+    let publish_id = json(res).await["publishId"].as_str().unwrap().to_owned();
+    let publishes = json(http.get(format!("{emulator}/_emulator/publishes")).send().await.unwrap()).await;
+    let publish = &publishes.as_array().unwrap()[0];
+    assert_eq!(publish["publishId"], publish_id.as_str());
+    assert_eq!(publish["body"]["users"], serde_json::json!(["carol"]));
+    assert_eq!(publish["body"]["web"]["notification"]["title"], "T1");
+}
+
+#[tokio::test]
+async fn notify_reports_an_unreachable_beams_as_json() {
+    // A Beams endpoint nobody listens on: the publish fails fast and is reported, not a 5xx
+    // page or a hang.
+    let server = Server::start_with(&[("BEAMS_ENDPOINT", "http://127.0.0.1:9")], &[]);
+    let http = client();
+    http.post(server.url("/login")).form(&[("username", "dave")]).send().await.unwrap();
+    let res = http.post(server.url("/notify")).send().await.unwrap();
+    assert_eq!(res.status(), 502);
+    let body = json(res).await;
+    assert_eq!(body["error"], "Bad Gateway");
+    assert!(body["description"].as_str().unwrap().contains("Beams"), "{body}");
 }
