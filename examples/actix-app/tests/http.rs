@@ -1,104 +1,19 @@
 //! Drives the real `example-actix` binary over HTTP with a cookie jar.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token};
 
-/// The running binary; killed when dropped.
-struct Server {
-    child: Child,
-    stdout: Option<BufReader<ChildStdout>>,
-    base: String,
+use example_support::testing::AppProcess as Server;
+
+/// The binary with the conformance table's instance id and secret, plus `set`, minus `remove`.
+fn start_with(set: &[(&str, &str)], remove: &[&str]) -> Server {
+    let mut vars = vec![("BEAMS_INSTANCE_ID", INSTANCE_ID), ("BEAMS_SECRET_KEY", SECRET_KEY)];
+    vars.extend_from_slice(set);
+    Server::start(env!("CARGO_BIN_EXE_example-actix"), &vars, remove)
 }
 
-impl Server {
-    fn start() -> Self {
-        Self::start_with(
-            &[("BEAMS_INSTANCE_ID", INSTANCE_ID), ("BEAMS_SECRET_KEY", SECRET_KEY)],
-            &["BEAMS_ENDPOINT"],
-        )
-    }
-
-    fn start_with(set: &[(&str, &str)], remove: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_example-actix"));
-        command
-            .env("PORT", "0")
-            .env("BEAMS_INSTANCE_ID", INSTANCE_ID)
-            .env("BEAMS_SECRET_KEY", SECRET_KEY)
-            .env("RUST_LOG", "warn");
-        for (k, v) in set {
-            command.env(k, v);
-        }
-        for k in remove {
-            command.env_remove(k);
-        }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start example-actix");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        // Read the first line on a thread so that a silent binary fails the test instead of
-        // hanging it.
-        let (tx, rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut line = String::new();
-            let read = stdout.read_line(&mut line);
-            tx.send(read.map(|_| line)).ok();
-            stdout
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(line)) => line,
-            other => {
-                child.kill().ok();
-                panic!("no `listening on` line from example-actix: {other:?}");
-            }
-        };
-        let stdout = reader.join().unwrap();
-        let base = line
-            .strip_suffix('\n')
-            .and_then(|l| l.strip_prefix("listening on "))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        let port: u16 = base
-            .strip_prefix("http://127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected address in {line:?}"));
-        assert_ne!(port, 0, "the line must show the real port");
-        Self {
-            child,
-            stdout: Some(stdout),
-            base,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Stops the server and returns what it printed on stdout after the first line.
-    fn stop(mut self) -> String {
-        self.child.kill().ok();
-        self.child.wait().ok();
-        let mut rest = String::new();
-        self.stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut rest)
-            .unwrap();
-        rest
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
+fn start() -> Server {
+    start_with(&[], &["BEAMS_ENDPOINT"])
 }
 
 fn client() -> reqwest::Client {
@@ -121,7 +36,7 @@ async fn json(res: reqwest::Response) -> serde_json::Value {
 
 #[tokio::test]
 async fn login_token_mismatch_logout() {
-    let server = Server::start();
+    let server = start();
     let http = client();
     let auth = |user: &str| server.url(&format!("/pusher/beams-auth?user_id={user}"));
 
@@ -190,7 +105,7 @@ async fn login_token_mismatch_logout() {
 
 #[tokio::test]
 async fn special_user_ids_round_trip() {
-    let server = Server::start();
+    let server = start();
     let http = client();
     for (user, encoded) in [
         ("john+test@example.com", "john+test@example.com"),
@@ -216,7 +131,7 @@ async fn special_user_ids_round_trip() {
 
 #[tokio::test]
 async fn bad_logins_are_json_400s_and_keep_the_session() {
-    let server = Server::start();
+    let server = start();
     let http = client();
     let res = http
         .post(server.url("/login"))
@@ -255,7 +170,7 @@ async fn bad_logins_are_json_400s_and_keep_the_session() {
 
 #[tokio::test]
 async fn home_page_and_session_cookie() {
-    let server = Server::start();
+    let server = start();
     let http = client();
     let res = http.get(server.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -280,7 +195,7 @@ async fn home_page_and_session_cookie() {
 
 #[tokio::test]
 async fn starts_the_embedded_emulator_without_beams_configuration() {
-    let server = Server::start_with(&[], &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"]);
+    let server = start_with(&[], &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"]);
     let http = client();
     let config = json(http.get(server.url("/demo-config")).send().await.unwrap()).await;
     assert_eq!(config["mode"], "emulator");
@@ -313,7 +228,7 @@ async fn starts_the_embedded_emulator_without_beams_configuration() {
 async fn notify_reports_an_unreachable_beams_as_json() {
     // A Beams endpoint nobody listens on: the publish fails fast and is reported, not a 5xx
     // page or a hang.
-    let server = Server::start_with(&[("BEAMS_ENDPOINT", "http://127.0.0.1:9")], &[]);
+    let server = start_with(&[("BEAMS_ENDPOINT", "http://127.0.0.1:9")], &[]);
     let http = client();
     http.post(server.url("/login")).form(&[("username", "dave")]).send().await.unwrap();
     let res = http.post(server.url("/notify")).send().await.unwrap();

@@ -2,25 +2,30 @@
 //!
 //! Routes:
 //!
-//! - `GET /` — a small page with login and logout forms.
+//! - `GET /` — the demo page (it acts as a web device in emulator mode).
+//! - `GET /demo-config` — what the demo page needs: mode, instance id, emulator URL, user.
 //! - `POST /login` — form field `username`: starts a session for that user.
 //! - `POST /logout` — ends the session.
 //! - `GET /pusher/beams-auth?user_id=…` — the Beams auth route, mounted with one line of
 //!   [`beams_axum::router`], reading the user from the tower-sessions session.
+//! - `POST /notify` — form fields `title`, `body` (optional): publishes to the logged-in user.
 //!
-//! `cargo run -p example-axum` with `BEAMS_INSTANCE_ID` and `BEAMS_SECRET_KEY` set listens on
-//! `127.0.0.1:$PORT` (default 3000).
+//! `cargo run -p example-axum` listens on `127.0.0.1:$PORT` (default 3000). With
+//! `BEAMS_INSTANCE_ID` and `BEAMS_SECRET_KEY` set it uses that Beams instance (and
+//! `BEAMS_ENDPOINT`); without them it starts an embedded Beams emulator
+//! ([`example_support::DemoBeams`]).
 #![warn(missing_docs)]
 
 use std::io::{self, Write};
 
+use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use beams_axum::{BeamsAuth, BeamsConfig, UserId};
-use beams_core::config::{ENV_INSTANCE_ID, ENV_SECRET_KEY};
+use beams_axum::UserId;
+use example_support::DemoBeams;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
@@ -31,50 +36,19 @@ pub const SESSION_USER_KEY: &str = "user_id";
 /// The port used when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 3000;
 
-/// The demo page.
-const INDEX_HTML: &str = include_str!("../static/index.html");
-
-/// Why the app cannot start.
+/// `PORT` is not a port number.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// Neither `BEAMS_INSTANCE_ID` nor `BEAMS_SECRET_KEY` is set.
-    #[error(
-        "{ENV_INSTANCE_ID} and {ENV_SECRET_KEY} are not set. Set both to your Beams instance's \
-         id and secret key (optionally BEAMS_ENDPOINT for another Beams-compatible server)."
-    )]
-    NotConfigured,
-    /// The Beams configuration in the environment is incomplete or invalid.
-    #[error("invalid Beams configuration: {0}")]
-    Config(#[from] beams_core::ConfigError),
-    /// `PORT` is not a port number.
-    #[error("PORT must be a number from 0 to 65535 (got {0:?})")]
-    InvalidPort(String),
-}
-
-/// The app's Beams configuration: from `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` and the
-/// optional `BEAMS_ENDPOINT`.
-///
-/// When neither of the two is set there is, for now, no default and the app refuses to start
-/// with [`StartError::NotConfigured`].
-// The one place that decides where the configuration comes from: a default for the unset
-// case (an embedded emulator) goes here.
-pub fn beams_config_from_env_or_default() -> Result<BeamsConfig, StartError> {
-    let unset = |var| std::env::var_os(var).is_none();
-    if unset(ENV_INSTANCE_ID) && unset(ENV_SECRET_KEY) {
-        return Err(StartError::NotConfigured);
-    }
-    Ok(BeamsConfig::from_env()?)
-}
+#[error("PORT must be a number from 0 to 65535 (got {0:?})")]
+pub struct InvalidPort(pub String);
 
 /// The port from `PORT`, or [`DEFAULT_PORT`]. `PORT=0` picks a free port.
-pub fn port_from_env() -> Result<u16, StartError> {
+pub fn port_from_env() -> Result<u16, InvalidPort> {
     match std::env::var("PORT") {
         Err(_) => Ok(DEFAULT_PORT),
         Ok(value) => value
             .trim()
             .parse()
-            .map_err(|_| StartError::InvalidPort(value)),
+            .map_err(|_| InvalidPort(value)),
     }
 }
 
@@ -89,19 +63,22 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The whole app: pages, login, logout and the Beams auth route, inside a cookie session.
-pub fn app(beams: BeamsAuth) -> Router {
+/// The whole app: pages, login, logout, notify and the Beams auth route, inside a cookie
+/// session.
+pub fn app(beams: DemoBeams) -> Router {
     // Plain HTTP on localhost: the cookie cannot be `Secure`. Behind TLS, keep the default.
     let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
 
     Router::new()
         .route("/", get(index))
+        .route("/demo-config", get(demo_config))
         .route("/login", post(login))
         .route("/logout", post(logout))
-        // POST /notify (publish to the logged-in user) is added here with the publish client.
-        .merge(beams_axum::router(beams, |session: Session| async move {
-            session.get::<String>(SESSION_USER_KEY).await.ok().flatten()
+        .route("/notify", post(notify))
+        .merge(beams_axum::router(beams.auth.clone(), |session: Session| async move {
+            session_user(&session).await
         }))
+        .with_state(beams)
         // After the routes, so the session wraps the Beams route too.
         .layer(sessions)
 }
@@ -115,18 +92,15 @@ pub async fn serve(listener: TcpListener, app: Router) -> io::Result<()> {
 
 /// Binds `127.0.0.1:port`, prints `listening on http://127.0.0.1:<port>` (the real port, also
 /// for `PORT=0`) as the only line on stdout, and serves the app.
-pub async fn run(beams: BeamsAuth, port: u16) -> io::Result<()> {
+pub async fn run(beams: DemoBeams, port: u16) -> io::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let port = listener.local_addr()?.port();
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "listening on http://127.0.0.1:{port}")?;
     stdout.flush()?;
     drop(stdout);
-    tracing::info!(
-        port,
-        instance_id = beams.config().instance_id(),
-        "example-axum started"
-    );
+    eprintln!("example-axum: {}", beams.describe());
+    eprintln!("example-axum: open http://127.0.0.1:{port} for the demo");
     serve(listener, app(beams)).await
 }
 
@@ -156,7 +130,34 @@ async fn shutdown_signal() {
 }
 
 async fn index() -> Html<&'static str> {
-    Html(INDEX_HTML)
+    Html(example_support::DEMO_PAGE)
+}
+
+async fn session_user(session: &Session) -> Option<String> {
+    session.get::<String>(SESSION_USER_KEY).await.ok().flatten()
+}
+
+async fn demo_config(State(beams): State<DemoBeams>, session: Session) -> http::Response<String> {
+    beams.demo_config(session_user(&session).await.as_deref())
+}
+
+#[derive(Deserialize)]
+struct NotifyForm {
+    title: Option<String>,
+    body: Option<String>,
+}
+
+async fn notify(
+    State(beams): State<DemoBeams>,
+    session: Session,
+    form: Result<Form<NotifyForm>, FormRejection>,
+) -> http::Response<String> {
+    // No form (or an unreadable one) means the default title and body.
+    let form = form.ok().map(|Form(f)| f);
+    let title = form.as_ref().and_then(|f| f.title.as_deref());
+    let body = form.as_ref().and_then(|f| f.body.as_deref());
+    let user = session_user(&session).await;
+    beams.notify(user.as_deref(), title, body).await
 }
 
 #[derive(Deserialize)]
@@ -214,11 +215,7 @@ fn logged_in_as(user: Option<&str>) -> Response {
 
 /// An error in the Beams route's shape: `{"error":"<reason>","description":"<sentence>"}`.
 fn json_error(status: StatusCode, description: &str) -> Response {
-    let body = serde_json::json!({
-        "error": status.canonical_reason().unwrap_or("Error"),
-        "description": description,
-    });
-    no_store((status, Json(body)).into_response())
+    example_support::error(status, description).into_response()
 }
 
 fn no_store(mut res: Response) -> Response {

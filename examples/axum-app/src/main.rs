@@ -2,21 +2,24 @@
 
 use std::process::ExitCode;
 
-use beams_axum::BeamsAuth;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     example_axum::init_tracing();
-    let setup = example_axum::beams_config_from_env_or_default()
-        .and_then(|config| Ok((config, example_axum::port_from_env()?)));
-    let (config, port) = match setup {
-        Ok(setup) => setup,
+    let port = match example_axum::port_from_env() {
+        Ok(port) => port,
         Err(error) => {
             eprintln!("example-axum: {error}");
             return ExitCode::from(2);
         }
     };
-    match example_axum::run(BeamsAuth::new(config), port).await {
+    let beams = match example_support::DemoBeams::from_env_or_emulator().await {
+        Ok(beams) => beams,
+        Err(error) => {
+            eprintln!("example-axum: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match example_axum::run(beams, port).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("example-axum: {error}");

@@ -1,79 +1,21 @@
 //! The real `example-axum` binary, driven over HTTP.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+
+use std::process::{Command, Stdio};
 
 use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token_body};
 use reqwest::{Client, StatusCode, header};
 
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The running binary; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    /// The rest of stdout after the first line, delivered at EOF.
-    rest: mpsc::Receiver<String>,
-}
+use example_support::testing::AppProcess as Server;
 
-impl Server {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_example-axum"))
-            .env("PORT", "0")
-            .env("BEAMS_INSTANCE_ID", INSTANCE_ID)
-            .env("BEAMS_SECRET_KEY", SECRET_KEY)
-            .env_remove("BEAMS_ENDPOINT")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn example-axum");
-        let stdout = child.stdout.take().unwrap();
-        let (first_tx, first_rx) = mpsc::channel();
-        let (rest_tx, rest) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = first_tx.send(line);
-            let mut others = String::new();
-            let _ = reader.read_to_string(&mut others);
-            let _ = rest_tx.send(others);
-        });
-        let line = first_rx
-            .recv_timeout(START_TIMEOUT)
-            .expect("no line on stdout");
-        let base = line
-            .strip_suffix('\n')
-            .and_then(|l| l.strip_prefix("listening on "))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        let port: u16 = base["http://127.0.0.1:".len()..].parse().unwrap();
-        assert_ne!(port, 0, "the line must show the real port");
-        Self { child, base, rest }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Stops the server and returns what it printed on stdout after the first line.
-    fn stop(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.rest.recv_timeout(Duration::from_secs(10)).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The binary with the conformance table's instance id and secret.
+fn start() -> Server {
+    Server::start(
+        env!("CARGO_BIN_EXE_example-axum"),
+        &[("BEAMS_INSTANCE_ID", INSTANCE_ID), ("BEAMS_SECRET_KEY", SECRET_KEY)],
+        &["BEAMS_ENDPOINT"],
+    )
 }
 
 fn browser() -> Client {
@@ -106,7 +48,7 @@ async fn login(client: &Client, server: &Server, username: &str) -> reqwest::Res
 
 #[tokio::test]
 async fn login_token_mismatch_logout() {
-    let server = Server::start();
+    let server = start();
     let client = browser();
 
     let page = client.get(server.url("/")).send().await.unwrap();
@@ -171,7 +113,7 @@ async fn login_token_mismatch_logout() {
 
 #[tokio::test]
 async fn ids_with_plus_and_unicode_arrive_intact() {
-    let server = Server::start();
+    let server = start();
     let client = browser();
     login(&client, &server, "john+test@example.com").await;
     // iOS leaves '+' unescaped: it is a literal plus, not a space.
@@ -187,7 +129,7 @@ async fn ids_with_plus_and_unicode_arrive_intact() {
 
 #[tokio::test]
 async fn login_cycles_the_session_id() {
-    let server = Server::start();
+    let server = start();
     // No cookie store: the cookies are handled by hand to compare them.
     let client = Client::new();
     let session_cookie = |res: &reqwest::Response| {
@@ -230,7 +172,7 @@ async fn login_cycles_the_session_id() {
 
 #[tokio::test]
 async fn login_refuses_invalid_usernames() {
-    let server = Server::start();
+    let server = start();
     let client = browser();
     let too_long = "a".repeat(165);
     for username in ["", too_long.as_str()] {
@@ -264,7 +206,7 @@ async fn login_refuses_invalid_usernames() {
 
 #[tokio::test]
 async fn other_methods_on_the_auth_route_are_405() {
-    let server = Server::start();
+    let server = start();
     let res = Client::new()
         .post(server.url("/pusher/beams-auth?user_id=alice"))
         .send()
@@ -275,24 +217,55 @@ async fn other_methods_on_the_auth_route_are_405() {
     assert_route_headers(&res);
 }
 
-/// Until the embedded emulator exists, no configuration means no start, with a clear message.
-#[test]
-fn without_configuration_it_says_what_to_set() {
-    let out = Command::new(env!("CARGO_BIN_EXE_example-axum"))
-        .env("PORT", "0")
-        .env_remove("BEAMS_INSTANCE_ID")
-        .env_remove("BEAMS_SECRET_KEY")
-        .env_remove("BEAMS_ENDPOINT")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("BEAMS_INSTANCE_ID") && stderr.contains("BEAMS_SECRET_KEY"),
-        "{stderr}"
+/// No configuration: the embedded emulator serves, and /notify reaches it.
+#[tokio::test]
+async fn without_configuration_it_starts_the_embedded_emulator() {
+    let server = Server::start(
+        env!("CARGO_BIN_EXE_example-axum"),
+        &[],
+        &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"],
     );
-    assert!(out.stdout.is_empty());
+    let client = browser();
+    let config: serde_json::Value = client.get(server.url("/demo-config")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config["mode"], "emulator");
+    let emulator = config["emulatorBaseUrl"].as_str().unwrap().to_owned();
+    let res = client.post(server.url("/notify")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    login(&client, &server, "erin").await;
+    let res = client.post(server.url("/notify")).form(&[("title", "Hi")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = res.json::<serde_json::Value>().await.unwrap()["publishId"].as_str().unwrap().to_owned();
+    let publishes: serde_json::Value = client
+        .get(format!("{emulator}/_emulator/publishes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(publishes[0]["publishId"], id.as_str());
+    assert_eq!(publishes[0]["body"]["users"], serde_json::json!(["erin"]));
+    assert_eq!(publishes[0]["body"]["web"]["notification"]["title"], "Hi");
+}
+
+/// A Beams endpoint nobody listens on: /notify answers a JSON 502 quickly.
+#[tokio::test]
+async fn notify_reports_an_unreachable_beams_as_json() {
+    let server = Server::start(
+        env!("CARGO_BIN_EXE_example-axum"),
+        &[
+            ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+            ("BEAMS_SECRET_KEY", SECRET_KEY),
+            ("BEAMS_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+        &[],
+    );
+    let client = browser();
+    login(&client, &server, "frank").await;
+    let res = client.post(server.url("/notify")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "Bad Gateway");
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! error shape; axum returns it as is and actix converts it with `beams_actix::into_actix`.
 #![warn(missing_docs)]
 
+pub mod testing;
+
 use std::sync::Arc;
 
 use beams_core::config::{ENV_INSTANCE_ID, ENV_SECRET_KEY};
