@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse, fn_service};
 use actix_web::{FromRequest, HttpRequest};
-use beams_core::auth::reject;
 use beams_core::{BeamsAuth, ResolveUserId, SessionState};
 
 use crate::response::into_actix;
@@ -33,7 +32,7 @@ where
         let requested = match self.beams.requested_user(req.uri().query()) {
             Ok(user) => user,
             // The extractor and the hook never run for a bad query.
-            Err(rejection) => return reject(rejection),
+            Err(rejection) => return self.beams.reject(rejection),
         };
         match E::from_request(req, payload).await {
             Ok(extracted) => {

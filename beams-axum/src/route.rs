@@ -13,7 +13,6 @@ use axum::extract::{FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use beams_core::auth::reject;
 use beams_core::{BeamsAuth, ResolveUserId, SessionState};
 
 /// How many bytes of an extractor rejection's body are read for the log line.
@@ -160,7 +159,7 @@ where
         // Phase 1, from the query alone: a bad query never reaches the host's extractor.
         let requested = match beams.requested_user(req.uri().query()) {
             Ok(user) => user,
-            Err(rejection) => return ResponseFuture::ready(reject(rejection).into_response()),
+            Err(rejection) => return ResponseFuture::ready(beams.reject(rejection).into_response()),
         };
         let (mut parts, _body) = req.into_parts();
         // The one allocation of ours per request: the extractor's future cannot be named.

@@ -306,6 +306,21 @@ impl BeamsAuth {
         }
     }
 
+    /// The response for a rejection from [`requested_user`](Self::requested_user) (or any
+    /// other), logged at debug like every outcome of the route.
+    ///
+    /// ```
+    /// # let auth = beams_core::test_util::auth();
+    /// let res = match auth.requested_user(Some("user_id=%ZZ")) {
+    ///     Ok(_) => unreachable!(),
+    ///     Err(rejection) => auth.reject(rejection),
+    /// };
+    /// assert_eq!(res.status(), 400);
+    /// ```
+    pub fn reject(&self, rejection: AuthRejection) -> Response<String> {
+        reject(rejection)
+    }
+
     /// The 405 for methods other than GET and HEAD, or `None` when the method is allowed.
     pub fn check_method(&self, method: &Method) -> Option<Response<String>> {
         if method == Method::GET || method == Method::HEAD {
@@ -317,8 +332,7 @@ impl BeamsAuth {
 }
 
 /// Logs a rejection at debug and builds its response.
-#[doc(hidden)]
-pub fn reject(rejection: AuthRejection) -> Response<String> {
+pub(crate) fn reject(rejection: AuthRejection) -> Response<String> {
     tracing::debug!(target: "beams::auth", outcome = rejection.kind(), status = rejection.status().as_u16());
     rejection.into_response()
 }
