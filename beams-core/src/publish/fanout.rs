@@ -17,7 +17,8 @@ use crate::user_id::{UserId, UserIdError};
 /// wins), sets invalid ids aside, sends batches of 1000 with bounded concurrency under a
 /// requests-per-second limit, and reports every batch's outcome.
 ///
-/// Defaults: **4** requests at once, at most **100** requests per second (Beams' limit).
+/// Defaults: **4** requests at once, at most **100** requests per second (Beams' limit),
+/// paced 10% below it so that no second of Beams' own counting sees more than the limit.
 /// The limit paces the start of each batch; retries inside [`BeamsClient`](super::BeamsClient)
 /// are not counted against it (they already wait for `Retry-After` or back off).
 ///
@@ -234,7 +235,12 @@ where
     (valid, invalid, duplicates)
 }
 
-/// Spaces request starts at least `1 s / rate` apart.
+/// Spaces request starts evenly, 10% slower than the rate: `1.1 s / rate` apart.
+///
+/// Exactly `1 s / rate` is not enough: Beams counts arrivals in its own one-second window,
+/// which opens when the first request *arrives* (after connection set-up), so the start at
+/// `rate × interval` can land inside the first window as a 101st request. With the margin,
+/// any second of arrivals holds at most `rate / 1.1` starts plus jitter of up to 100 ms.
 struct Pacer {
     interval: Option<Duration>,
     next: Mutex<Instant>,
@@ -243,7 +249,7 @@ struct Pacer {
 impl Pacer {
     fn new(per_second: Option<u32>) -> Self {
         Self {
-            interval: per_second.map(|n| Duration::from_secs(1) / n),
+            interval: per_second.map(|n| Duration::from_millis(1100) / n.max(1)),
             next: Mutex::new(Instant::now()),
         }
     }
@@ -290,9 +296,9 @@ mod tests {
         for _ in 0..101 {
             pacer.wait().await;
         }
-        // 101 starts need 100 intervals of 1 ms.
+        // 101 starts need 100 intervals of 1.1 ms.
         let elapsed = start.elapsed();
-        assert!(elapsed >= Duration::from_millis(100), "{elapsed:?}");
+        assert!(elapsed >= Duration::from_millis(110), "{elapsed:?}");
         let free = Pacer::new(None);
         let start = Instant::now();
         for _ in 0..1000 {
