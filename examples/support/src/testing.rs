@@ -81,7 +81,9 @@ impl AppProcess {
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.rest.recv_timeout(Duration::from_secs(10)).unwrap_or_default()
+        self.rest
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default()
     }
 }
 
@@ -90,4 +92,71 @@ impl Drop for AppProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The workspace root (this crate lives in `examples/support`).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
+
+/// Issue 7's end-to-end check: starts `binary` in emulator mode (no `BEAMS_*` variables),
+/// lets headless Chromium drive the demo page through `tests/js/demo-e2e.mjs` (log in, get a
+/// token, link the device, press "Notify me", see the notification; and the 401 shown while
+/// logged out), saves a screenshot to `tests/artifacts/demo-<name>.png` and checks the
+/// script's JSON summary. Panics (failing the test) with the script's output on any failure,
+/// including a missing node, playwright-core or chromium.
+pub fn run_demo_in_chromium(binary: &str, name: &str) {
+    let root = workspace_root();
+    let node_dir = std::env::var_os("BEAMS_TEST_NODE_DIR")
+        .map_or_else(|| root.join("tests/js"), std::path::PathBuf::from);
+    let screenshot = root.join(format!("tests/artifacts/demo-{name}.png"));
+    std::fs::create_dir_all(screenshot.parent().expect("a parent")).expect("tests/artifacts");
+    let _ = std::fs::remove_file(&screenshot);
+    let unset = [
+        "BEAMS_INSTANCE_ID",
+        "BEAMS_SECRET_KEY",
+        "BEAMS_ENDPOINT",
+        "BEAMS_EMULATOR_PORT",
+    ];
+    let app = AppProcess::start(binary, &[], &unset);
+    let out = std::process::Command::new("node")
+        .arg(root.join("tests/js/demo-e2e.mjs"))
+        .arg(app.base_url())
+        .arg(&screenshot)
+        .env("BEAMS_TEST_NODE_DIR", &node_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): run ./scripts/test.sh to install it"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stderr}\n{stdout}",
+        out.status
+    );
+    println!("{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("a JSON summary");
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(summary["claims"]["sub"], "zoë +test", "{summary}");
+    assert_eq!(
+        summary["tokenRequest"],
+        "/pusher/beams-auth?user_id=zo%C3%AB%20%2Btest"
+    );
+    assert_eq!(summary["notification"]["title"], "Hello, zoë!", "{summary}");
+    assert!(
+        summary["publishId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{summary}"
+    );
+    let png = std::fs::read(&screenshot).expect("the screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        screenshot.display()
+    );
 }
