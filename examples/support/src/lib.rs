@@ -7,6 +7,7 @@
 //! error shape; axum returns it as is and actix converts it with `beams_actix::into_actix`.
 #![warn(missing_docs)]
 
+pub mod hostile;
 pub mod testing;
 
 use std::sync::Arc;
@@ -63,7 +64,8 @@ impl DemoBeams {
                 .map_err(|e| format!("could not start the embedded Beams emulator: {e}"))?;
             return Self::with_emulator(emulator);
         }
-        let config = BeamsConfig::from_env().map_err(|e| format!("invalid Beams configuration: {e}"))?;
+        let config =
+            BeamsConfig::from_env().map_err(|e| format!("invalid Beams configuration: {e}"))?;
         Self::new(config, None)
     }
 
@@ -78,7 +80,8 @@ impl DemoBeams {
 
     /// Uses `config`, publishing through a [`BeamsClient`].
     pub fn new(config: BeamsConfig, emulator: Option<Emulator>) -> Result<Self, String> {
-        let client = BeamsClient::new(&config).map_err(|e| format!("could not build the Beams client: {e}"))?;
+        let client = BeamsClient::new(&config)
+            .map_err(|e| format!("could not build the Beams client: {e}"))?;
         Ok(Self {
             auth: BeamsAuth::new(config),
             publisher: Arc::new(client),
@@ -106,7 +109,11 @@ impl DemoBeams {
                 emu.base_url(),
                 emu.instance_id()
             ),
-            None => format!("Beams instance {} at {}", config.instance_id(), config.base_url()),
+            None => format!(
+                "Beams instance {} at {}",
+                config.instance_id(),
+                config.base_url()
+            ),
         }
     }
 
@@ -128,18 +135,38 @@ impl DemoBeams {
     /// `200 {"publishId":…}`; `401` when nobody is logged in; `400` for input Beams would
     /// refuse; `502` (or `504` on a timeout) when Beams fails, with its reason in the
     /// description. Never a panic, never a hang: the client has a per-request timeout.
-    pub async fn notify(&self, user: Option<&str>, title: Option<&str>, body: Option<&str>) -> Response<String> {
+    pub async fn notify(
+        &self,
+        user: Option<&str>,
+        title: Option<&str>,
+        body: Option<&str>,
+    ) -> Response<String> {
         let Some(user) = user else {
-            return error(StatusCode::UNAUTHORIZED, "You must be logged in to send yourself a notification.");
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "You must be logged in to send yourself a notification.",
+            );
         };
-        let title = title.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("Hello from beams-rs");
-        let body = body.map(str::trim).filter(|b| !b.is_empty()).unwrap_or("This notification was published to you.");
-        let notification = Notification::new().web(
-            WebPayload::new().notification(WebNotification::new(title, body)),
-        );
-        match self.publisher.publish_to_users(&[user], &notification).await {
+        let title = title
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("Hello from beams-rs");
+        let body = body
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .unwrap_or("This notification was published to you.");
+        let notification = Notification::new()
+            .web(WebPayload::new().notification(WebNotification::new(title, body)));
+        match self
+            .publisher
+            .publish_to_users(&[user], &notification)
+            .await
+        {
             Ok(published) => {
-                tracing::info!(publish_id = published.publish_id(), "published to the logged-in user");
+                tracing::info!(
+                    publish_id = published.publish_id(),
+                    "published to the logged-in user"
+                );
                 json(
                     StatusCode::OK,
                     serde_json::json!({ "publishId": published.publish_id() }).to_string(),
@@ -166,7 +193,10 @@ pub fn notify_status(err: &PublishError) -> StatusCode {
 /// The demo page as a response.
 pub fn demo_page() -> Response<String> {
     let mut res = Response::new(DEMO_PAGE.to_owned());
-    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     res
 }
 
@@ -183,8 +213,14 @@ fn json(status: StatusCode, body: String) -> Response<String> {
     let mut res = Response::new(body);
     *res.status_mut() = status;
     let headers = res.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     res
 }
 
@@ -230,7 +266,8 @@ mod tests {
         assert_eq!(res.status(), 200, "{}", res.body());
         let emu = demo.emulator().unwrap();
         assert_eq!(emu.publishes().len(), 1);
-        let cfg: serde_json::Value = serde_json::from_str(demo.demo_config(Some("bob")).body()).unwrap();
+        let cfg: serde_json::Value =
+            serde_json::from_str(demo.demo_config(Some("bob")).body()).unwrap();
         assert_eq!(cfg["mode"], "emulator");
         assert_eq!(cfg["emulatorBaseUrl"], emu.base_url());
         assert!(!demo.describe().contains(emu.secret_key()));

@@ -3,23 +3,28 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long a binary may take to print its `listening on` line.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A running example app.
+/// A running example app. Everything it prints after the `listening on` line (stdout) and on
+/// stderr is captured; it is killed on drop.
 #[derive(Debug)]
 pub struct AppProcess {
     child: Child,
-    base: String,
-    rest: mpsc::Receiver<String>,
+    port: u16,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
 }
 
 impl AppProcess {
-    /// Starts `binary` with `PORT=0`, `RUST_LOG=warn`, the variables in `set` and without
-    /// those in `remove`; panics (failing the test) if no `listening on` line arrives.
+    /// Starts `binary` with `PORT=0`, `RUST_LOG=warn` (unless `set` has one), the variables
+    /// in `set` and without those in `remove`; panics (failing the test) if no
+    /// `listening on http://127.0.0.1:<port>` line with a real port arrives.
     pub fn start(binary: &str, set: &[(&str, &str)], remove: &[&str]) -> Self {
         let mut command = Command::new(binary);
         command.env("PORT", "0").env("RUST_LOG", "warn");
@@ -32,58 +37,97 @@ impl AppProcess {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
+        let (stdout, stderr) = (Arc::default(), Arc::<Mutex<Vec<u8>>>::default());
         let (first_tx, first_rx) = mpsc::channel();
-        let (rest_tx, rest) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
+        let pipe = child.stdout.take().expect("piped stdout");
+        let out = Arc::clone(&stdout);
+        let stdout_reader = std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
             let mut line = String::new();
             let _ = reader.read_line(&mut line);
             let _ = first_tx.send(line);
-            let mut others = String::new();
-            let _ = reader.read_to_string(&mut others);
-            let _ = rest_tx.send(others);
+            copy_into(reader, &out);
         });
-        let line = match first_rx.recv_timeout(START_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("{binary} printed no `listening on` line within {START_TIMEOUT:?}");
-            }
+        let pipe = child.stderr.take().expect("piped stderr");
+        let err = Arc::clone(&stderr);
+        let stderr_reader = std::thread::spawn(move || copy_into(pipe, &err));
+        let line = first_rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        let port = line
+            .trim_end()
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p != 0);
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let printed =
+                String::from_utf8_lossy(&stderr.lock().expect("not poisoned")).into_owned();
+            panic!(
+                "{binary} did not print `listening on http://127.0.0.1:<port>` (first line {line:?}); stderr: {printed}"
+            );
         };
-        let base = line
-            .strip_suffix('\n')
-            .and_then(|l| l.strip_prefix("listening on "))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        let port: u16 = base
-            .strip_prefix("http://127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected address in {line:?}"));
-        assert_ne!(port, 0, "the line must show the real port");
-        Self { child, base, rest }
+        Self {
+            child,
+            port,
+            stdout,
+            stderr,
+            readers: vec![stdout_reader, stderr_reader],
+        }
+    }
+
+    /// The port the app listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:<port>`, for raw sockets and `Host` headers.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     /// `http://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> &str {
-        &self.base
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The app's URL for `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Everything printed so far, stdout (after the first line) then stderr, as lossy UTF-8.
+    pub fn output(&self) -> String {
+        let mut all = self.stdout.lock().expect("not poisoned").clone();
+        all.extend_from_slice(&self.stderr.lock().expect("not poisoned"));
+        String::from_utf8_lossy(&all).into_owned()
     }
 
     /// Stops the app and returns what it printed on stdout after the first line.
     pub fn stop(mut self) -> String {
+        self.kill_and_drain();
+        String::from_utf8_lossy(&self.stdout.lock().expect("not poisoned")).into_owned()
+    }
+
+    /// Stops the app and returns everything it printed ([`output`](Self::output)).
+    pub fn stop_with_output(mut self) -> String {
+        self.kill_and_drain();
+        self.output()
+    }
+
+    fn kill_and_drain(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.rest
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_default()
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 }
 
@@ -91,6 +135,19 @@ impl Drop for AppProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn copy_into(mut from: impl Read, into: &Mutex<Vec<u8>>) {
+    let mut buf = [0u8; 8192];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => into
+                .lock()
+                .expect("not poisoned")
+                .extend_from_slice(&buf[..n]),
+        }
     }
 }
 

@@ -1,0 +1,24 @@
+//! beams-core's conformance table and the extra hostile requests
+//! ([`example_support::hostile`]), over real HTTP against the `example-actix` binary: the
+//! table's exact answers, no 5xx, no panic, still alive and answering afterwards. Both apps
+//! run the same rows against the same expectations, so their answers are identical row for
+//! row. The logic lives in `examples/support/src/hostile.rs`.
+
+use beams_core::test_util::{INSTANCE_ID, SECRET_KEY};
+use example_support::hostile::{assert_report, run_table};
+use example_support::testing::AppProcess;
+
+#[test]
+fn conformance_table_and_hostile_requests_over_http() {
+    let mut app = AppProcess::start(
+        env!("CARGO_BIN_EXE_example-actix"),
+        &[
+            ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+            ("BEAMS_SECRET_KEY", SECRET_KEY),
+        ],
+        &["BEAMS_ENDPOINT"],
+    );
+    let report = run_table(&mut app, example_support::conformance_rows!());
+    assert_report("example-actix", &report);
+    app.stop();
+}

@@ -1,0 +1,23 @@
+//! Secret hygiene of the `example-axum` binary: run with `RUST_LOG=trace` and a known
+//! secret against an emulator, every path exercised, nothing it prints or answers holds the
+//! secret, an issued token or a token's signature; and `Debug` of every public type holding
+//! the secret is redacted. The logic lives in `examples/support/src/hostile.rs`.
+
+use example_support::hostile::{assert_debug_redacted, secret_hygiene};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_hold_no_secret_and_no_token() {
+    let report = secret_hygiene(env!("CARGO_BIN_EXE_example-axum")).await;
+    eprintln!(
+        "example-axum: {} requests, {} tokens, {} lines ({} bytes) of trace output scanned",
+        report.requests.len(),
+        report.tokens.len(),
+        report.output_lines,
+        report.output_bytes
+    );
+}
+
+#[tokio::test]
+async fn debug_output_is_redacted() {
+    assert_debug_redacted().await;
+}

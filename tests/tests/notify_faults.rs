@@ -1,0 +1,563 @@
+//! Fault injection against `POST /notify` of both example apps, served in-process over real
+//! HTTP (`example_axum::app`, `example_actix::app`) with the publish client configured exactly
+//! as the binaries do from `BEAMS_INSTANCE_ID`/`BEAMS_SECRET_KEY`/`BEAMS_ENDPOINT`
+//! (`BeamsConfig::from_env_with` + `DemoBeams::new`, default `BeamsClient`: 10 s timeout,
+//! 3 attempts).
+//!
+//! Peers: the emulator with injected faults (latency past the timeout, dropped connections,
+//! 429 storms, 5xx bursts) and a raw TCP server for what the emulator cannot send (empty,
+//! malformed, truncated, oversized and non-HTTP answers). For every fault: no panic, the
+//! publish never reaches Beams twice (counted at the peer), and the app answers with a typed
+//! error in the §2 JSON shape — 502, or 504 for the timeout.
+//!
+//! `cargo test -p beams-tests --test notify_faults` (about 12 s: one case waits out the
+//! default 10 s client timeout).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use beams_core::BeamsConfig;
+use beams_emulator::{Emulator, Fault};
+use example_support::DemoBeams;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const INSTANCE: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
+const SECRET: &str = "NOTIFY-FAULTS-SECRET-0123456789ABCDEF";
+
+/// Counts panics anywhere in this test binary (handlers included).
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            default(info);
+        }));
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framework {
+    Axum,
+    Actix,
+}
+
+const BOTH: [Framework; 2] = [Framework::Axum, Framework::Actix];
+
+/// The configuration the binaries build from the environment, with `endpoint` as
+/// `BEAMS_ENDPOINT`.
+fn demo(endpoint: &str) -> DemoBeams {
+    let endpoint = endpoint.to_owned();
+    let config = BeamsConfig::from_env_with(move |var| match var {
+        "BEAMS_INSTANCE_ID" => Ok(INSTANCE.to_owned()),
+        "BEAMS_SECRET_KEY" => Ok(SECRET.to_owned()),
+        "BEAMS_ENDPOINT" => Ok(endpoint.clone()),
+        _ => Err(std::env::VarError::NotPresent),
+    })
+    .unwrap();
+    DemoBeams::new(config, None).unwrap()
+}
+
+/// A running example app; stopped on drop.
+struct App {
+    base: String,
+    stop: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+    }
+}
+
+async fn serve(framework: Framework, beams: DemoBeams) -> App {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    match framework {
+        Framework::Axum => {
+            listener.set_nonblocking(true).unwrap();
+            let listener = TcpListener::from_std(listener).unwrap();
+            let task = tokio::spawn(async move {
+                axum::serve(listener, example_axum::app(beams))
+                    .await
+                    .unwrap();
+            });
+            App {
+                base,
+                stop: Some(Box::new(move || task.abort())),
+            }
+        }
+        Framework::Actix => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let key = actix_web::cookie::Key::generate();
+                actix_web::rt::System::new().block_on(async move {
+                    let server = actix_web::HttpServer::new(move || {
+                        example_actix::app(beams.clone(), key.clone())
+                    })
+                    .workers(1)
+                    .disable_signals()
+                    .listen(listener)
+                    .unwrap()
+                    .run();
+                    tx.send(server.handle()).unwrap();
+                    server.await.unwrap();
+                });
+            });
+            let handle = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+            App {
+                base,
+                stop: Some(Box::new(move || {
+                    // Stops the server thread's system; nobody waits for it.
+                    drop(handle.stop(false));
+                })),
+            }
+        }
+    }
+}
+
+/// A browser: a cookie jar, logged in as alice.
+async fn logged_in(app: &App) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let res = client
+        .post(format!("{}/login", app.base))
+        .form(&[("username", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    client
+}
+
+/// `POST /notify`: the status and the JSON body, after checking the §2 shape of errors.
+async fn notify(client: &reqwest::Client, app: &App) -> (u16, Value) {
+    let res = client
+        .post(format!("{}/notify", app.base))
+        .form(&[("title", "Hi"), ("body", "There")])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(SECRET), "the secret in an answer: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    if status == 200 {
+        assert!(body["publishId"].is_string(), "{body}");
+    } else {
+        let reason = reqwest::StatusCode::from_u16(status)
+            .unwrap()
+            .canonical_reason()
+            .unwrap();
+        assert_eq!(body["error"], reason, "{body}");
+        assert!(body["description"].is_string(), "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+    }
+    (status, body)
+}
+
+fn description(body: &Value) -> &str {
+    body["description"].as_str().unwrap_or_default()
+}
+
+async fn emulator() -> Emulator {
+    Emulator::builder()
+        .instance_id(INSTANCE)
+        .secret_key(SECRET)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Faults left in the emulator's queue (each matching request consumes one).
+fn faults_left(emu: &Emulator) -> u32 {
+    emu.pending_faults().iter().map(|f| f.count).sum()
+}
+
+/// Past the default 10 s timeout: 504 after one attempt; Beams sees the publish once at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_beams_is_a_504_after_the_default_timeout() {
+    count_panics();
+    let run = |framework| async move {
+        let emu = emulator().await;
+        let app = serve(framework, demo(emu.base_url())).await;
+        let client = logged_in(&app).await;
+        emu.inject_fault(Fault::latency(Duration::from_millis(11_500)).path_prefix("/publish_api"));
+        let started = Instant::now();
+        let (status, body) = notify(&client, &app).await;
+        let took = started.elapsed();
+        assert_eq!(status, 504, "{framework:?}: {body}");
+        assert!(
+            description(&body).contains("no answer from Beams"),
+            "{body}"
+        );
+        assert!(
+            took >= Duration::from_secs(10) && took < Duration::from_secs(13),
+            "{framework:?}: {took:?}"
+        );
+        // Let the delayed request run out: the publish is recorded at most once (the timed-out
+        // attempt, if the emulator still handles it), never retried.
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        assert!(
+            emu.publishes().len() <= 1,
+            "{framework:?}: {:?}",
+            emu.publishes()
+        );
+        // And the app still works.
+        let (status, _) = notify(&client, &app).await;
+        assert_eq!(status, 200);
+    };
+    tokio::join!(run(Framework::Axum), run(Framework::Actix));
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
+
+/// A connection dropped after the request was sent: 502, not retried (the publish may have
+/// been delivered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connection_is_a_502_and_not_retried() {
+    count_panics();
+    for framework in BOTH {
+        let emu = emulator().await;
+        let app = serve(framework, demo(emu.base_url())).await;
+        let client = logged_in(&app).await;
+        emu.inject_fault(
+            Fault::drop_connection()
+                .times(3)
+                .path_prefix("/publish_api"),
+        );
+        let (status, body) = notify(&client, &app).await;
+        assert_eq!(status, 502, "{framework:?}: {body}");
+        assert!(description(&body).contains("network error"), "{body}");
+        assert_eq!(
+            faults_left(&emu),
+            2,
+            "{framework:?}: the publish was retried"
+        );
+        assert!(emu.publishes().is_empty());
+        emu.clear_faults();
+        assert_eq!(notify(&client, &app).await.0, 200);
+        assert_eq!(emu.publishes().len(), 1);
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
+
+/// A 429 storm: bounded retries (3 attempts), then 502 with the reason; a `Retry-After`
+/// beyond the policy's maximum ends the retries at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_storm_is_retried_a_bounded_number_of_times() {
+    count_panics();
+    for framework in BOTH {
+        let emu = emulator().await;
+        let app = serve(framework, demo(emu.base_url())).await;
+        let client = logged_in(&app).await;
+
+        emu.inject_fault(
+            Fault::status(429)
+                .retry_after("0")
+                .times(50)
+                .path_prefix("/publish_api"),
+        );
+        let (status, body) = notify(&client, &app).await;
+        assert_eq!(status, 502, "{framework:?}: {body}");
+        assert!(description(&body).contains("rate limited"), "{body}");
+        assert_eq!(
+            faults_left(&emu),
+            47,
+            "{framework:?}: not exactly 3 attempts"
+        );
+        emu.clear_faults();
+
+        emu.inject_fault(
+            Fault::status(429)
+                .retry_after("3600")
+                .times(50)
+                .path_prefix("/publish_api"),
+        );
+        let started = Instant::now();
+        let (status, body) = notify(&client, &app).await;
+        assert_eq!(status, 502, "{body}");
+        assert!(
+            description(&body).contains("1h") || description(&body).contains("3600"),
+            "{body}"
+        );
+        assert_eq!(
+            faults_left(&emu),
+            49,
+            "a long Retry-After must not be waited for"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        emu.clear_faults();
+
+        // Two 429s then success: retried, and published exactly once.
+        emu.inject_fault(
+            Fault::status(429)
+                .retry_after("0")
+                .times(2)
+                .path_prefix("/publish_api"),
+        );
+        assert_eq!(notify(&client, &app).await.0, 200);
+        assert_eq!(emu.publishes().len(), 1, "{framework:?}");
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
+
+/// 5xx bursts: every failed publish is one request (never retried), each answered 502; once
+/// the burst is over the next publish succeeds, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_error_burst_is_not_retried() {
+    count_panics();
+    for framework in BOTH {
+        let emu = emulator().await;
+        let app = serve(framework, demo(emu.base_url())).await;
+        let client = logged_in(&app).await;
+        for status in [500, 502, 503, 504] {
+            emu.inject_fault(
+                Fault::status(status)
+                    .times(3)
+                    .retry_after("0")
+                    .description("burst")
+                    .path_prefix("/publish_api"),
+            );
+        }
+        for left in (0..12).rev() {
+            let (status, body) = notify(&client, &app).await;
+            assert_eq!(status, 502, "{framework:?}: {body}");
+            assert!(description(&body).contains("Beams server error"), "{body}");
+            assert!(description(&body).contains("burst"), "{body}");
+            assert_eq!(
+                faults_left(&emu),
+                left,
+                "{framework:?}: a publish was retried"
+            );
+        }
+        assert!(emu.publishes().is_empty());
+        assert_eq!(notify(&client, &app).await.0, 200);
+        assert_eq!(emu.publishes().len(), 1);
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
+
+/// What the raw peer does with each request.
+#[derive(Debug, Clone, Copy)]
+enum Peer {
+    /// Send these bytes, then close.
+    Answer(&'static [u8]),
+    /// A 200 with a 1 MiB body of garbage.
+    Huge,
+    /// Close without answering.
+    Close,
+}
+
+/// A complete answer with a correct `Content-Length`.
+fn answer(status: &str, content_type: Option<&str>, body: &str) -> Peer {
+    let content_type = content_type
+        .map(|t| format!("Content-Type: {t}\r\n"))
+        .unwrap_or_default();
+    let bytes = format!(
+        "HTTP/1.1 {status}\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    Peer::Answer(Box::leak(bytes.into_bytes().into_boxed_slice()))
+}
+
+/// A one-behaviour HTTP peer on 127.0.0.1 that counts the requests it receives.
+async fn raw_peer(behaviour: Peer) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                // Read the head and the Content-Length body.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let complete = loop {
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break true;
+                        }
+                    }
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break false,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                if !complete {
+                    return;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                match behaviour {
+                    Peer::Answer(bytes) => {
+                        let _ = stream.write_all(bytes).await;
+                    }
+                    Peer::Huge => {
+                        let body = vec![b'x'; 1024 * 1024];
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        let _ = stream.write_all(&body).await;
+                    }
+                    Peer::Close => {}
+                }
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+/// Empty, malformed, truncated, oversized and non-HTTP answers: a typed 502 each, the
+/// publish sent once (429 aside, which is retried to the bound); a 2xx with a publish id is a
+/// success whatever the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_empty_answers_are_typed_502s() {
+    count_panics();
+    let json = Some("application/json");
+    let cases: [(&str, Peer, u16, &str, usize); 13] = [
+        (
+            "200, empty body",
+            answer("200 OK", None, ""),
+            502,
+            "unreadable body",
+            1,
+        ),
+        (
+            "200, not JSON",
+            answer("200 OK", json, "not json"),
+            502,
+            "unreadable body",
+            1,
+        ),
+        (
+            "200, publishId not a string",
+            answer("200 OK", json, r#"{"publishId":5}"#),
+            502,
+            "unreadable body",
+            1,
+        ),
+        (
+            "200, JSON array",
+            answer("200 OK", json, "[]"),
+            502,
+            "unreadable body",
+            1,
+        ),
+        (
+            "200, body cut short",
+            Peer::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"publishId\""),
+            502,
+            "network error",
+            1,
+        ),
+        ("200, 1 MiB body", Peer::Huge, 502, "unreadable body", 1),
+        (
+            "500, HTML",
+            answer(
+                "500 Internal Server Error",
+                Some("text/html"),
+                "<html><h1>Oops</h1></html>",
+            ),
+            502,
+            "Beams server error",
+            1,
+        ),
+        (
+            "500, empty",
+            answer("500 Internal Server Error", None, ""),
+            502,
+            "Beams server error",
+            1,
+        ),
+        (
+            "429, empty, no Retry-After",
+            answer("429 Too Many Requests", None, ""),
+            502,
+            "rate limited",
+            3,
+        ),
+        (
+            "401, Beams error",
+            answer(
+                "401 Unauthorized",
+                json,
+                r#"{"error":"Unauthorized","description":"Incorrect Secret Key"}"#,
+            ),
+            502,
+            "Incorrect Secret Key",
+            1,
+        ),
+        (
+            "not HTTP at all",
+            Peer::Answer(b"HELLO THERE\r\n\r\n"),
+            502,
+            "network error",
+            1,
+        ),
+        (
+            "closed without answer",
+            Peer::Close,
+            502,
+            "network error",
+            1,
+        ),
+        (
+            "202 with a publish id",
+            answer("202 Accepted", json, r#"{"publishId":"pubid-x"}"#),
+            200,
+            "",
+            1,
+        ),
+    ];
+    for framework in BOTH {
+        for (name, behaviour, expected, reason, requests) in cases {
+            let (endpoint, count) = raw_peer(behaviour).await;
+            let app = serve(framework, demo(&endpoint)).await;
+            let client = logged_in(&app).await;
+            let (status, body) = notify(&client, &app).await;
+            assert_eq!(status, expected, "{framework:?} {name}: {body}");
+            assert!(
+                description(&body).contains(reason),
+                "{framework:?} {name}: {body}"
+            );
+            assert_eq!(
+                count.load(Ordering::SeqCst),
+                requests,
+                "{framework:?} {name}: requests to Beams"
+            );
+            // Still serving.
+            let res = client
+                .get(format!("{}/demo-config", app.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{framework:?} {name}");
+        }
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
