@@ -1,13 +1,15 @@
 //! Drives the real `example-actix` binary over HTTP with a cookie jar.
 
-
 use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token};
 
 use example_support::testing::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret, plus `set`, minus `remove`.
 fn start_with(set: &[(&str, &str)], remove: &[&str]) -> Server {
-    let mut vars = vec![("BEAMS_INSTANCE_ID", INSTANCE_ID), ("BEAMS_SECRET_KEY", SECRET_KEY)];
+    let mut vars = vec![
+        ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+        ("BEAMS_SECRET_KEY", SECRET_KEY),
+    ];
     vars.extend_from_slice(set);
     Server::start(env!("CARGO_BIN_EXE_example-actix"), &vars, remove)
 }
@@ -195,7 +197,10 @@ async fn home_page_and_session_cookie() {
 
 #[tokio::test]
 async fn starts_the_embedded_emulator_without_beams_configuration() {
-    let server = start_with(&[], &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"]);
+    let server = start_with(
+        &[],
+        &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"],
+    );
     let http = client();
     let config = json(http.get(server.url("/demo-config")).send().await.unwrap()).await;
     assert_eq!(config["mode"], "emulator");
@@ -208,7 +213,11 @@ async fn starts_the_embedded_emulator_without_beams_configuration() {
     assert_eq!(res.status(), 401);
 
     // Logged in: the publish reaches the embedded emulator.
-    http.post(server.url("/login")).form(&[("username", "carol")]).send().await.unwrap();
+    http.post(server.url("/login"))
+        .form(&[("username", "carol")])
+        .send()
+        .await
+        .unwrap();
     let res = http
         .post(server.url("/notify"))
         .form(&[("title", "T1"), ("body", "B1")])
@@ -217,7 +226,13 @@ async fn starts_the_embedded_emulator_without_beams_configuration() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let publish_id = json(res).await["publishId"].as_str().unwrap().to_owned();
-    let publishes = json(http.get(format!("{emulator}/_emulator/publishes")).send().await.unwrap()).await;
+    let publishes = json(
+        http.get(format!("{emulator}/_emulator/publishes"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let publish = &publishes.as_array().unwrap()[0];
     assert_eq!(publish["publishId"], publish_id.as_str());
     assert_eq!(publish["body"]["users"], serde_json::json!(["carol"]));
@@ -230,10 +245,17 @@ async fn notify_reports_an_unreachable_beams_as_json() {
     // page or a hang.
     let server = start_with(&[("BEAMS_ENDPOINT", "http://127.0.0.1:9")], &[]);
     let http = client();
-    http.post(server.url("/login")).form(&[("username", "dave")]).send().await.unwrap();
+    http.post(server.url("/login"))
+        .form(&[("username", "dave")])
+        .send()
+        .await
+        .unwrap();
     let res = http.post(server.url("/notify")).send().await.unwrap();
     assert_eq!(res.status(), 502);
     let body = json(res).await;
     assert_eq!(body["error"], "Bad Gateway");
-    assert!(body["description"].as_str().unwrap().contains("Beams"), "{body}");
+    assert!(
+        body["description"].as_str().unwrap().contains("Beams"),
+        "{body}"
+    );
 }

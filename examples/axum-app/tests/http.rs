@@ -1,11 +1,9 @@
 //! The real `example-axum` binary, driven over HTTP.
 
-
 use std::process::{Command, Stdio};
 
 use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token_body};
 use reqwest::{Client, StatusCode, header};
-
 
 use example_support::testing::AppProcess as Server;
 
@@ -13,7 +11,10 @@ use example_support::testing::AppProcess as Server;
 fn start() -> Server {
     Server::start(
         env!("CARGO_BIN_EXE_example-axum"),
-        &[("BEAMS_INSTANCE_ID", INSTANCE_ID), ("BEAMS_SECRET_KEY", SECRET_KEY)],
+        &[
+            ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+            ("BEAMS_SECRET_KEY", SECRET_KEY),
+        ],
         &["BEAMS_ENDPOINT"],
     )
 }
@@ -226,15 +227,30 @@ async fn without_configuration_it_starts_the_embedded_emulator() {
         &["BEAMS_INSTANCE_ID", "BEAMS_SECRET_KEY", "BEAMS_ENDPOINT"],
     );
     let client = browser();
-    let config: serde_json::Value = client.get(server.url("/demo-config")).send().await.unwrap().json().await.unwrap();
+    let config: serde_json::Value = client
+        .get(server.url("/demo-config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(config["mode"], "emulator");
     let emulator = config["emulatorBaseUrl"].as_str().unwrap().to_owned();
     let res = client.post(server.url("/notify")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     login(&client, &server, "erin").await;
-    let res = client.post(server.url("/notify")).form(&[("title", "Hi")]).send().await.unwrap();
+    let res = client
+        .post(server.url("/notify"))
+        .form(&[("title", "Hi")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let id = res.json::<serde_json::Value>().await.unwrap()["publishId"].as_str().unwrap().to_owned();
+    let id = res.json::<serde_json::Value>().await.unwrap()["publishId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let publishes: serde_json::Value = client
         .get(format!("{emulator}/_emulator/publishes"))
         .send()
