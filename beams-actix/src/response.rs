@@ -47,10 +47,24 @@ pub fn into_actix(response: http::Response<String>) -> HttpResponse {
     res.map_into_boxed_body()
 }
 
-/// Standard names (`content-type`, `cache-control`, `x-content-type-options`, `allow`, …) come
-/// back as `http` 0.2's constants, without allocating.
+/// The names beams-core sends are mapped constant to constant (comparing standard names is
+/// an integer comparison); any other name is parsed, and standard ones still come back as
+/// `http` 0.2's constants without allocating.
 fn convert_name(name: &http::HeaderName) -> Option<HeaderName> {
-    HeaderName::from_bytes(name.as_str().as_bytes()).ok()
+    use actix_web::http::header as actix;
+    use http::header as core;
+    let known = if *name == core::CONTENT_TYPE {
+        actix::CONTENT_TYPE
+    } else if *name == core::CACHE_CONTROL {
+        actix::CACHE_CONTROL
+    } else if *name == core::X_CONTENT_TYPE_OPTIONS {
+        actix::X_CONTENT_TYPE_OPTIONS
+    } else if *name == core::ALLOW {
+        actix::ALLOW
+    } else {
+        return HeaderName::from_bytes(name.as_str().as_bytes()).ok();
+    };
+    Some(known)
 }
 
 /// The values beams-core always sends are static; they are mapped without a copy. Anything
@@ -110,6 +124,20 @@ mod tests {
         assert!(!h.get("content-type").unwrap().is_sensitive());
         assert_eq!(h.get("x-bytes").unwrap().as_bytes(), b"caf\xc3\xa9");
         assert_eq!(body_of(res), b"{\"a\":1}");
+    }
+
+    #[test]
+    fn known_names_map_to_the_same_names() {
+        for name in [
+            "content-type",
+            "cache-control",
+            "x-content-type-options",
+            "allow",
+            "x-other",
+        ] {
+            let converted = convert_name(&http::HeaderName::from_static(name)).unwrap();
+            assert_eq!(converted.as_str(), name);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64_url::encode_into;
+use base64_url::{Base64Writer, PreEncoded, encode_into};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +13,9 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use crate::{BeamsConfig, UserId};
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]
-compile_error!("beams-core needs a crypto backend: enable the `rust-crypto` or `aws-lc-rs` feature");
+compile_error!(
+    "beams-core needs a crypto backend: enable the `rust-crypto` or `aws-lc-rs` feature"
+);
 
 /// The crypto backend chosen by our features; `rust-crypto` wins when both are on.
 #[cfg(feature = "rust-crypto")]
@@ -102,6 +104,8 @@ pub struct TokenIssuer {
     key: EncodingKey,
     /// `,"iss":"https://…","sub":` — the claims between `exp` and the subject.
     iss_part: Box<str>,
+    /// `iss_part`'s base64url, prepared for each of the three positions it can start at.
+    iss_encoded: PreEncoded,
     ttl: Duration,
 }
 
@@ -120,10 +124,12 @@ impl TokenIssuer {
         ensure_default_provider();
         let issuer = serde_json::to_string(&config.issuer()).expect("a string serializes");
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let iss_part = format!(",\"iss\":{issuer},\"sub\":");
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             key: EncodingKey::from_secret(config.secret_key().expose_secret().as_bytes()),
-            iss_part: format!(",\"iss\":{issuer},\"sub\":").into_boxed_str(),
+            iss_encoded: PreEncoded::new(&iss_part),
+            iss_part: iss_part.into_boxed_str(),
             ttl: config.token_ttl(),
         }
     }
@@ -140,34 +146,59 @@ impl TokenIssuer {
 
     /// Issues a token as if the time were `now` (for tests and reproducible vectors).
     pub fn issue_at(&self, user: &UserId, now: SystemTime) -> Result<BeamsToken, TokenError> {
-        let now = now.duration_since(UNIX_EPOCH).map_err(|_| TokenError::Clock)?;
-        let exp = now
-            .as_secs()
-            .checked_add(self.ttl.as_secs())
-            .ok_or(TokenError::Clock)?;
-        self.sign_with_exp(user, exp)
+        self.sign_with_exp(user, self.expiry_at(now)?)
     }
 
     /// Signs the claims `{"exp":exp,"iss":…,"sub":user}` in that order (the Go SDK's order).
     pub(crate) fn sign_with_exp(&self, user: &UserId, exp: u64) -> Result<BeamsToken, TokenError> {
-        let mut claims = String::with_capacity(32 + self.iss_part.len() + user.len() * 2);
-        claims.push_str("{\"exp\":");
-        claims.push_str(itoa_u64(exp, &mut [0u8; 20]));
-        claims.push_str(&self.iss_part);
-        json_string_into(user.as_str(), &mut claims);
-        claims.push('}');
-
-        let mut token = String::with_capacity(HEADER_B64.len() + claims.len() * 4 / 3 + 48);
-        token.push_str(HEADER_B64);
-        token.push('.');
-        encode_into(claims.as_bytes(), &mut token);
-        let signature = self.sign(token.as_bytes())?;
-        token.push('.');
-        encode_into(&signature, &mut token);
+        let mut token = Vec::with_capacity(self.token_len_hint(user));
+        self.write_token(user, exp, &mut token)?;
         Ok(BeamsToken {
-            token,
+            token: String::from_utf8(token).expect("a token is ASCII"),
             expires_at: exp,
         })
+    }
+
+    /// The `exp` of a token issued at `now`.
+    pub(crate) fn expiry_at(&self, now: SystemTime) -> Result<u64, TokenError> {
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| TokenError::Clock)?;
+        now.as_secs()
+            .checked_add(self.ttl.as_secs())
+            .ok_or(TokenError::Clock)
+    }
+
+    /// The length of `user`'s token when its id needs no JSON escaping (else a little more).
+    pub(crate) fn token_len_hint(&self, user: &UserId) -> usize {
+        // `{"exp":` + up to 20 digits + iss part + quoted user + `}`
+        let claims = 7 + 20 + self.iss_part.len() + user.len() + 3;
+        HEADER_B64.len() + 1 + claims.div_ceil(3) * 4 + 1 + 43
+    }
+
+    /// Appends the token — header, claims and signature — to `out`, without an intermediate
+    /// buffer: the claims are base64url-encoded as they are written, and the signing input is
+    /// the appended bytes themselves.
+    pub(crate) fn write_token(
+        &self,
+        user: &UserId,
+        exp: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TokenError> {
+        let start = out.len();
+        out.extend_from_slice(HEADER_B64.as_bytes());
+        out.push(b'.');
+        let mut claims = Base64Writer::new(out);
+        claims.write_str("{\"exp\":");
+        claims.write_str(itoa_u64(exp, &mut [0u8; 20]));
+        claims.write_pre_encoded(&self.iss_encoded);
+        json_string_into(user.as_str(), &mut claims);
+        claims.write_str("}");
+        claims.finish();
+        let signature = self.sign(&out[start..])?;
+        out.push(b'.');
+        encode_into(&signature, out);
+        Ok(())
     }
 }
 
@@ -208,9 +239,20 @@ fn itoa_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).expect("digits are ASCII")
 }
 
+/// Where [`json_string_into`] writes: a `String`, or the base64url encoder of the claims.
+trait StrSink {
+    fn write_str(&mut self, s: &str);
+}
+
+impl StrSink for String {
+    fn write_str(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
 /// Appends `s` as a JSON string literal (RFC 8259 escaping, as serde_json does).
-fn json_string_into(s: &str, out: &mut String) {
-    out.push('"');
+fn json_string_into(s: &str, out: &mut impl StrSink) {
+    out.write_str("\"");
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escape: &str = match b {
@@ -224,47 +266,161 @@ fn json_string_into(s: &str, out: &mut String) {
             0x00..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.write_str(&s[start..i]);
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 0xf) as usize] as char);
+            let hex = [HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]];
+            out.write_str("\\u00");
+            out.write_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
         } else {
-            out.push_str(escape);
+            out.write_str(escape);
         }
         start = i + 1;
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+    out.write_str(&s[start..]);
+    out.write_str("\"");
 }
 
 mod base64_url {
-    //! Unpadded base64url, appended to a `String` without intermediate allocations.
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    //! Unpadded base64url, appended to a byte buffer: whole 3-byte groups are encoded straight
+    //! into the buffer's new tail (one length check per call, not per character).
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-    pub(super) fn encode_into(input: &[u8], out: &mut String) {
-        let mut chunks = input.chunks_exact(3);
-        for c in &mut chunks {
+    /// Appends the encoding of `input` (no padding).
+    pub(super) fn encode_into(input: &[u8], out: &mut Vec<u8>) {
+        let whole = input.len() / 3 * 3;
+        encode_groups(&input[..whole], out);
+        encode_tail(&input[whole..], out);
+    }
+
+    /// Encodes `input`, a multiple of 3 bytes long.
+    fn encode_groups(input: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + input.len() / 3 * 4, 0);
+        for (c, o) in input.chunks_exact(3).zip(out[start..].chunks_exact_mut(4)) {
             let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-            for shift in [18, 12, 6, 0] {
-                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
-            }
+            o[0] = ALPHABET[(n >> 18) as usize & 63];
+            o[1] = ALPHABET[(n >> 12) as usize & 63];
+            o[2] = ALPHABET[(n >> 6) as usize & 63];
+            o[3] = ALPHABET[n as usize & 63];
         }
-        match *chunks.remainder() {
+    }
+
+    /// Encodes the last 0, 1 or 2 bytes.
+    fn encode_tail(tail: &[u8], out: &mut Vec<u8>) {
+        match *tail {
             [a] => {
                 let n = u32::from(a) << 16;
-                out.push(ALPHABET[((n >> 18) & 63) as usize] as char);
-                out.push(ALPHABET[((n >> 12) & 63) as usize] as char);
+                out.extend_from_slice(&[
+                    ALPHABET[(n >> 18) as usize & 63],
+                    ALPHABET[(n >> 12) as usize & 63],
+                ]);
             }
             [a, b] => {
                 let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-                for shift in [18, 12, 6] {
-                    out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
-                }
+                out.extend_from_slice(&[
+                    ALPHABET[(n >> 18) as usize & 63],
+                    ALPHABET[(n >> 12) as usize & 63],
+                    ALPHABET[(n >> 6) as usize & 63],
+                ]);
             }
             _ => {}
+        }
+    }
+
+    /// Base64url of everything written to it, as if it were one contiguous input: up to two
+    /// bytes wait for the next write; [`finish`](Self::finish) encodes them.
+    pub(super) struct Base64Writer<'a> {
+        out: &'a mut Vec<u8>,
+        pending: [u8; 3],
+        pending_len: usize,
+    }
+
+    impl<'a> Base64Writer<'a> {
+        pub(super) fn new(out: &'a mut Vec<u8>) -> Self {
+            Self {
+                out,
+                pending: [0; 3],
+                pending_len: 0,
+            }
+        }
+
+        pub(super) fn write(&mut self, mut input: &[u8]) {
+            if self.pending_len > 0 {
+                while self.pending_len < 3 {
+                    let Some((&b, rest)) = input.split_first() else {
+                        return;
+                    };
+                    self.pending[self.pending_len] = b;
+                    self.pending_len += 1;
+                    input = rest;
+                }
+                encode_groups(&self.pending, self.out);
+                self.pending_len = 0;
+            }
+            let whole = input.len() / 3 * 3;
+            encode_groups(&input[..whole], self.out);
+            let rest = &input[whole..];
+            self.pending[..rest.len()].copy_from_slice(rest);
+            self.pending_len = rest.len();
+        }
+
+        pub(super) fn finish(self) {
+            encode_tail(&self.pending[..self.pending_len], self.out);
+        }
+    }
+
+    /// The base64url of a fixed text for each position (0, 1 or 2 bytes pending) at which a
+    /// [`Base64Writer`] may reach it, so that the writer only copies it (the issuer part of the
+    /// claims is most of a token's claims).
+    #[derive(Clone)]
+    pub(super) struct PreEncoded {
+        text: Box<[u8]>,
+        /// Indexed by the writer's pending count `k`: the aligned middle of `text` — after the
+        /// `(3 - k) % 3` bytes that complete the pending group, before the last bytes that
+        /// stay pending — encoded.
+        middles: [Box<[u8]>; 3],
+    }
+
+    impl PreEncoded {
+        pub(super) fn new(text: &str) -> Self {
+            let text = text.as_bytes();
+            let middles = [0, 1, 2].map(|pending: usize| {
+                let head = ((3 - pending) % 3).min(text.len());
+                let body = &text[head..];
+                let mut out = Vec::new();
+                encode_groups(&body[..body.len() / 3 * 3], &mut out);
+                out.into_boxed_slice()
+            });
+            Self {
+                text: text.into(),
+                middles,
+            }
+        }
+    }
+
+    impl Base64Writer<'_> {
+        /// Writes `pre`'s text, as [`write`](Self::write) would.
+        pub(super) fn write_pre_encoded(&mut self, pre: &PreEncoded) {
+            let head = ((3 - self.pending_len) % 3).min(pre.text.len());
+            if self.pending_len + head < 3 && self.pending_len > 0 {
+                // Too short to complete the pending group: nothing to copy.
+                self.write(&pre.text);
+                return;
+            }
+            let middle = &pre.middles[self.pending_len];
+            self.write(&pre.text[..head]);
+            debug_assert_eq!(self.pending_len, 0);
+            self.out.extend_from_slice(middle);
+            let rest = &pre.text[head + middle.len() / 4 * 3..];
+            self.pending[..rest.len()].copy_from_slice(rest);
+            self.pending_len = rest.len();
+        }
+    }
+
+    impl super::StrSink for Base64Writer<'_> {
+        fn write_str(&mut self, s: &str) {
+            self.write(s.as_bytes());
         }
     }
 }
@@ -325,12 +481,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(data.claims.sub, user.as_str());
-        assert_eq!(data.claims.iss, format!("https://{INSTANCE}.pushnotifications.pusher.com"));
+        assert_eq!(
+            data.claims.iss,
+            format!("https://{INSTANCE}.pushnotifications.pusher.com")
+        );
         let expected = now.duration_since(UNIX_EPOCH).unwrap().as_secs() + 86_400;
         assert_eq!(data.claims.exp, expected);
         assert_eq!(token.expires_at(), expected);
         // The claims JSON is exactly what serde_json would write for the same values.
-        let raw = URL_SAFE_NO_PAD.decode(token.as_str().split('.').nth(1).unwrap()).unwrap();
+        let raw = URL_SAFE_NO_PAD
+            .decode(token.as_str().split('.').nth(1).unwrap())
+            .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&raw).unwrap();
         assert_eq!(value.as_object().unwrap().len(), 3);
         assert!(value.get("iat").is_none());
@@ -344,7 +505,10 @@ mod tests {
         for _ in 0..3 {
             let a = mine.sign_with_exp(&user, 4_707_992_302).unwrap();
             let b = other.sign_with_exp(&user, 4_707_992_302).unwrap();
-            assert!(a.as_str().ends_with(".CTtrDXh7vae3rSSKBKf5X0y4RQpFg7YvIlirmBQqJn4"));
+            assert!(
+                a.as_str()
+                    .ends_with(".CTtrDXh7vae3rSSKBKf5X0y4RQpFg7YvIlirmBQqJn4")
+            );
             assert_ne!(a.as_str().rsplit('.').next(), b.as_str().rsplit('.').next());
         }
     }
@@ -367,17 +531,31 @@ mod tests {
             .build()
             .unwrap();
         let t = TokenIssuer::new(&config)
-            .issue_at(&UserId::new("a").unwrap(), UNIX_EPOCH + Duration::from_secs(1000))
+            .issue_at(
+                &UserId::new("a").unwrap(),
+                UNIX_EPOCH + Duration::from_secs(1000),
+            )
             .unwrap();
         assert_eq!(t.expires_at(), 1060);
-        assert!(TokenIssuer::new(&config)
-            .issue_at(&UserId::new("a").unwrap(), UNIX_EPOCH - Duration::from_secs(1))
-            .is_err());
+        assert!(
+            TokenIssuer::new(&config)
+                .issue_at(
+                    &UserId::new("a").unwrap(),
+                    UNIX_EPOCH - Duration::from_secs(1)
+                )
+                .is_err()
+        );
     }
 
     #[test]
     fn json_escaping_matches_serde_json() {
-        for s in ["plain", "q\"b\\s", "\u{0}\u{1f}\u{7f}", "tab\tnl\ncr\r\u{8}\u{c}", "é😀/<>&"] {
+        for s in [
+            "plain",
+            "q\"b\\s",
+            "\u{0}\u{1f}\u{7f}",
+            "tab\tnl\ncr\r\u{8}\u{c}",
+            "é😀/<>&",
+        ] {
             let mut out = String::new();
             json_string_into(s, &mut out);
             assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
@@ -388,9 +566,70 @@ mod tests {
     fn base64_matches_reference() {
         for len in 0..20 {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-            let mut out = String::new();
+            let mut out = Vec::new();
             base64_url::encode_into(&data, &mut out);
-            assert_eq!(out, URL_SAFE_NO_PAD.encode(&data));
+            assert_eq!(out, URL_SAFE_NO_PAD.encode(&data).into_bytes());
+        }
+    }
+
+    #[test]
+    fn streamed_base64_matches_reference_for_any_split() {
+        let data: Vec<u8> = (0..23u8)
+            .map(|i| i.wrapping_mul(91).wrapping_add(7))
+            .collect();
+        for a in 0..=data.len() {
+            for b in a..=data.len() {
+                let mut out = b"prefix".to_vec();
+                let mut w = base64_url::Base64Writer::new(&mut out);
+                w.write(&data[..a]);
+                w.write(&data[a..b]);
+                w.write(&[]);
+                w.write(&data[b..]);
+                w.finish();
+                let expected = format!("prefix{}", URL_SAFE_NO_PAD.encode(&data));
+                assert_eq!(out, expected.into_bytes(), "split at {a}, {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn pre_encoded_text_matches_reference_at_every_position() {
+        let text = ",\"iss\":\"https://x.pushnotifications.pusher.com\",\"sub\":";
+        for text in [text, "", "a", "ab", "abc", "abcd"] {
+            let pre = base64_url::PreEncoded::new(text);
+            for before in 0..7 {
+                for after in 0..4 {
+                    let lead = &"0123456"[..before];
+                    let tail = &"xyz"[..after];
+                    let mut out = Vec::new();
+                    let mut w = base64_url::Base64Writer::new(&mut out);
+                    w.write(lead.as_bytes());
+                    w.write_pre_encoded(&pre);
+                    w.write(tail.as_bytes());
+                    w.finish();
+                    let expected = URL_SAFE_NO_PAD.encode(format!("{lead}{text}{tail}"));
+                    assert_eq!(out, expected.into_bytes(), "{text:?} after {before} bytes");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn token_len_hint_is_exact_for_plain_ids() {
+        let i = issuer();
+        for user in [
+            "a",
+            "ab",
+            "abc",
+            "cucas",
+            "user-42@example.com",
+            &"x".repeat(164),
+        ] {
+            let user = UserId::new(user).unwrap();
+            let token = i.sign_with_exp(&user, 4_707_992_302).unwrap();
+            // 10 digits instead of the 20 reserved: at most 16 bytes to spare.
+            let hint = i.token_len_hint(&user);
+            assert!(hint >= token.as_str().len() && hint - token.as_str().len() <= 16);
         }
     }
 
@@ -400,6 +639,9 @@ mod tests {
         let t = i.issue(&UserId::new("a").unwrap()).unwrap();
         assert!(!format!("{t:?}").contains(t.as_str()));
         assert!(!format!("{i:?}").contains(SECRET));
-        assert_eq!(serde_json::to_string(&t).unwrap(), format!("{{\"token\":\"{}\"}}", t.as_str()));
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            format!("{{\"token\":\"{}\"}}", t.as_str())
+        );
     }
 }

@@ -22,7 +22,7 @@ use actix_web::body::MessageBody;
 use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, middleware, web};
+use actix_web::{App, HttpResponse, web};
 use beams_core::UserId;
 use example_support::DemoBeams;
 
@@ -61,6 +61,7 @@ pub fn session_middleware(key: Key) -> SessionMiddleware<CookieSessionStore> {
 pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
         let auth = beams.auth.clone();
+        let bench_auth = auth.clone();
         config
             .app_data(web::Data::new(beams))
             .route("/", web::get().to(index))
@@ -72,10 +73,14 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(beams_actix::service(auth, |session: Session| async move {
                 session.get::<String>(USER_KEY).ok().flatten()
             }));
+        // Benchmark only, after every other route (bench/load.sh; needs BEAMS_BENCH_ROUTES=1).
+        bench_routes(config, &bench_auth);
     }
 }
 
-/// The whole app: [`routes`] inside the session middleware and a request logger. Call it
+/// The whole app: [`routes`] inside the session middleware. (No access-log middleware:
+/// actix's `Logger` formats every request even when `RUST_LOG` hides it, about 8% of the
+/// route's instructions; like the axum app, this one logs through `tracing`.) Call it
 /// from `HttpServer::new` with a key shared by all workers.
 pub fn app(
     beams: DemoBeams,
@@ -92,7 +97,6 @@ pub fn app(
     App::new()
         .configure(routes(beams))
         .wrap(session_middleware(key))
-        .wrap(middleware::Logger::default())
 }
 
 async fn index() -> HttpResponse {
@@ -172,4 +176,50 @@ async fn logout(session: Session) -> HttpResponse {
 fn json_error(status: StatusCode, description: &str) -> HttpResponse {
     let status = http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::BAD_REQUEST);
     beams_actix::into_actix(example_support::error(status, description))
+}
+
+// ---- Benchmark only (bench/load.sh) -------------------------------------------------------
+// `GET /bench/bare`, mounted only when `BEAMS_BENCH_ROUTES=1`: the same session extractor as
+// the Beams route, answering a JSON body and headers of the same size as the route's, without
+// the query check and the token. The route-vs-bare throughput ratio is the route's own cost.
+
+/// The user `bench/load.sh` logs in as; `/bench/bare` answers with a body as long as this
+/// user's `{"token":"…"}`.
+pub const BENCH_USER: &str = "bench-user";
+
+fn bench_routes(config: &mut web::ServiceConfig, auth: &beams_core::BeamsAuth) {
+    if std::env::var_os("BEAMS_BENCH_ROUTES").is_none_or(|v| v != "1") {
+        return;
+    }
+    let user = UserId::new(BENCH_USER).expect("a valid user id");
+    let token_len = auth.issuer().issue(&user).map_or(0, |t| t.as_str().len());
+    let body: std::rc::Rc<str> = format!("{{\"token\":\"{}\"}}", "x".repeat(token_len)).into();
+    config.route(
+        "/bench/bare",
+        web::get().to(move |session: Session| {
+            let body = body.clone();
+            async move {
+                let status = match session_user(&session) {
+                    Some(_) => http::StatusCode::OK,
+                    None => http::StatusCode::UNAUTHORIZED,
+                };
+                let mut res = http::Response::new(body.to_string());
+                *res.status_mut() = status;
+                let headers = res.headers_mut();
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                headers.insert(
+                    http::header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-store"),
+                );
+                headers.insert(
+                    "x-content-type-options",
+                    http::HeaderValue::from_static("nosniff"),
+                );
+                beams_actix::into_actix(res)
+            }
+        }),
+    );
 }

@@ -78,6 +78,7 @@ pub fn app(beams: DemoBeams) -> Router {
         .merge(beams_axum::router(beams.auth.clone(), |session: Session| async move {
             session_user(&session).await
         }))
+        .merge(bench_routes(&beams))
         .with_state(beams)
         // After the routes, so the session wraps the Beams route too.
         .layer(sessions)
@@ -222,4 +223,48 @@ fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+// ---- Benchmark only (bench/load.sh) -------------------------------------------------------
+// `GET /bench/bare`, mounted only when `BEAMS_BENCH_ROUTES=1`: the same session extractor as
+// the Beams route, answering a JSON body and headers of the same size as the route's, without
+// the query check and the token. The route-vs-bare throughput ratio is the route's own cost.
+
+/// The user `bench/load.sh` logs in as; `/bench/bare` answers with a body as long as this
+/// user's `{"token":"…"}`.
+pub const BENCH_USER: &str = "bench-user";
+
+fn bench_routes(beams: &DemoBeams) -> Router<DemoBeams> {
+    if std::env::var_os("BEAMS_BENCH_ROUTES").is_none_or(|v| v != "1") {
+        return Router::new();
+    }
+    let user = UserId::new(BENCH_USER).expect("a valid user id");
+    let token_len = beams
+        .auth
+        .issuer()
+        .issue(&user)
+        .map_or(0, |t| t.as_str().len());
+    let body: std::sync::Arc<str> = format!("{{\"token\":\"{}\"}}", "x".repeat(token_len)).into();
+    Router::new().route(
+        "/bench/bare",
+        get(move |session: Session| async move {
+            let status = match session_user(&session).await {
+                Some(_) => StatusCode::OK,
+                None => StatusCode::UNAUTHORIZED,
+            };
+            let mut res = http::Response::new(body.to_string());
+            *res.status_mut() = status;
+            let headers = res.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            res
+        }),
+    )
 }
