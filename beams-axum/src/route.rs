@@ -159,7 +159,9 @@ where
         // Phase 1, from the query alone: a bad query never reaches the host's extractor.
         let requested = match beams.requested_user(req.uri().query()) {
             Ok(user) => user,
-            Err(rejection) => return ResponseFuture::ready(beams.reject(rejection).into_response()),
+            Err(rejection) => {
+                return ResponseFuture::ready(beams.reject(rejection).into_response());
+            }
         };
         let (mut parts, _body) = req.into_parts();
         // The one allocation of ours per request: the extractor's future cannot be named.

@@ -43,7 +43,9 @@ pub enum ConfigError {
     #[error("the auth path must start with '/' and hold no '?', '#' or whitespace (got {0:?})")]
     InvalidAuthPath(String),
     /// The base URL is not an absolute `http://` or `https://` URL.
-    #[error("the Beams base URL must be an absolute http:// or https:// URL without query (got {0:?})")]
+    #[error(
+        "the Beams base URL must be an absolute http:// or https:// URL without query (got {0:?})"
+    )]
     InvalidBaseUrl(String),
     /// A required environment variable is not set.
     #[error("environment variable {0} is not set")]
@@ -347,7 +349,9 @@ mod tests {
 
     const ID: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
 
-    fn env(vars: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Result<String, std::env::VarError> {
+    fn env(
+        vars: &[(&'static str, &str)],
+    ) -> impl Fn(&'static str) -> Result<String, std::env::VarError> {
         let vars: Vec<(&'static str, String)> =
             vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
         move |name| {
@@ -363,17 +367,26 @@ mod tests {
         let c = BeamsConfig::new(ID, "s").unwrap();
         assert_eq!(c.token_ttl(), MAX_TOKEN_TTL);
         assert_eq!(c.auth_path(), DEFAULT_AUTH_PATH);
-        assert_eq!(c.base_url(), format!("https://{ID}.pushnotifications.pusher.com"));
+        assert_eq!(
+            c.base_url(),
+            format!("https://{ID}.pushnotifications.pusher.com")
+        );
         assert!(!c.base_url_overridden());
         assert_eq!(c.issuer(), c.base_url());
     }
 
     #[test]
     fn instance_id_rules() {
-        assert_eq!(BeamsConfig::new("", "s").unwrap_err(), ConfigError::EmptyInstanceId);
+        assert_eq!(
+            BeamsConfig::new("", "s").unwrap_err(),
+            ConfigError::EmptyInstanceId
+        );
         assert_eq!(
             BeamsConfig::new("abc.evil.com", "s").unwrap_err(),
-            ConfigError::InvalidInstanceId { found: '.', index: 3 }
+            ConfigError::InvalidInstanceId {
+                found: '.',
+                index: 3
+            }
         );
         assert!(matches!(
             BeamsConfig::new("a/b", "s").unwrap_err(),
@@ -381,13 +394,19 @@ mod tests {
         ));
         assert!(matches!(
             BeamsConfig::new("é", "s").unwrap_err(),
-            ConfigError::InvalidInstanceId { found: 'é', index: 0 }
+            ConfigError::InvalidInstanceId {
+                found: 'é',
+                index: 0
+            }
         ));
     }
 
     #[test]
     fn secret_and_ttl_rules() {
-        assert_eq!(BeamsConfig::new(ID, "").unwrap_err(), ConfigError::EmptySecretKey);
+        assert_eq!(
+            BeamsConfig::new(ID, "").unwrap_err(),
+            ConfigError::EmptySecretKey
+        );
         let ttl = |d| BeamsConfig::builder(ID, "s").token_ttl(d).build();
         assert!(ttl(Duration::from_secs(60)).is_ok());
         assert!(ttl(MAX_TOKEN_TTL).is_ok());
@@ -401,16 +420,40 @@ mod tests {
     #[test]
     fn path_and_base_url_rules() {
         let b = || BeamsConfig::builder(ID, "s");
-        assert_eq!(b().auth_path("/beams").build().unwrap().auth_path(), "/beams");
+        assert_eq!(
+            b().auth_path("/beams").build().unwrap().auth_path(),
+            "/beams"
+        );
         for bad in ["beams", "/a?b", "/a#b", "/a b", ""] {
-            assert!(matches!(b().auth_path(bad).build(), Err(ConfigError::InvalidAuthPath(_))), "{bad}");
+            assert!(
+                matches!(
+                    b().auth_path(bad).build(),
+                    Err(ConfigError::InvalidAuthPath(_))
+                ),
+                "{bad}"
+            );
         }
         let c = b().base_url("http://127.0.0.1:4000/").build().unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:4000");
         assert!(c.base_url_overridden());
-        assert_eq!(c.issuer(), format!("https://{ID}.pushnotifications.pusher.com"));
-        for bad in ["127.0.0.1:4000", "ftp://x", "http://", "http://a/?q", "http://u@evil"] {
-            assert!(matches!(b().base_url(bad).build(), Err(ConfigError::InvalidBaseUrl(_))), "{bad}");
+        assert_eq!(
+            c.issuer(),
+            format!("https://{ID}.pushnotifications.pusher.com")
+        );
+        for bad in [
+            "127.0.0.1:4000",
+            "ftp://x",
+            "http://",
+            "http://a/?q",
+            "http://u@evil",
+        ] {
+            assert!(
+                matches!(
+                    b().base_url(bad).build(),
+                    Err(ConfigError::InvalidBaseUrl(_))
+                ),
+                "{bad}"
+            );
         }
     }
 
@@ -418,7 +461,9 @@ mod tests {
     fn secret_is_never_shown() {
         let c = BeamsConfig::new(ID, "TOP-SECRET-VALUE").unwrap();
         assert!(!format!("{c:?}").contains("TOP-SECRET"));
-        assert!(!format!("{:?}", BeamsConfig::builder(ID, "TOP-SECRET-VALUE")).contains("TOP-SECRET"));
+        assert!(
+            !format!("{:?}", BeamsConfig::builder(ID, "TOP-SECRET-VALUE")).contains("TOP-SECRET")
+        );
         assert_eq!(c.secret_key().to_string(), "<redacted>");
     }
 
@@ -431,7 +476,11 @@ mod tests {
         assert!(e.to_string().contains("BEAMS_SECRET_KEY"), "{e}");
         let e = BeamsConfig::from_env_with(env(&[(ENV_INSTANCE_ID, "a b"), (ENV_SECRET_KEY, "s")]))
             .unwrap_err();
-        assert!(e.to_string().starts_with("environment variable BEAMS_INSTANCE_ID:"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("environment variable BEAMS_INSTANCE_ID:"),
+            "{e}"
+        );
         let e = BeamsConfig::from_env_with(env(&[(ENV_INSTANCE_ID, ID), (ENV_SECRET_KEY, "")]))
             .unwrap_err();
         assert!(e.to_string().contains("BEAMS_SECRET_KEY"), "{e}");
@@ -449,8 +498,12 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:4000");
-        let c = BeamsConfig::from_env_with(env(&[(ENV_INSTANCE_ID, ID), (ENV_SECRET_KEY, "s"), (ENV_ENDPOINT, "")]))
-            .unwrap();
+        let c = BeamsConfig::from_env_with(env(&[
+            (ENV_INSTANCE_ID, ID),
+            (ENV_SECRET_KEY, "s"),
+            (ENV_ENDPOINT, ""),
+        ]))
+        .unwrap();
         assert!(!c.base_url_overridden());
     }
 }

@@ -3,10 +3,10 @@
 
 pub mod auth;
 pub mod config;
-#[cfg(feature = "test-util")]
-pub mod test_util;
 #[cfg(feature = "tower")]
 pub mod service;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod token;
 pub mod user_id;
 

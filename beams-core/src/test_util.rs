@@ -82,7 +82,9 @@ pub fn session_from_headers<'a>(
     get: impl Fn(&str) -> Option<&'a [u8]>,
 ) -> Result<Option<String>, u16> {
     if let Some(status) = get(TEST_REJECT_HEADER) {
-        let status = std::str::from_utf8(status).ok().and_then(|s| s.parse().ok());
+        let status = std::str::from_utf8(status)
+            .ok()
+            .and_then(|s| s.parse().ok());
         return Err(status.unwrap_or(500));
     }
     Ok(get(TEST_USER_HEADER).map(|raw| {
@@ -180,7 +182,9 @@ pub fn verify_token(token: &str, sub: &str) -> Result<(), String> {
         return Err(format!("unexpected header {header:?}"));
     }
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_issuer(&[format!("https://{INSTANCE_ID}.pushnotifications.pusher.com")]);
+    validation.set_issuer(&[format!(
+        "https://{INSTANCE_ID}.pushnotifications.pusher.com"
+    )]);
     validation.set_required_spec_claims(&["exp", "iss", "sub"]);
     validation.sub = Some(sub.to_owned());
     let data = decode::<serde_json::Map<String, serde_json::Value>>(
@@ -192,10 +196,15 @@ pub fn verify_token(token: &str, sub: &str) -> Result<(), String> {
     let mut keys: Vec<&str> = data.claims.keys().map(String::as_str).collect();
     keys.sort_unstable();
     if keys != ["exp", "iss", "sub"] {
-        return Err(format!("claims are {keys:?}, expected exactly exp, iss, sub"));
+        return Err(format!(
+            "claims are {keys:?}, expected exactly exp, iss, sub"
+        ));
     }
     let exp = data.claims["exp"].as_u64().ok_or("exp is not an integer")?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
     if exp.abs_diff(now + 86_400) > 300 {
         return Err(format!("exp {exp} is not 24 h from now ({now})"));
     }
@@ -221,7 +230,12 @@ impl Observed {
             headers: res
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
             body: res.body().as_ref().to_vec(),
         }
@@ -254,7 +268,11 @@ impl Observed {
             Ok(b) if b.starts_with("{\"token\":\"") => b"{\"token\":\"<token>\"}".to_vec(),
             _ => self.body.clone(),
         };
-        Self { status: self.status, headers, body }
+        Self {
+            status: self.status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -285,7 +303,16 @@ fn err(
     status: u16,
     description: &'static str,
 ) -> Case {
-    Case { name, method: "GET", query, session, status, description: Some(description), token_sub: None, padding: 0 }
+    Case {
+        name,
+        method: "GET",
+        query,
+        session,
+        status,
+        description: Some(description),
+        token_sub: None,
+        padding: 0,
+    }
 }
 
 const MISSING: &str = "The user_id query parameter is required.";
@@ -319,16 +346,32 @@ pub fn cases() -> Vec<Case> {
 
     vec![
         ok("plain user", "user_id=alice", "alice"),
-        ok("extra parameters are ignored", "foo=1&user_id=alice&bar=2", "alice"),
-        ok("web SDK queryParams after user_id", "user_id=alice&token=abc&v=2", "alice"),
+        ok(
+            "extra parameters are ignored",
+            "foo=1&user_id=alice&bar=2",
+            "alice",
+        ),
+        ok(
+            "web SDK queryParams after user_id",
+            "user_id=alice&token=abc&v=2",
+            "alice",
+        ),
         ok("trailing ampersand", "user_id=alice&", "alice"),
         ok("percent-encoded key", "%75ser_id=alice", "alice"),
-        ok("plus is a literal plus (iOS)", "user_id=john+test@example.com", "john+test@example.com"),
+        ok(
+            "plus is a literal plus (iOS)",
+            "user_id=john+test@example.com",
+            "john+test@example.com",
+        ),
         ok("%20 is a space", "user_id=john%20test", "john test"),
         ok("%2B is a plus", "user_id=john%2Btest", "john+test"),
         ok("lowercase hex escapes", "user_id=%c3%a9", "é"),
         ok("value with '='", "user_id==a=b", "=a=b"),
-        ok("quotes, ampersand, equals encoded", "user_id=%22a%26b%3D%27", "\"a&b='"),
+        ok(
+            "quotes, ampersand, equals encoded",
+            "user_id=%22a%26b%3D%27",
+            "\"a&b='",
+        ),
         ok("164 ASCII bytes", format!("user_id={a164}").leak(), a164),
         ok("164 bytes of 2-byte characters", e82_q, e82),
         ok("164 bytes of 4-byte characters", emoji41_q, emoji41),
@@ -339,43 +382,241 @@ pub fn cases() -> Vec<Case> {
         padded,
         err("no query", None, alice, BAD_REQUEST, MISSING),
         err("empty query", Some(""), alice, BAD_REQUEST, MISSING),
-        err("other parameters only", Some("foo=bar"), alice, BAD_REQUEST, MISSING),
-        err("parameter name is case-sensitive", Some("USER_ID=alice"), alice, BAD_REQUEST, MISSING),
-        err("userid without underscore", Some("userid=alice"), alice, BAD_REQUEST, MISSING),
+        err(
+            "other parameters only",
+            Some("foo=bar"),
+            alice,
+            BAD_REQUEST,
+            MISSING,
+        ),
+        err(
+            "parameter name is case-sensitive",
+            Some("USER_ID=alice"),
+            alice,
+            BAD_REQUEST,
+            MISSING,
+        ),
+        err(
+            "userid without underscore",
+            Some("userid=alice"),
+            alice,
+            BAD_REQUEST,
+            MISSING,
+        ),
         err("empty value", Some("user_id="), alice, BAD_REQUEST, EMPTY),
-        err("key without '='", Some("user_id"), alice, BAD_REQUEST, EMPTY),
-        err("repeated, same value", Some("user_id=alice&user_id=alice"), alice, BAD_REQUEST, REPEATED),
-        err("repeated, other value", Some("user_id=alice&user_id=bob"), alice, BAD_REQUEST, REPEATED),
-        err("repeated through an encoded key", Some("user_id=alice&user%5Fid=alice"), alice, BAD_REQUEST, REPEATED),
+        err(
+            "key without '='",
+            Some("user_id"),
+            alice,
+            BAD_REQUEST,
+            EMPTY,
+        ),
+        err(
+            "repeated, same value",
+            Some("user_id=alice&user_id=alice"),
+            alice,
+            BAD_REQUEST,
+            REPEATED,
+        ),
+        err(
+            "repeated, other value",
+            Some("user_id=alice&user_id=bob"),
+            alice,
+            BAD_REQUEST,
+            REPEATED,
+        ),
+        err(
+            "repeated through an encoded key",
+            Some("user_id=alice&user%5Fid=alice"),
+            alice,
+            BAD_REQUEST,
+            REPEATED,
+        ),
         err("%ZZ", Some("user_id=%ZZ"), alice, BAD_REQUEST, MALFORMED),
-        err("truncated escape at the end", Some("user_id=alice%"), alice, BAD_REQUEST, MALFORMED),
-        err("one hex digit", Some("user_id=alice%4"), alice, BAD_REQUEST, MALFORMED),
-        err("%FF is not UTF-8", Some("user_id=%FF"), alice, BAD_REQUEST, NOT_UTF8),
-        err("overlong encoding", Some("user_id=%C0%AF"), alice, BAD_REQUEST, NOT_UTF8),
-        err("UTF-16 surrogate", Some("user_id=%ED%A0%80"), alice, BAD_REQUEST, NOT_UTF8),
-        err("truncated multi-byte character", Some("user_id=%C3"), alice, BAD_REQUEST, NOT_UTF8),
-        err("165 ASCII bytes", Some(format!("user_id={a165}").leak()), alice, BAD_REQUEST, TOO_LONG),
-        err("166 bytes of 2-byte characters", Some(e83_q), alice, BAD_REQUEST, TOO_LONG),
-        err("165 bytes: 41 emoji and a letter", Some(emoji41a_q), alice, BAD_REQUEST, TOO_LONG),
-        err("10 000-byte user id", Some(long_value_q), alice, BAD_REQUEST, TOO_LONG),
-        err("plus is not a space", Some("user_id=john+test"), LoggedIn("john test"), UNAUTHORIZED, MISMATCH),
-        err("other user", Some("user_id=bob"), alice, UNAUTHORIZED, MISMATCH),
-        err("case differs", Some("user_id=Alice"), alice, UNAUTHORIZED, MISMATCH),
-        err("trailing space", Some("user_id=alice%20"), alice, UNAUTHORIZED, MISMATCH),
-        err("NUL truncation does not match", Some("user_id=alice%00"), alice, UNAUTHORIZED, MISMATCH),
-        err("NFC vs NFD look-alike", Some("user_id=%C3%A9"), LoggedIn("e\u{301}"), UNAUTHORIZED, MISMATCH),
-        err("Cyrillic a vs Latin a", Some("user_id=%D0%B0lice"), alice, UNAUTHORIZED, MISMATCH),
-        err("fullwidth letters", Some("user_id=%EF%BD%81lice"), alice, UNAUTHORIZED, MISMATCH),
-        err("zero-width joiner", Some("user_id=ali%E2%80%8Dce"), alice, UNAUTHORIZED, MISMATCH),
-        err("logged out", Some("user_id=alice"), LoggedOut, UNAUTHORIZED, NOT_LOGGED_IN),
-        err("logged out, bad query is a 400", Some("user_id=%ZZ"), LoggedOut, BAD_REQUEST, MALFORMED),
-        err("extractor failed with 500", Some("user_id=alice"), Rejected(500), UNAUTHORIZED, UNAVAILABLE),
-        err("extractor failed with 401", Some("user_id=alice"), Rejected(401), UNAUTHORIZED, UNAVAILABLE),
-        err("extractor failed, bad query is a 400", None, Rejected(500), BAD_REQUEST, MISSING),
-        Case { method: "POST", ..err("POST", Some("user_id=alice"), alice, 405, METHOD) },
-        Case { method: "PUT", ..err("PUT", Some("user_id=alice"), alice, 405, METHOD) },
-        Case { method: "DELETE", ..err("DELETE", None, LoggedOut, 405, METHOD) },
-        Case { method: "PATCH", ..err("PATCH", Some("user_id=%ZZ"), alice, 405, METHOD) },
+        err(
+            "truncated escape at the end",
+            Some("user_id=alice%"),
+            alice,
+            BAD_REQUEST,
+            MALFORMED,
+        ),
+        err(
+            "one hex digit",
+            Some("user_id=alice%4"),
+            alice,
+            BAD_REQUEST,
+            MALFORMED,
+        ),
+        err(
+            "%FF is not UTF-8",
+            Some("user_id=%FF"),
+            alice,
+            BAD_REQUEST,
+            NOT_UTF8,
+        ),
+        err(
+            "overlong encoding",
+            Some("user_id=%C0%AF"),
+            alice,
+            BAD_REQUEST,
+            NOT_UTF8,
+        ),
+        err(
+            "UTF-16 surrogate",
+            Some("user_id=%ED%A0%80"),
+            alice,
+            BAD_REQUEST,
+            NOT_UTF8,
+        ),
+        err(
+            "truncated multi-byte character",
+            Some("user_id=%C3"),
+            alice,
+            BAD_REQUEST,
+            NOT_UTF8,
+        ),
+        err(
+            "165 ASCII bytes",
+            Some(format!("user_id={a165}").leak()),
+            alice,
+            BAD_REQUEST,
+            TOO_LONG,
+        ),
+        err(
+            "166 bytes of 2-byte characters",
+            Some(e83_q),
+            alice,
+            BAD_REQUEST,
+            TOO_LONG,
+        ),
+        err(
+            "165 bytes: 41 emoji and a letter",
+            Some(emoji41a_q),
+            alice,
+            BAD_REQUEST,
+            TOO_LONG,
+        ),
+        err(
+            "10 000-byte user id",
+            Some(long_value_q),
+            alice,
+            BAD_REQUEST,
+            TOO_LONG,
+        ),
+        err(
+            "plus is not a space",
+            Some("user_id=john+test"),
+            LoggedIn("john test"),
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "other user",
+            Some("user_id=bob"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "case differs",
+            Some("user_id=Alice"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "trailing space",
+            Some("user_id=alice%20"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "NUL truncation does not match",
+            Some("user_id=alice%00"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "NFC vs NFD look-alike",
+            Some("user_id=%C3%A9"),
+            LoggedIn("e\u{301}"),
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "Cyrillic a vs Latin a",
+            Some("user_id=%D0%B0lice"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "fullwidth letters",
+            Some("user_id=%EF%BD%81lice"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "zero-width joiner",
+            Some("user_id=ali%E2%80%8Dce"),
+            alice,
+            UNAUTHORIZED,
+            MISMATCH,
+        ),
+        err(
+            "logged out",
+            Some("user_id=alice"),
+            LoggedOut,
+            UNAUTHORIZED,
+            NOT_LOGGED_IN,
+        ),
+        err(
+            "logged out, bad query is a 400",
+            Some("user_id=%ZZ"),
+            LoggedOut,
+            BAD_REQUEST,
+            MALFORMED,
+        ),
+        err(
+            "extractor failed with 500",
+            Some("user_id=alice"),
+            Rejected(500),
+            UNAUTHORIZED,
+            UNAVAILABLE,
+        ),
+        err(
+            "extractor failed with 401",
+            Some("user_id=alice"),
+            Rejected(401),
+            UNAUTHORIZED,
+            UNAVAILABLE,
+        ),
+        err(
+            "extractor failed, bad query is a 400",
+            None,
+            Rejected(500),
+            BAD_REQUEST,
+            MISSING,
+        ),
+        Case {
+            method: "POST",
+            ..err("POST", Some("user_id=alice"), alice, 405, METHOD)
+        },
+        Case {
+            method: "PUT",
+            ..err("PUT", Some("user_id=alice"), alice, 405, METHOD)
+        },
+        Case {
+            method: "DELETE",
+            ..err("DELETE", None, LoggedOut, 405, METHOD)
+        },
+        Case {
+            method: "PATCH",
+            ..err("PATCH", Some("user_id=%ZZ"), alice, 405, METHOD)
+        },
     ]
 }
 
@@ -403,7 +644,10 @@ mod tests {
             let method: http::Method = case.method.parse().unwrap();
             let headers = case.headers();
             let session = session_from_headers(|name| {
-                headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_bytes())
+                headers
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.as_bytes())
             });
             let res = auth.check_method(&method).unwrap_or_else(|| {
                 match auth.requested_user(uri.query()) {
@@ -412,7 +656,10 @@ mod tests {
                         Ok(u) => auth.authorize(&user, u.as_deref().into()),
                         Err(status) => auth.authorize(
                             &user,
-                            SessionState::Unavailable { status: *status, error: &"test" },
+                            SessionState::Unavailable {
+                                status: *status,
+                                error: &"test",
+                            },
                         ),
                     },
                 }
@@ -425,12 +672,17 @@ mod tests {
     fn check_detects_wrong_answers() {
         let auth = auth();
         let case = &cases()[0];
-        let wrong_user = auth.respond(case.query.map(|_| "user_id=bob"), SessionState::LoggedIn("bob"));
+        let wrong_user = auth.respond(
+            case.query.map(|_| "user_id=bob"),
+            SessionState::LoggedIn("bob"),
+        );
         assert!(case.check(&Observed::from_http(&wrong_user)).is_err());
-        let mut missing_header = Observed::from_http(&auth.respond(case.query, SessionState::LoggedIn("alice")));
+        let mut missing_header =
+            Observed::from_http(&auth.respond(case.query, SessionState::LoggedIn("alice")));
         missing_header.headers.retain(|(k, _)| k != "cache-control");
         assert!(case.check(&missing_header).is_err());
-        let mut with_iat = Observed::from_http(&auth.respond(case.query, SessionState::LoggedIn("alice")));
+        let mut with_iat =
+            Observed::from_http(&auth.respond(case.query, SessionState::LoggedIn("alice")));
         with_iat.body = b"{\"token\":\"x.y.z\"}".to_vec();
         assert!(case.check(&with_iat).is_err());
     }

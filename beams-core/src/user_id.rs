@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(UserId::from_bytes(&[0xff]), Err(UserIdError::NotUtf8(0)));
         assert_eq!(UserId::from_bytes("é".as_bytes()).unwrap().as_str(), "é");
         // Overlong encoding of '/' is not UTF-8.
-        assert_eq!(UserId::from_bytes(&[b'a', 0xc0, 0xaf]), Err(UserIdError::NotUtf8(1)));
+        assert_eq!(
+            UserId::from_bytes(&[b'a', 0xc0, 0xaf]),
+            Err(UserIdError::NotUtf8(1))
+        );
     }
 
     #[test]

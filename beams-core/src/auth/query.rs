@@ -102,13 +102,22 @@ mod tests {
         assert_eq!(r(""), AuthRejection::MissingUserId);
         assert_eq!(r("userid=a"), AuthRejection::MissingUserId);
         assert_eq!(r("USER_ID=a"), AuthRejection::MissingUserId);
-        assert_eq!(r("user_id"), AuthRejection::InvalidUserId(UserIdError::Empty));
-        assert_eq!(r("user_id="), AuthRejection::InvalidUserId(UserIdError::Empty));
+        assert_eq!(
+            r("user_id"),
+            AuthRejection::InvalidUserId(UserIdError::Empty)
+        );
+        assert_eq!(
+            r("user_id="),
+            AuthRejection::InvalidUserId(UserIdError::Empty)
+        );
         assert_eq!(r("user_id=a&user_id=a"), AuthRejection::RepeatedUserId);
         assert_eq!(r("user_id=a&user%5fid=b"), AuthRejection::RepeatedUserId);
         assert_eq!(r("user_id=%"), AuthRejection::MalformedUserId);
         assert_eq!(r("user_id=%4"), AuthRejection::MalformedUserId);
         assert_eq!(r("user_id=%G0"), AuthRejection::MalformedUserId);
-        assert_eq!(r("user_id=%FF"), AuthRejection::InvalidUserId(UserIdError::NotUtf8(0)));
+        assert_eq!(
+            r("user_id=%FF"),
+            AuthRejection::InvalidUserId(UserIdError::NotUtf8(0))
+        );
     }
 }

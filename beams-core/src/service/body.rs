@@ -26,11 +26,17 @@ pin_project! {
 
 impl<B> BeamsBody<B> {
     pub(crate) fn json(body: String) -> Self {
-        Self { kind: Kind::Json { data: Some(Bytes::from(body)) } }
+        Self {
+            kind: Kind::Json {
+                data: Some(Bytes::from(body)),
+            },
+        }
     }
 
     pub(crate) fn inner(body: B) -> Self {
-        Self { kind: Kind::Inner { body } }
+        Self {
+            kind: Kind::Inner { body },
+        }
     }
 }
 
@@ -60,7 +66,9 @@ where
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Json { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Kind::Json { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             Kind::Inner { body } => body.size_hint(),
         }
     }

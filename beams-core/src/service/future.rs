@@ -6,8 +6,8 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::BeamsBody;
-use crate::auth::BeamsAuth;
 use crate::UserId;
+use crate::auth::BeamsAuth;
 
 pin_project! {
     /// The future of [`BeamsAuthService`](super::BeamsAuthService).
@@ -35,15 +35,27 @@ impl<F, RF> std::fmt::Debug for ResponseFuture<F, RF> {
 
 impl<F, RF> ResponseFuture<F, RF> {
     pub(super) fn inner(fut: F) -> Self {
-        Self { state: State::Inner { fut } }
+        Self {
+            state: State::Inner { fut },
+        }
     }
 
     pub(super) fn ready(response: Response<String>) -> Self {
-        Self { state: State::Ready { response: Some(response) } }
+        Self {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
     }
 
     pub(super) fn resolving(fut: RF, auth: BeamsAuth, requested: UserId) -> Self {
-        Self { state: State::Resolving { fut, auth, requested } }
+        Self {
+            state: State::Resolving {
+                fut,
+                auth,
+                requested,
+            },
+        }
     }
 }
 
@@ -61,7 +73,11 @@ where
                 let res = ready!(fut.poll(cx))?;
                 return Poll::Ready(Ok(res.map(BeamsBody::inner)));
             }
-            StateProj::Resolving { fut, auth, requested } => {
+            StateProj::Resolving {
+                fut,
+                auth,
+                requested,
+            } => {
                 let user = ready!(fut.poll(cx));
                 auth.authorize(requested, user.as_deref().into())
             }

@@ -89,7 +89,11 @@ pub struct BeamsAuthService<S, R> {
 impl<S, R> BeamsAuthService<S, R> {
     /// Wraps `inner`.
     pub fn new(inner: S, auth: BeamsAuth, resolve: R) -> Self {
-        Self { inner, auth, resolve }
+        Self {
+            inner,
+            auth,
+            resolve,
+        }
     }
 
     /// The wrapped service.
@@ -149,7 +153,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tower::{ServiceExt, service_fn};
 
-    fn inner() -> impl Service<
+    fn inner()
+    -> impl Service<
         Request<String>,
         Response = Response<String>,
         Error = Infallible,
@@ -180,10 +185,15 @@ mod tests {
             for (k, v) in case.headers() {
                 req = req.header(k, v);
             }
-            let res = svc.clone().oneshot(req.body(String::new()).unwrap()).await.unwrap();
+            let res = svc
+                .clone()
+                .oneshot(req.body(String::new()).unwrap())
+                .await
+                .unwrap();
             let (parts, body) = res.into_parts();
             let body = body.collect().await.unwrap().to_bytes();
-            case.check(&Observed::from_http(&Response::from_parts(parts, body))).unwrap();
+            case.check(&Observed::from_http(&Response::from_parts(parts, body)))
+                .unwrap();
             checked += 1;
         }
         assert!(checked >= 40, "{checked}");
@@ -199,15 +209,39 @@ mod tests {
         })
         .layer(inner());
 
-        let res = svc.clone().oneshot(Request::get("/pusher/beams-auth/x").body(String::new()).unwrap()).await.unwrap();
+        let res = svc
+            .clone()
+            .oneshot(
+                Request::get("/pusher/beams-auth/x")
+                    .body(String::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"inner /pusher/beams-auth/x");
 
-        let res = svc.clone().oneshot(Request::get("/pusher/beams-auth?user_id=%ZZ").body(String::new()).unwrap()).await.unwrap();
+        let res = svc
+            .clone()
+            .oneshot(
+                Request::get("/pusher/beams-auth?user_id=%ZZ")
+                    .body(String::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         assert_eq!(res.status(), 400);
         assert_eq!(calls.load(Ordering::SeqCst), 0);
 
-        let res = svc.clone().oneshot(Request::head("/pusher/beams-auth?user_id=alice").body(String::new()).unwrap()).await.unwrap();
+        let res = svc
+            .clone()
+            .oneshot(
+                Request::head("/pusher/beams-auth?user_id=alice")
+                    .body(String::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }

@@ -174,7 +174,8 @@ async fn logout(session: Session) -> HttpResponse {
 
 /// An error in the Beams shape, `{"error":"<reason phrase>","description":"<sentence>"}`.
 fn json_error(status: StatusCode, description: &str) -> HttpResponse {
-    let status = http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::BAD_REQUEST);
+    let status =
+        http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::BAD_REQUEST);
     beams_actix::into_actix(example_support::error(status, description))
 }
 

@@ -45,10 +45,7 @@ pub struct InvalidPort(pub String);
 pub fn port_from_env() -> Result<u16, InvalidPort> {
     match std::env::var("PORT") {
         Err(_) => Ok(DEFAULT_PORT),
-        Ok(value) => value
-            .trim()
-            .parse()
-            .map_err(|_| InvalidPort(value)),
+        Ok(value) => value.trim().parse().map_err(|_| InvalidPort(value)),
     }
 }
 
@@ -75,9 +72,10 @@ pub fn app(beams: DemoBeams) -> Router {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/notify", post(notify))
-        .merge(beams_axum::router(beams.auth.clone(), |session: Session| async move {
-            session_user(&session).await
-        }))
+        .merge(beams_axum::router(
+            beams.auth.clone(),
+            |session: Session| async move { session_user(&session).await },
+        ))
         .merge(bench_routes(&beams))
         .with_state(beams)
         // After the routes, so the session wraps the Beams route too.
