@@ -12,7 +12,16 @@ need() { command -v "$1" >/dev/null 2>&1; }
 apt_install() {
   if need apt-get; then
     local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+    # One retry: an interrupted dpkg run (seen once here) succeeds the second time.
+    local try
+    for try in 1 2; do
+      if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"; then
+        return 0
+      fi
+      echo "apt-get install $* failed (attempt $try)" >&2
+      $sudo dpkg --configure -a || true
+    done
+    return 1
   else
     echo "cannot install $* (no apt-get): install it and run again" >&2; exit 1
   fi
