@@ -102,9 +102,8 @@ pub struct TokenIssuer {
     /// Identifies this issuer's key in the per-thread signer cache (clones share it).
     id: u64,
     key: EncodingKey,
-    /// `,"iss":"https://…","sub":` — the claims between `exp` and the subject.
-    iss_part: Box<str>,
-    /// `iss_part`'s base64url, prepared for each of the three positions it can start at.
+    /// `,"iss":"https://…","sub":` — the claims between `exp` and the subject — with its
+    /// base64url prepared for each of the three positions it can start at.
     iss_encoded: PreEncoded,
     ttl: Duration,
 }
@@ -129,7 +128,6 @@ impl TokenIssuer {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             key: EncodingKey::from_secret(config.secret_key().expose_secret().as_bytes()),
             iss_encoded: PreEncoded::new(&iss_part),
-            iss_part: iss_part.into_boxed_str(),
             ttl: config.token_ttl(),
         }
     }
@@ -172,7 +170,7 @@ impl TokenIssuer {
     /// The length of `user`'s token when its id needs no JSON escaping (else a little more).
     pub(crate) fn token_len_hint(&self, user: &UserId) -> usize {
         // `{"exp":` + up to 20 digits + iss part + quoted user + `}`
-        let claims = 7 + 20 + self.iss_part.len() + user.len() + 3;
+        let claims = 7 + 20 + self.iss_encoded.len() + user.len() + 3;
         HEADER_B64.len() + 1 + claims.div_ceil(3) * 4 + 1 + 43
     }
 
@@ -244,6 +242,7 @@ trait StrSink {
     fn write_str(&mut self, s: &str);
 }
 
+#[cfg(test)]
 impl StrSink for String {
     fn write_str(&mut self, s: &str) {
         self.push_str(s);
@@ -383,6 +382,11 @@ mod base64_url {
     }
 
     impl PreEncoded {
+        /// The length of the text before encoding.
+        pub(super) fn len(&self) -> usize {
+            self.text.len()
+        }
+
         pub(super) fn new(text: &str) -> Self {
             let text = text.as_bytes();
             let middles = [0, 1, 2].map(|pending: usize| {

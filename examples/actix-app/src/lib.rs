@@ -164,12 +164,12 @@ async fn login(
         );
     }
     tracing::info!(user_id = user.as_str(), "logged in");
-    HttpResponse::Ok().json(serde_json::json!({ "user_id": user.as_str() }))
+    beams_actix::into_actix(example_support::logged_in_as(Some(user.as_str())))
 }
 
 async fn logout(session: Session) -> HttpResponse {
     session.purge();
-    HttpResponse::NoContent().finish()
+    beams_actix::into_actix(example_support::logged_in_as(None))
 }
 
 /// An error in the Beams shape, `{"error":"<reason phrase>","description":"<sentence>"}`.

@@ -23,7 +23,7 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Router};
 use beams_axum::UserId;
 use example_support::DemoBeams;
 use serde::Deserialize;
@@ -209,18 +209,12 @@ async fn logout(session: Session) -> Response {
 
 /// `{"user_id": …}`: who is logged in after the request.
 fn logged_in_as(user: Option<&str>) -> Response {
-    no_store(Json(serde_json::json!({ "user_id": user })).into_response())
+    example_support::logged_in_as(user).into_response()
 }
 
 /// An error in the Beams route's shape: `{"error":"<reason>","description":"<sentence>"}`.
 fn json_error(status: StatusCode, description: &str) -> Response {
     example_support::error(status, description).into_response()
-}
-
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 // ---- Benchmark only (bench/load.sh) -------------------------------------------------------

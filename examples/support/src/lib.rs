@@ -190,6 +190,15 @@ pub fn notify_status(err: &PublishError) -> StatusCode {
     }
 }
 
+/// `POST /login` and `POST /logout`'s answer: `200 {"user_id": …}`, who is logged in after
+/// the request (`null` after logout), not cacheable.
+pub fn logged_in_as(user: Option<&str>) -> Response<String> {
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "user_id": user }).to_string(),
+    )
+}
+
 /// The demo page as a response.
 pub fn demo_page() -> Response<String> {
     let mut res = Response::new(DEMO_PAGE.to_owned());
