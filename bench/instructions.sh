@@ -16,6 +16,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 REQUESTS="${REQUESTS:-2000}"
 # BIN_DIR=… runs the example binaries of another build (default target/release)
 OUT="${OUT:-$ROOT/bench/results/instructions.md}"
@@ -69,15 +71,8 @@ for app in $APPS; do
     valgrind --tool=callgrind --callgrind-out-file="$out.cg.%p" \
     "${BIN_DIR:-target/release}/example-$app" >"$out.out" 2>"$out.err" &
   PID=$!
-  url=""
-  for _ in $(seq 1 600); do
-    url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$out.out" | head -1)"
-    [[ -n "$url" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$url" ]] || { cat "$out.err" >&2; exit 1; }
-  cookie="$(curl -sS -D - -o /dev/null --data-urlencode "username=$USER_ID" "$url/login" |
-    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)"
+  url="$(wait_listening "$out.out" "$PID" 600)" || { cat "$out.err" >&2; exit 1; }
+  cookie="$(login_cookie "$url" "$USER_ID")"
   for target in route bare; do
     if [[ "$target" == route ]]; then path="/pusher/beams-auth?user_id=$USER_ID"; else path="/bench/bare"; fi
     requests "$url$path" "$cookie" 200 # warm-up

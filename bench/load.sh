@@ -34,6 +34,9 @@
 #   SKIP_BUILD=1    reuse target/release binaries
 #   BIN_DIR=…       run the example binaries from this directory (e.g. another build, for a
 #                   before/after comparison; implies nothing about SKIP_BUILD)
+#   APP_ENV="K=V …" extra environment for the two example apps only (not node, not wrk), e.g.
+#                   APP_ENV=LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 to try
+#                   another allocator without rebuilding
 #   OUT=bench/results/latest.md   where the table goes (the raw wrk output goes beside it,
 #                   with -raw.txt instead of .md)
 #
@@ -42,6 +45,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
@@ -116,14 +121,8 @@ start() {
     PORT=0 BEAMS_BENCH_ROUTES=1 "${SERVER_PIN[@]}" "$@" >"$log.out" 2>"$log.err" &
   local pid=$!
   PIDS+=("$pid")
-  local url=""
-  for _ in $(seq 1 200); do
-    url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$log.out" | head -1)"
-    [[ -n "$url" ]] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$log.err" >&2; die "$name exited during start"; }
-    sleep 0.1
-  done
-  [[ -n "$url" ]] || die "$name did not print its address within 20 s"
+  local url
+  url="$(wait_listening "$log.out" "$pid")" || { cat "$log.err" >&2; die "$name did not start (no \"listening on\" line within 20 s)"; }
   printf -v "URL_$name" '%s' "$url"
   printf -v "PID_$name" '%s' "$pid"
 }
@@ -132,9 +131,7 @@ start() {
 login() {
   local name="$1" url_var="URL_$1"
   local cookie
-  cookie="$(curl -sS -D - -o /dev/null --data-urlencode "username=$USER_ID" "${!url_var}/login" |
-    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)"
-  [[ -n "$cookie" ]] || die "$name: POST /login set no cookie"
+  cookie="$(login_cookie "${!url_var}" "$USER_ID")" || die "$name: POST /login set no cookie"
   printf -v "COOKIE_$name" '%s' "$cookie"
 }
 
@@ -151,8 +148,9 @@ check() {
 rss_kib() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 
 say "starting the servers (emulator mode, RUST_LOG=$RUST_LOG, PIN=$PIN)"
-start axum "$BIN_DIR/example-axum"
-start actix "$BIN_DIR/example-actix"
+read -r -a APP_ENV_ARGS <<<"${APP_ENV:-}"
+start axum env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-axum"
+start actix env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-actix"
 start express node bench/express-peer/server.js
 for app in axum actix express; do login "$app"; done
 
@@ -189,8 +187,6 @@ to_ms() {
     if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
     printf "%.3f", n }'
 }
-# The server's CPU time (user + system, all threads) in clock ticks.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 CLK_TCK="$(getconf CLK_TCK)"
 declare -A R_RPS R_P50 R_P99 R_ERR R_CPU R_UTIL
 LOADS_DURING=()
@@ -291,7 +287,7 @@ fi
   echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); $(rustc --version); node $(node --version); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
   echo "- wrk: $THREADS threads, $CONNECTIONS connections, $WARMUP warm-up then $DURATION measured per target; $ROUNDS round(s), interleaved; table = each target's best round (highest req/s; lowest CPU µs/req)"
   echo "- placement: $pin_text"
-  echo "- apps: release build, emulator mode, RUST_LOG=$RUST_LOG; session cookie from each app's own POST /login (user \`$USER_ID\`)"
+  echo "- apps: release build, emulator mode, RUST_LOG=$RUST_LOG${APP_ENV:+, $APP_ENV}; session cookie from each app's own POST /login (user \`$USER_ID\`)"
   echo "- load average (1/5/15 min): before $LOAD_BEFORE; after each target ${LOADS_DURING[*]}; after $LOAD_AFTER. Compiler processes running: $BUSY_BEFORE before, $BUSY_AFTER after"
   echo
   echo "| target | body bytes | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server busy | req/s of every round |"
@@ -314,6 +310,8 @@ fi
   echo "| actix route / actix bare | $(pct "${RPS[actix_route]}" "${RPS[actix_bare]}") | $(pct "${CPU[actix_bare]}" "${CPU[actix_route]}") | ≥ 90% | $(mark "$actix_bare_r" 0.9 '>=') | $(mark "$(ratio "${CPU[actix_bare]}" "${CPU[actix_route]}")" 0.9 '>=') |"
   echo "| axum route / express peer | $(ratio "${RPS[axum_route]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[axum_route]}")× | ≥ 60× | $(mark "$axum_x" 60 '>=') | $(mark "$(ratio "${CPU[express_route]}" "${CPU[axum_route]}")" 60 '>=') |"
   echo "| actix route / express peer | $(ratio "${RPS[actix_route]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[actix_route]}")× | ≥ 60× | $(mark "$actix_x" 60 '>=') | $(mark "$(ratio "${CPU[express_route]}" "${CPU[actix_route]}")" 60 '>=') |"
+  echo "| axum bare / express peer (the floor: the most any route in this app could reach) | $(ratio "${RPS[axum_bare]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[axum_bare]}")× | — | | |"
+  echo "| actix bare / express peer (likewise) | $(ratio "${RPS[actix_bare]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[actix_bare]}")× | — | | |"
   echo
   echo "| app memory | RSS idle (after start + login) | peak RSS during the load (VmHWM) | target |"
   echo "|---|---:|---:|---|"
