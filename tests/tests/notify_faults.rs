@@ -99,10 +99,10 @@ async fn serve(framework: Framework, beams: DemoBeams) -> App {
         Framework::Actix => {
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
-                let key = actix_web::cookie::Key::generate();
+                let sessions = example_actix::Sessions::generate();
                 actix_web::rt::System::new().block_on(async move {
                     let server = actix_web::HttpServer::new(move || {
-                        example_actix::app(beams.clone(), key.clone())
+                        example_actix::app(beams.clone(), sessions.clone())
                     })
                     .workers(1)
                     .disable_signals()

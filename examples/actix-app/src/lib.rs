@@ -1,5 +1,6 @@
-//! The actix-web example app: cookie sessions with actix-session, a login form, and the
-//! Beams auth route mounted with one `.service(..)` line.
+//! The actix-web example app: server-side sessions with actix-session (an in-memory store, so
+//! logout revokes the session), a login form, and the Beams auth route mounted with one
+//! `.service(..)` line.
 //!
 //! | Route                      | What it does                                              |
 //! |----------------------------|-----------------------------------------------------------|
@@ -17,7 +18,11 @@
 //! prints `listening on http://127.0.0.1:<port>` once it accepts connections.
 #![warn(missing_docs)]
 
-use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
+mod store;
+
+pub use store::MemorySessionStore;
+
+use actix_session::{Session, SessionMiddleware};
 use actix_web::body::MessageBody;
 use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -47,11 +52,51 @@ pub fn port_from_env() -> Result<u16, String> {
     }
 }
 
-/// The session layer: signed cookies holding the session itself (no server-side store).
+/// What the session middleware of every worker shares: the key that encrypts the session
+/// cookie and the server-side store the cookie points into. Build one per process and clone it
+/// into each worker (`HttpServer::new` runs its factory once per worker).
+#[derive(Clone)]
+pub struct Sessions {
+    key: Key,
+    store: MemorySessionStore,
+}
+
+impl Sessions {
+    /// Sessions encrypted with `key`, in a new, empty store.
+    pub fn new(key: Key) -> Self {
+        Self {
+            key,
+            store: MemorySessionStore::default(),
+        }
+    }
+
+    /// Sessions that last as long as the process: a fresh random key and an empty store.
+    pub fn generate() -> Self {
+        Self::new(Key::generate())
+    }
+
+    /// The store, to look at from tests.
+    pub fn store(&self) -> &MemorySessionStore {
+        &self.store
+    }
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Sessions")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session layer: the cookie carries an encrypted random key, the session stays in
+/// `sessions`' store, and logout deletes it there, so a copy of the cookie taken before logout
+/// is worthless afterwards.
 ///
 /// The cookie is not marked `Secure` because the example serves plain http on localhost.
-pub fn session_middleware(key: Key) -> SessionMiddleware<CookieSessionStore> {
-    SessionMiddleware::builder(CookieSessionStore::default(), key)
+pub fn session_middleware(sessions: &Sessions) -> SessionMiddleware<MemorySessionStore> {
+    SessionMiddleware::builder(sessions.store.clone(), sessions.key.clone())
         .cookie_name(SESSION_COOKIE.to_owned())
         .cookie_secure(false)
         .build()
@@ -81,10 +126,10 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
 /// The whole app: [`routes`] inside the session middleware. (No access-log middleware:
 /// actix's `Logger` formats every request even when `RUST_LOG` hides it, about 8% of the
 /// route's instructions; like the axum app, this one logs through `tracing`.) Call it
-/// from `HttpServer::new` with a key shared by all workers.
+/// from `HttpServer::new` with [`Sessions`] shared by all workers.
 pub fn app(
     beams: DemoBeams,
-    key: Key,
+    sessions: Sessions,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -96,7 +141,7 @@ pub fn app(
 > {
     App::new()
         .configure(routes(beams))
-        .wrap(session_middleware(key))
+        .wrap(session_middleware(&sessions))
 }
 
 async fn index() -> HttpResponse {

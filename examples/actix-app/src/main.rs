@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use actix_web::HttpServer;
-use actix_web::cookie::Key;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::io::Result<()> {
@@ -19,8 +18,9 @@ fn main() -> std::io::Result<()> {
         eprintln!("example-actix: {message}");
         std::process::exit(2);
     });
-    // Sessions live as long as the process: a fresh signing key on every start.
-    let key = Key::generate();
+    // Sessions live as long as the process: a fresh cookie key and an empty store on every
+    // start, shared by all workers.
+    let sessions = example_actix::Sessions::generate();
 
     actix_web::rt::System::new().block_on(async move {
         let beams = example_support::DemoBeams::from_env_or_emulator()
@@ -30,7 +30,7 @@ fn main() -> std::io::Result<()> {
                 std::process::exit(2);
             });
         eprintln!("example-actix: {}", beams.describe());
-        let server = HttpServer::new(move || example_actix::app(beams.clone(), key.clone()))
+        let server = HttpServer::new(move || example_actix::app(beams.clone(), sessions.clone()))
             .bind(("127.0.0.1", port))?;
         let port = server.addrs().first().map_or(port, |addr| addr.port());
         let server = server.run();

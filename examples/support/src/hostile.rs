@@ -1114,12 +1114,17 @@ pub async fn secret_hygiene(binary: &str) -> HygieneReport {
         request("POST", b"/logout", &addr, &[c], b""),
         &[200, 204],
     );
-    // As a browser does after logout, the cleared cookie is not sent again. (Replaying the
-    // old cookie still works against the actix app: its sessions live in signed cookies,
-    // with no server-side revocation. See SECURITY.md.)
+    // As a browser does after logout, the cleared cookie is not sent again.
     send(
         "token after logout",
         request("GET", b"/pusher/beams-auth?user_id=alice", &addr, &[], b""),
+        &[401],
+    );
+    // A copy of the cookie taken before logout is worthless: both apps keep sessions on the
+    // server, and logout deleted this one there.
+    send(
+        "token for the old cookie replayed after logout",
+        request("GET", b"/pusher/beams-auth?user_id=alice", &addr, &[c], b""),
         &[401],
     );
 

@@ -38,7 +38,7 @@ pub async fn demo_beams() -> DemoBeams {
 pub enum Framework {
     /// `example-axum` (tower-sessions, memory store).
     Axum,
-    /// `example-actix` (actix-session, cookie store).
+    /// `example-actix` (actix-session, in-memory server-side store).
     Actix,
 }
 
@@ -96,13 +96,13 @@ impl App {
             Framework::Actix => {
                 let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
                 let port = listener.local_addr().expect("local address").port();
-                let key = actix_web::cookie::Key::generate();
+                let sessions = example_actix::Sessions::generate();
                 let app_beams = beams.clone();
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 std::thread::spawn(move || {
                     actix_web::rt::System::new().block_on(async move {
                         let server = actix_web::HttpServer::new(move || {
-                            example_actix::app(app_beams.clone(), key.clone())
+                            example_actix::app(app_beams.clone(), sessions.clone())
                         })
                         .workers(1)
                         .disable_signals()
