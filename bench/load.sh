@@ -283,7 +283,7 @@ fi
 {
   echo "# Load benchmark: the Beams auth route (bench/load.sh)"
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' + uncommitted changes')"
   echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); $(rustc --version); node $(node --version); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
   echo "- wrk: $THREADS threads, $CONNECTIONS connections, $WARMUP warm-up then $DURATION measured per target; $ROUNDS round(s), interleaved; table = each target's best round (highest req/s; lowest CPU µs/req)"
   echo "- placement: $pin_text"

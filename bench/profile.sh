@@ -105,7 +105,7 @@ PY
 {
   echo "# Where the server CPU of a request goes (bench/profile.sh)"
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' + uncommitted changes')"
   echo "- server pinned to CPU 0, wrk -t2 -c64 pinned to CPU 1, ${SECONDS_EACH}s per target after a 2 s warm-up; perf cpu-clock at ${FREQ} Hz with DWARF call chains; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- owners (bench/perf_breakdown.py): kernel samples by the system call on their chain; user-space samples by the innermost frame of a known crate (core, alloc, std, libc's malloc/memcpy, serde, sha2, base64 and other helpers count for their caller). Framework functions called by a session layer (for example actix-web's cookie parsing) count as HTTP stack."
   echo
