@@ -72,7 +72,7 @@ for app in $APPS; do
     "${BIN_DIR:-target/release}/example-$app" >"$out.out" 2>"$out.err" &
   PID=$!
   url="$(wait_listening "$out.out" "$PID" 600)" || { cat "$out.err" >&2; exit 1; }
-  cookie="$(login_cookie "$url" "$USER_ID")"
+  cookie="$(login_cookie "$url" "$USER_ID")" || { echo "instructions.sh: $app: POST /login set no cookie" >&2; exit 1; }
   for target in route bare; do
     if [[ "$target" == route ]]; then path="/pusher/beams-auth?user_id=$USER_ID"; else path="/bench/bare"; fi
     requests "$url$path" "$cookie" 200 # warm-up

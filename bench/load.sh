@@ -34,7 +34,8 @@
 #   SKIP_BUILD=1    reuse target/release binaries
 #   BIN_DIR=…       run the example binaries from this directory (e.g. another build, for a
 #                   before/after comparison; implies nothing about SKIP_BUILD)
-#   APP_ENV="K=V …" extra environment for the two example apps only (not node, not wrk), e.g.
+#   APP_ENV="K=V …" extra environment for the two example apps only (not node, not wrk):
+#                   space-separated NAME=value words, values without spaces, e.g.
 #                   APP_ENV=LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 to try
 #                   another allocator without rebuilding
 #   OUT=bench/results/latest.md   where the table goes (the raw wrk output goes beside it,
@@ -149,6 +150,9 @@ rss_kib() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 
 say "starting the servers (emulator mode, RUST_LOG=$RUST_LOG, PIN=$PIN)"
 read -r -a APP_ENV_ARGS <<<"${APP_ENV:-}"
+for word in "${APP_ENV_ARGS[@]}"; do
+  [[ "$word" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "APP_ENV: \"$word\" is not NAME=value"
+done
 start axum env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-axum"
 start actix env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-actix"
 start express node bench/express-peer/server.js
@@ -310,7 +314,7 @@ fi
   echo "| actix route / actix bare | $(pct "${RPS[actix_route]}" "${RPS[actix_bare]}") | $(pct "${CPU[actix_bare]}" "${CPU[actix_route]}") | ≥ 90% | $(mark "$actix_bare_r" 0.9 '>=') | $(mark "$(ratio "${CPU[actix_bare]}" "${CPU[actix_route]}")" 0.9 '>=') |"
   echo "| axum route / express peer | $(ratio "${RPS[axum_route]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[axum_route]}")× | ≥ 60× | $(mark "$axum_x" 60 '>=') | $(mark "$(ratio "${CPU[express_route]}" "${CPU[axum_route]}")" 60 '>=') |"
   echo "| actix route / express peer | $(ratio "${RPS[actix_route]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[actix_route]}")× | ≥ 60× | $(mark "$actix_x" 60 '>=') | $(mark "$(ratio "${CPU[express_route]}" "${CPU[actix_route]}")" 60 '>=') |"
-  echo "| axum bare / express peer (the floor: the most any route in this app could reach) | $(ratio "${RPS[axum_bare]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[axum_bare]}")× | — | | |"
+  echo "| axum bare / express peer (the ceiling: the most any route in this app could reach) | $(ratio "${RPS[axum_bare]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[axum_bare]}")× | — | | |"
   echo "| actix bare / express peer (likewise) | $(ratio "${RPS[actix_bare]}" "${RPS[express_route]}")× | $(ratio "${CPU[express_route]}" "${CPU[actix_bare]}")× | — | | |"
   echo
   echo "| app memory | RSS idle (after start + login) | peak RSS during the load (VmHWM) | target |"

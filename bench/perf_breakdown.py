@@ -9,8 +9,9 @@ Each sample is given to one owner:
   response's writev/sendto, which on loopback also delivers the bytes to the client and wakes
   it; recv; epoll_wait; anything else);
 - a sample in user space goes to the innermost frame that belongs to a known crate (helpers
-  such as core, alloc, std, libc's malloc/memcpy, serde, hashbrown or tracing are passed over,
-  so an allocation counts for the code that asked for it).
+  such as core, alloc, std, http, bytes, serde, hashbrown or tracing, and shared libraries such
+  as libc's malloc/memcpy, are passed over, so an allocation counts for the code that asked for
+  it).
 
 Used by bench/profile.sh; standard library only.
 """
@@ -55,25 +56,28 @@ NEUTRAL = {
     "tracing_core", "percent_encoding", "memchr", "smallvec", "itoa", "ryu", "form_urlencoded",
     "time", "parking_lot", "parking_lot_core", "lock_api", "subtle", "generic_array", "cipher",
     "block_buffer", "crypto_common", "futures_util", "futures_core", "pin_project_lite",
-    # used by the route (HMAC-SHA256) and by session layers (cookie decoding): the caller decides
-    "sha2", "digest", "base64",
+    # used by the route (HMAC-SHA256, its response) and by session layers and the HTTP stack
+    # alike: the caller decides
+    "sha2", "digest", "base64", "http", "bytes",
 }
 LABELS = {
     "token": "route: the token (claims, base64url, HMAC-SHA256)",
     "route": "route: the rest of beams-core and the adapter (query, decision, response)",
     "session": "session layer (cookie parsing, session load/decrypt, the user id read)",
     "app": "example app code (session read closure, bare handler, state clone)",
-    "framework": "HTTP stack (hyper/axum or actix-http/actix-web, tokio, http, allocator)",
+    "framework": "HTTP stack (hyper/axum or actix-http/actix-web, tokio)",
 }
 
 
 def owner_path(sym: str) -> str:
-    """The path a frame belongs to: `<A as B>::m` -> A (B when A is a bare type parameter),
-    `core::ptr::drop_in_place<T>` -> T, otherwise the symbol itself."""
+    """The path a frame belongs to: `<A as B>::m` -> A (B when A is a bare type parameter;
+    nested `<<A as B>::C as D>` -> A), `core::ptr::drop_in_place<T>` -> T, `*const T` / `&T`
+    -> T, otherwise the symbol itself."""
     s = sym.strip()
     m = re.match(r"(?:core::ptr::)?drop_in_place<(.*)>$", s)
     if m:
         s = m.group(1)
+    s = re.sub(r"^(?:&(?:mut\s+)?|\*(?:const|mut)\s+|dyn\s+)+", "", s)
     if s.startswith("<"):
         depth = 0
         for i, ch in enumerate(s):
@@ -82,18 +86,17 @@ def owner_path(sym: str) -> str:
             elif ch == ">":
                 depth -= 1
             elif depth == 1 and s.startswith(" as ", i):
-                first = s[1:i]
+                first = owner_path(s[1:i])
                 if "::" not in first.split("<")[0]:
                     # `<T as tower::…>` — a type parameter: the trait's crate
-                    return s[i + 4:]
+                    return owner_path(s[i + 4:])
                 return first
         return s[1:]
     return s
 
 
 def crate_of(sym: str) -> str:
-    path = owner_path(sym).lstrip("&*").removeprefix("mut ").removeprefix("dyn ")
-    return re.split(r"::|<|\s", path, maxsplit=1)[0]
+    return re.split(r"::|<|\s", owner_path(sym), maxsplit=1)[0]
 
 
 def classify(frames):
@@ -107,12 +110,14 @@ def classify(frames):
                 return label
         return KERNEL_OTHER
     for sym, dso in frames:
-        if dso.endswith(".so.6") or dso.startswith("[") or sym == "[unknown]":
-            continue  # libc (malloc, memcpy, ...), vdso
+        if ".so" in dso.rsplit("/", 1)[-1] or dso.startswith("[") or sym == "[unknown]":
+            continue  # shared libraries (libc's or jemalloc's malloc, memcpy, ...), vdso
         crate = crate_of(sym)
         if crate in NEUTRAL:
             continue
-        if crate in ("example_axum", "example_actix", "example_support"):
+        if "example_actix::store" in sym:
+            cat = "session"  # the actix example's server-side session store
+        elif crate in ("example_axum", "example_actix", "example_support"):
             cat = "app"
         elif crate == "beams_core" and "beams_core::token" in sym:
             cat = "token"

@@ -14,9 +14,11 @@
 # bench/results/profile.md and prints it.
 #
 # The µs column is the share times the server CPU per request measured during the profiled run
-# (from /proc; sampling slows the server a little, so these µs are a few percent above
-# bench/load.sh's). Needs perf (Debian's linux-perf; installed when missing) and a kernel that
-# lets it sample (perf_event_paranoid ≤ 2 for your own processes).
+# (from /proc). Sampling with DWARF call chains costs the server time: these µs run about
+# 10–13% above bench/load.sh's, so compare owners within one run. Needs perf (Debian's
+# linux-perf; installed when missing), a kernel that lets it sample your own processes
+# (perf_event_paranoid ≤ 2; checked first), python3 ≥ 3.9, and about 250 MB of temp space per
+# target while it runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +49,14 @@ for tool in wrk perf; do
   apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null
 done
 command -v taskset >/dev/null || { echo "profile.sh: needs taskset (util-linux)" >&2; exit 1; }
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
+  { echo "profile.sh: needs python3 >= 3.9 (bench/perf_breakdown.py)" >&2; exit 1; }
+if ! perf record -q -o "$WORK/check.data" -- true 2>"$WORK/check.err"; then
+  echo "profile.sh: perf cannot sample here (perf_event_paranoid is $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo '?')):" >&2
+  cat "$WORK/check.err" >&2
+  exit 1
+fi
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== cargo build --profile profiling -p example-axum -p example-actix" >&2
 cargo build --profile profiling --quiet -p example-axum -p example-actix
@@ -62,18 +72,18 @@ for app in $APPS; do
     taskset -c 0 "$TARGET_DIR/profiling/example-$app" >"$log.out" 2>"$log.err" &
   PID=$!
   url="$(wait_listening "$log.out" "$PID")" || { cat "$log.err" >&2; exit 1; }
-  cookie="$(login_cookie "$url" "$USER_ID")"
+  cookie="$(login_cookie "$url" "$USER_ID")" || { echo "profile.sh: $app: POST /login set no cookie" >&2; exit 1; }
   for target in route bare; do
     if [[ "$target" == route ]]; then path="/pusher/beams-auth?user_id=$USER_ID"; else path="/bench/bare?user_id=$USER_ID"; fi
     echo "== $app $target: warm-up, then perf record for ${SECONDS_EACH}s" >&2
     taskset -c 1 wrk -t2 -c64 -d2s -H "Cookie: $cookie" "$url$path" >/dev/null
     perf record -q -F "$FREQ" -g --call-graph dwarf,12288 -o "$WORK/$app-$target.data" \
-      -p "$PID" -- sleep "$SECONDS_EACH" >/dev/null 2>&1 &
+      -p "$PID" -- sleep "$SECONDS_EACH" >/dev/null 2>"$WORK/perf.err" &
     perf_pid=$!
     c0="$(cpu_ticks "$PID")"
     res="$(taskset -c 1 wrk -t2 -c64 -d"${SECONDS_EACH}s" -H "Cookie: $cookie" "$url$path")"
     c1="$(cpu_ticks "$PID")"
-    wait "$perf_pid"
+    wait "$perf_pid" || { echo "profile.sh: perf record failed:" >&2; cat "$WORK/perf.err" >&2; exit 1; }
     n="$(awk '/requests in/ {print $1}' <<<"$res")"
     RPS[$app-$target]="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$res")"
     US_REQ[$app-$target]="$(awk -v d="$((c1 - c0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", d / hz * 1e6 / n }')"
@@ -106,8 +116,8 @@ PY
   echo "# Where the server CPU of a request goes (bench/profile.sh)"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' + uncommitted changes')"
-  echo "- server pinned to CPU 0, wrk -t2 -c64 pinned to CPU 1, ${SECONDS_EACH}s per target after a 2 s warm-up; perf cpu-clock at ${FREQ} Hz with DWARF call chains; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- owners (bench/perf_breakdown.py): kernel samples by the system call on their chain; user-space samples by the innermost frame of a known crate (core, alloc, std, libc's malloc/memcpy, serde, sha2, base64 and other helpers count for their caller). Framework functions called by a session layer (for example actix-web's cookie parsing) count as HTTP stack."
+  echo "- server pinned to CPU 0, wrk -t2 -c64 pinned to CPU 1, ${SECONDS_EACH}s per target after a 2 s warm-up; perf cpu-clock at ${FREQ} Hz with DWARF call chains; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- owners (bench/perf_breakdown.py): kernel samples by the system call on their chain; user-space samples by the innermost frame of a known crate (helpers such as core, alloc, std, http, bytes, serde, sha2 and base64, and shared libraries such as libc's malloc, count for their caller). Framework functions a session layer calls count as HTTP stack (actix-web's \`HttpRequest::cookies\`, say, apart from the cookie crate's parser it calls); the µs run 10–13% above bench/load.sh's because of the sampling."
   echo
   for app in $APPS; do
     echo "req/s while sampled: route ${RPS[$app-route]}, bare ${RPS[$app-bare]}."

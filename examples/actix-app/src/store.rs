@@ -145,7 +145,9 @@ impl SessionStore for MemorySessionStore {
                 entry.expires = expiry(now, ttl);
                 Ok(session_key)
             }
-            // Gone (expired or logged out elsewhere): a fresh key, never the old one revived.
+            // Gone (expired, or deleted by a logout elsewhere): the state goes under a fresh key,
+            // as actix-session's Redis store does, and the old key stays dead. Not reached in
+            // this app: only login (which renews the key) and logout change a session.
             None => Ok(sessions.insert_new(session_state, ttl, now)),
         }
     }
