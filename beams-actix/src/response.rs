@@ -163,15 +163,14 @@ mod tests {
         for source in sources {
             let expected = beams_core::test_util::Observed::from_http(&source);
             let res = into_actix(source);
-            let observed = beams_core::test_util::Observed {
-                status: res.status().as_u16(),
-                headers: res
-                    .headers()
+            let (head, body) = res.into_parts();
+            let observed = beams_core::test_util::Observed::from_parts(
+                head.status().as_u16(),
+                head.headers()
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-                    .collect(),
-                body: body_of(res),
-            };
+                    .map(|(k, v)| (k.as_str(), v.as_bytes())),
+                body.try_into_bytes().expect("in-memory body").to_vec(),
+            );
             let sorted = |o: &beams_core::test_util::Observed| {
                 let mut h = o.headers.clone();
                 h.sort();

@@ -26,13 +26,13 @@ where
 {
     /// The route's whole decision. Every response comes from beams-core.
     async fn answer(&self, req: &HttpRequest, payload: &mut Payload) -> http::Response<String> {
-        if let Some(not_allowed) = self.beams.check_method(&core_method(req.method())) {
-            return not_allowed;
-        }
-        let requested = match self.beams.requested_user(req.uri().query()) {
+        // The extractor and the hook never run for a 405 or a bad query.
+        let requested = match self
+            .beams
+            .check_request(&core_method(req.method()), req.uri().query())
+        {
             Ok(user) => user,
-            // The extractor and the hook never run for a bad query.
-            Err(rejection) => return self.beams.reject(rejection),
+            Err(res) => return res,
         };
         match E::from_request(req, payload).await {
             Ok(extracted) => {

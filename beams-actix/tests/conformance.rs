@@ -51,23 +51,15 @@ fn counting_hook(calls: Calls) -> impl Fn(TestSession) -> Ready<Option<String>> 
 }
 
 async fn observe(res: ServiceResponse) -> Observed {
-    let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = test::read_body(res).await.to_vec();
-    Observed {
-        status,
-        headers,
+    let (head, body) = res.into_parts().1.into_parts();
+    let body = actix_web::body::to_bytes(body).await.unwrap().to_vec();
+    Observed::from_parts(
+        head.status().as_u16(),
+        head.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes())),
         body,
-    }
+    )
 }
 
 fn request(case: &test_util::Case) -> test::TestRequest {

@@ -153,15 +153,11 @@ where
 
     fn call(self, req: Request, state: S) -> ResponseFuture {
         let Self { beams, resolve, .. } = self;
-        if let Some(res) = beams.check_method(req.method()) {
-            return ResponseFuture::ready(res.into_response());
-        }
-        // Phase 1, from the query alone: a bad query never reaches the host's extractor.
-        let requested = match beams.requested_user(req.uri().query()) {
+        // Phase 1, from the method and the query alone: a 405 or 400 never reaches the host's
+        // extractor.
+        let requested = match beams.check_request(req.method(), req.uri().query()) {
             Ok(user) => user,
-            Err(rejection) => {
-                return ResponseFuture::ready(beams.reject(rejection).into_response());
-            }
+            Err(res) => return ResponseFuture::ready(res.into_response()),
         };
         let (mut parts, _body) = req.into_parts();
         // The one allocation of ours per request: the extractor's future cannot be named.

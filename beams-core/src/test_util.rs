@@ -225,19 +225,29 @@ pub struct Observed {
 impl Observed {
     /// Reads an `http::Response<String>` (beams-core's own or axum's after collecting).
     pub fn from_http<B: AsRef<[u8]>>(res: &http::Response<B>) -> Self {
-        Self {
-            status: res.status().as_u16(),
-            headers: res
-                .headers()
+        Self::from_parts(
+            res.status().as_u16(),
+            res.headers()
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
+                .map(|(k, v)| (k.as_str(), v.as_bytes())),
+            res.body().as_ref().to_vec(),
+        )
+    }
+
+    /// Reads any framework's response from its status, its headers (name, raw value) and
+    /// its body, e.g. actix-web's, whose `http` types differ from beams-core's.
+    pub fn from_parts<'a>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+        body: Vec<u8>,
+    ) -> Self {
+        Self {
+            status,
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v).into_owned()))
                 .collect(),
-            body: res.body().as_ref().to_vec(),
+            body,
         }
     }
 
@@ -620,6 +630,72 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
+/// A reference for [`user_id_from_query`](crate::auth::user_id_from_query), written from
+/// DESIGN.md §2 alone and sharing no code with it: split on `&`, the key and the value at the
+/// first `=`, keys compared after strict `%XX` decoding, exactly one `user_id`, its value
+/// decoded (`+` stays a plus), then UTF-8 and 1–164 bytes. The property tests and the fuzz
+/// target check the real decoder against it.
+///
+/// ```
+/// use beams_core::auth::AuthRejection;
+/// use beams_core::test_util::reference_user_id;
+///
+/// assert_eq!(reference_user_id(Some("user_id=a+b%21")), Ok("a+b!".to_owned()));
+/// assert_eq!(reference_user_id(Some("user_id=%ZZ")), Err(AuthRejection::MalformedUserId));
+/// ```
+pub fn reference_user_id(query: Option<&str>) -> Result<String, crate::auth::AuthRejection> {
+    use crate::UserIdError;
+    use crate::auth::AuthRejection;
+
+    let values: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = match pair.find('=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, ""),
+            };
+            (reference_decode(k).as_deref() == Some(b"user_id".as_slice())).then_some(v)
+        })
+        .collect();
+    let raw = match values.as_slice() {
+        [] => return Err(AuthRejection::MissingUserId),
+        [one] => *one,
+        _ => return Err(AuthRejection::RepeatedUserId),
+    };
+    let bytes = reference_decode(raw).ok_or(AuthRejection::MalformedUserId)?;
+    let s = String::from_utf8(bytes).map_err(|e| {
+        AuthRejection::InvalidUserId(UserIdError::NotUtf8(e.utf8_error().valid_up_to()))
+    })?;
+    match s.len() {
+        0 => Err(AuthRejection::InvalidUserId(UserIdError::Empty)),
+        n if n > 164 => Err(AuthRejection::InvalidUserId(UserIdError::TooLong(n))),
+        _ => Ok(s),
+    }
+}
+
+/// The reference percent-decoder of [`reference_user_id`]: strict `%XX`, `+` kept, `None`
+/// for a malformed escape.
+fn reference_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,21 +725,19 @@ mod tests {
                     .find(|(k, _)| *k == name)
                     .map(|(_, v)| v.as_bytes())
             });
-            let res = auth.check_method(&method).unwrap_or_else(|| {
-                match auth.requested_user(uri.query()) {
-                    Err(rejection) => rejection.into_response(),
-                    Ok(user) => match &session {
-                        Ok(u) => auth.authorize(&user, u.as_deref().into()),
-                        Err(status) => auth.authorize(
-                            &user,
-                            SessionState::Unavailable {
-                                status: *status,
-                                error: &"test",
-                            },
-                        ),
-                    },
-                }
-            });
+            let res = match auth.check_request(&method, uri.query()) {
+                Err(res) => res,
+                Ok(user) => match &session {
+                    Ok(u) => auth.authorize(&user, u.as_deref().into()),
+                    Err(status) => auth.authorize(
+                        &user,
+                        SessionState::Unavailable {
+                            status: *status,
+                            error: &"test",
+                        },
+                    ),
+                },
+            };
             case.check(&Observed::from_http(&res)).unwrap();
         }
     }

@@ -47,8 +47,12 @@ impl UserId {
 
     /// Validates raw bytes (e.g. a percent-decoded query value).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, UserIdError> {
-        let s = std::str::from_utf8(bytes).map_err(|e| UserIdError::NotUtf8(e.valid_up_to()))?;
-        Self::new(s)
+        Self::new(std::str::from_utf8(bytes).map_err(not_utf8)?)
+    }
+
+    /// Like [`from_bytes`](Self::from_bytes), keeping the buffer instead of copying it.
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> Result<Self, UserIdError> {
+        Self::new(String::from_utf8(bytes).map_err(|e| not_utf8(e.utf8_error()))?)
     }
 
     /// Checks a user id without allocating.
@@ -65,6 +69,10 @@ impl UserId {
     pub fn into_string(self) -> String {
         self.0.into_string()
     }
+}
+
+fn not_utf8(error: std::str::Utf8Error) -> UserIdError {
+    UserIdError::NotUtf8(error.valid_up_to())
 }
 
 fn check(id: &str) -> Result<(), UserIdError> {

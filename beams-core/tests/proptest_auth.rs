@@ -2,9 +2,12 @@
 //! rules, each against a small independent model.
 //!
 //! 256 cases per property (a few seconds in all). Run with
-//! `cargo test -p beams-core --test proptest_auth`; `PROPTEST_CASES=10000` for a longer run.
+//! `cargo test -p beams-core --features test-util --test proptest_auth`; `PROPTEST_CASES=10000`
+//! for a longer run.
+#![cfg(feature = "test-util")]
 
 use beams_core::auth::{AuthRejection, SessionState, user_id_from_query};
+use beams_core::test_util::reference_user_id;
 use beams_core::{BeamsAuth, BeamsConfig, UserId, UserIdError};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
@@ -100,57 +103,6 @@ fn query_like() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
 }
 
-/// The reference decoder: strict `%XX`, `+` kept, `None` for a malformed escape.
-fn model_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
-/// The reference for `user_id_from_query`, written from DESIGN.md §2 alone.
-fn model_user_id(query: Option<&str>) -> Result<String, AuthRejection> {
-    let values: Vec<&str> = query
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|pair| {
-            let (k, v) = match pair.find('=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, ""),
-            };
-            (model_decode(k).as_deref() == Some(b"user_id".as_slice())).then_some(v)
-        })
-        .collect();
-    let raw = match values.as_slice() {
-        [] => return Err(AuthRejection::MissingUserId),
-        [one] => *one,
-        _ => return Err(AuthRejection::RepeatedUserId),
-    };
-    let bytes = model_decode(raw).ok_or(AuthRejection::MalformedUserId)?;
-    let s = String::from_utf8(bytes).map_err(|e| {
-        AuthRejection::InvalidUserId(UserIdError::NotUtf8(e.utf8_error().valid_up_to()))
-    })?;
-    match s.len() {
-        0 => Err(AuthRejection::InvalidUserId(UserIdError::Empty)),
-        n if n > 164 => Err(AuthRejection::InvalidUserId(UserIdError::TooLong(n))),
-        _ => Ok(s),
-    }
-}
-
 fn auth() -> BeamsAuth {
     BeamsAuth::new(BeamsConfig::new("1b880590-6301-4bb5-b34f-45db1c5f5644", "secret").unwrap())
 }
@@ -195,7 +147,7 @@ proptest! {
     fn arbitrary_queries_match_the_model(query in prop_oneof![any::<String>(), query_like()]) {
         prop_assert_eq!(
             user_id_from_query(Some(&query)).map(UserId::into_string),
-            model_user_id(Some(&query)),
+            reference_user_id(Some(&query)),
             "query {:?}", query
         );
     }
@@ -233,7 +185,7 @@ proptest! {
             Some(&query),
             session_user.as_deref().map_or(SessionState::LoggedOut, SessionState::LoggedIn),
         );
-        let expected = match (model_user_id(Some(&query)), session_user.as_deref()) {
+        let expected = match (reference_user_id(Some(&query)), session_user.as_deref()) {
             (Err(_), _) => 400,
             (Ok(id), Some(user)) if id == user => 200,
             (Ok(_), _) => 401,

@@ -9,7 +9,7 @@ use beams_core::publish::{
     RetryPolicy, ValidationError, WebNotification, WebPayload,
 };
 use serde_json::json;
-use server::{Reply, TestServer};
+use server::{Recorded, Reply, TestServer};
 
 const ID: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
 const SECRET: &str = "F8AC0B756E50DF235F642D6F0DC2CDE0-TEST-SECRET";
@@ -263,6 +263,38 @@ fn expect_err<T: std::fmt::Debug>(result: Result<T, PublishError>) -> PublishErr
     no_secret(result.expect_err("expected an error"))
 }
 
+/// The validation error of a request refused locally (naming no secret).
+fn validation<T: std::fmt::Debug>(result: Result<T, PublishError>) -> ValidationError {
+    match expect_err(result) {
+        PublishError::Validation(v) => v,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Starts a server answering from `script`, publishes `web()` to alice and expects an error.
+async fn failed_publish(script: Vec<Reply>) -> (TestServer, PublishError) {
+    let server = TestServer::start(script).await;
+    let err = expect_err(client(&server).publish_to_users(&["alice"], &web()).await);
+    (server, err)
+}
+
+/// `r` is a `method` request to `path` with the client's headers and `content_type`.
+fn assert_request(r: &Recorded, method: &str, path: &str, content_type: Option<&str>) {
+    assert_eq!(r.method, method);
+    assert_eq!(r.path, path);
+    assert_eq!(
+        r.header("authorization"),
+        Some(&*format!("Bearer {SECRET}"))
+    );
+    assert_eq!(r.header("content-type"), content_type);
+    assert_eq!(r.header("accept"), Some("application/json"));
+    assert!(
+        r.header("x-pusher-library")
+            .unwrap()
+            .starts_with("beams-rs ")
+    );
+}
+
 #[tokio::test]
 async fn publish_to_interests_sends_the_exact_request() {
     let server = TestServer::start(vec![Reply::ok("pubid-abc")]).await;
@@ -293,17 +325,12 @@ async fn publish_to_interests_sends_the_exact_request() {
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let r = &requests[0];
-    assert_eq!(r.method, "POST");
-    assert_eq!(
-        r.path,
-        format!("/publish_api/v1/instances/{ID}/publishes/interests")
+    assert_request(
+        r,
+        "POST",
+        &format!("/publish_api/v1/instances/{ID}/publishes/interests"),
+        Some("application/json"),
     );
-    assert_eq!(
-        r.header("authorization"),
-        Some(&*format!("Bearer {SECRET}"))
-    );
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.header("accept"), Some("application/json"));
     assert_eq!(
         r.header("x-pusher-library"),
         Some(&*format!("beams-rs {}", env!("CARGO_PKG_VERSION")))
@@ -348,25 +375,14 @@ async fn publish_to_users_sends_the_exact_request() {
 
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!(r.method, "POST");
-    assert_eq!(
-        r.path,
-        format!("/publish_api/v1/instances/{ID}/publishes/users")
+    assert_request(
+        &requests[0],
+        "POST",
+        &format!("/publish_api/v1/instances/{ID}/publishes/users"),
+        Some("application/json"),
     );
     assert_eq!(
-        r.header("authorization"),
-        Some(&*format!("Bearer {SECRET}"))
-    );
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.header("accept"), Some("application/json"));
-    assert!(
-        r.header("x-pusher-library")
-            .unwrap()
-            .starts_with("beams-rs ")
-    );
-    assert_eq!(
-        r.json(),
+        requests[0].json(),
         json!({
             "users": ["alice", "john+test@example.com", "é"],
             "web": {"notification": {"title": "Hello", "body": "Hello, world!"}}
@@ -386,24 +402,13 @@ async fn delete_user_sends_the_exact_request() {
 
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    let r = &requests[0];
-    assert_eq!(r.method, "DELETE");
-    assert_eq!(
-        r.path,
-        format!("/customer_api/v1/instances/{ID}/users/john%20doe%2Fx%2Btest%40example.com")
+    assert_request(
+        &requests[0],
+        "DELETE",
+        &format!("/customer_api/v1/instances/{ID}/users/john%20doe%2Fx%2Btest%40example.com"),
+        None,
     );
-    assert_eq!(
-        r.header("authorization"),
-        Some(&*format!("Bearer {SECRET}"))
-    );
-    assert_eq!(r.header("accept"), Some("application/json"));
-    assert!(
-        r.header("x-pusher-library")
-            .unwrap()
-            .starts_with("beams-rs ")
-    );
-    assert_eq!(r.header("content-type"), None);
-    assert!(r.body.is_empty());
+    assert!(requests[0].body.is_empty());
     assert_eq!(
         requests[1].path,
         format!("/customer_api/v1/instances/{ID}/users/%C3%A9")
@@ -473,12 +478,11 @@ async fn rate_limited_gives_up_when_retry_after_is_too_long_or_attempts_run_out(
 
 #[tokio::test]
 async fn server_error_on_publish_is_not_retried() {
-    let server = TestServer::start(vec![Reply::status(
+    let (server, err) = failed_publish(vec![Reply::status(
         500,
         r#"{"error":"Internal Server Error","description":"boom"}"#,
     )])
     .await;
-    let err = expect_err(client(&server).publish_to_users(&["alice"], &web()).await);
     assert_eq!(server.requests().len(), 1);
     let PublishError::Server(api) = &err else {
         panic!("{err:?}")
@@ -554,8 +558,7 @@ async fn error_statuses_map_to_typed_errors() {
         ),
     ];
     for (status, body, check) in cases {
-        let server = TestServer::start(vec![Reply::status(status, body)]).await;
-        let err = expect_err(client(&server).publish_to_users(&["alice"], &web()).await);
+        let (server, err) = failed_publish(vec![Reply::status(status, body)]).await;
         assert!(check(&err), "{status}: {err:?}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert!(err.to_string().contains(&status.to_string()), "{err}");
@@ -564,8 +567,7 @@ async fn error_statuses_map_to_typed_errors() {
 
     // A long HTML page is cut to a short excerpt.
     let page = format!("<html>{}</html>", "x".repeat(5000));
-    let server = TestServer::start(vec![Reply::status(503, &page)]).await;
-    let err = expect_err(client(&server).publish_to_users(&["alice"], &web()).await);
+    let (_server, err) = failed_publish(vec![Reply::status(503, &page)]).await;
     let snippet = err.api_error().unwrap().body_snippet().unwrap();
     assert!(
         snippet.len() < 300 && snippet.starts_with("<html>"),
@@ -577,8 +579,7 @@ async fn error_statuses_map_to_typed_errors() {
 #[tokio::test]
 async fn undecodable_success_is_a_decode_error() {
     for body in ["", "<html>ok</html>", r#"{"id":"x"}"#] {
-        let server = TestServer::start(vec![Reply::status(200, body)]).await;
-        let err = expect_err(client(&server).publish_to_users(&["alice"], &web()).await);
+        let (server, err) = failed_publish(vec![Reply::status(200, body)]).await;
         match &err {
             PublishError::Decode {
                 status, snippet, ..
@@ -617,8 +618,7 @@ async fn timeout_on_publish_is_not_retried_but_on_delete_it_is() {
 
 #[tokio::test]
 async fn connection_closed_without_answer() {
-    let server = TestServer::start(vec![Reply::Close]).await;
-    let err = expect_err(client(&server).publish_to_users(&["alice"], &web()).await);
+    let (server, err) = failed_publish(vec![Reply::Close]).await;
     assert!(
         matches!(err, PublishError::Network { connect: false, .. }),
         "{err:?}"
@@ -674,71 +674,49 @@ async fn validation_failures_make_zero_requests() {
     let big = Notification::new().fcm(FcmPayload::new().data(json!({"k": "x".repeat(11_000)})));
     let huge = Notification::new().fcm(FcmPayload::new().data(json!({"k": "x".repeat(205_000)})));
 
-    let check = |err: PublishError, expected: ValidationError| {
-        let err = no_secret(err);
-        match err {
-            PublishError::Validation(v) => assert_eq!(v, expected),
-            other => panic!("{other:?}"),
-        }
-    };
-    check(
-        client.publish_to_interests(&[], &n).await.unwrap_err(),
-        ValidationError::NoInterests,
+    assert_eq!(
+        validation(client.publish_to_interests(&[], &n).await),
+        ValidationError::NoInterests
     );
-    check(
-        client
-            .publish_to_interests(&interests_101, &n)
-            .await
-            .unwrap_err(),
-        ValidationError::TooManyInterests { count: 101 },
+    assert_eq!(
+        validation(client.publish_to_interests(&interests_101, &n).await),
+        ValidationError::TooManyInterests { count: 101 }
     );
-    check(
-        client
-            .publish_to_interests(&["ok", "bad:one"], &n)
-            .await
-            .unwrap_err(),
+    assert_eq!(
+        validation(client.publish_to_interests(&["ok", "bad:one"], &n).await),
         ValidationError::InvalidInterestChar {
             index: 1,
             interest: "bad:one".into(),
             found: ':',
-        },
+        }
     );
-    check(
-        client
-            .publish_to_interests(&[&long_interest], &n)
-            .await
-            .unwrap_err(),
+    assert_eq!(
+        validation(client.publish_to_interests(&[&long_interest], &n).await),
         ValidationError::InterestTooLong {
             index: 0,
             interest: long_interest.clone(),
             len: 165,
-        },
+        }
     );
-    check(
-        client
-            .publish_to_interests(&["a", ""], &n)
-            .await
-            .unwrap_err(),
-        ValidationError::EmptyInterest { index: 1 },
+    assert_eq!(
+        validation(client.publish_to_interests(&["a", ""], &n).await),
+        ValidationError::EmptyInterest { index: 1 }
     );
-    check(
-        client.publish_to_users(&[], &n).await.unwrap_err(),
-        ValidationError::NoUsers,
+    assert_eq!(
+        validation(client.publish_to_users(&[], &n).await),
+        ValidationError::NoUsers
     );
-    check(
-        client.publish_to_users(&users_1001, &n).await.unwrap_err(),
-        ValidationError::TooManyUsers { count: 1001 },
+    assert_eq!(
+        validation(client.publish_to_users(&users_1001, &n).await),
+        ValidationError::TooManyUsers { count: 1001 }
     );
-    check(
-        client
-            .publish_to_users(&["a", "b", "a"], &n)
-            .await
-            .unwrap_err(),
+    assert_eq!(
+        validation(client.publish_to_users(&["a", "b", "a"], &n).await),
         ValidationError::DuplicateUser {
             index: 2,
             first_index: 0,
             user: "a".into(),
-        },
+        }
     );
     let err = client
         .publish_to_users(&["a", &long_user], &n)
@@ -749,46 +727,29 @@ async fn validation_failures_make_zero_requests() {
         err,
         PublishError::Validation(ValidationError::InvalidUser { index: 1, .. })
     ));
-    check(
-        client
-            .publish_to_users(&["a"], &Notification::new())
-            .await
-            .unwrap_err(),
-        ValidationError::NoPlatform,
+    assert_eq!(
+        validation(client.publish_to_users(&["a"], &Notification::new()).await),
+        ValidationError::NoPlatform
     );
-    check(
-        client
-            .publish_to_users(
-                &["a"],
-                &Notification::new().web(WebPayload::new().data(json!({"pusher": 1}))),
-            )
-            .await
-            .unwrap_err(),
-        ValidationError::ReservedWebDataKey,
+    let reserved = Notification::new().web(WebPayload::new().data(json!({"pusher": 1})));
+    assert_eq!(
+        validation(client.publish_to_users(&["a"], &reserved).await),
+        ValidationError::ReservedWebDataKey
     );
-    let err = client.publish_to_interests(&["a"], &big).await.unwrap_err();
+    let err = validation(client.publish_to_interests(&["a"], &big).await);
     assert!(
-        matches!(
-            err,
-            PublishError::Validation(ValidationError::BodyTooLarge { limit: 10_240, .. })
-        ),
+        matches!(err, ValidationError::BodyTooLarge { limit: 10_240, .. }),
         "{err:?}"
     );
     client.publish_to_users(&["a"], &big).await.unwrap(); // 200 KiB allowed for users: sent.
-    let err = client.publish_to_users(&["a"], &huge).await.unwrap_err();
+    let err = validation(client.publish_to_users(&["a"], &huge).await);
     assert!(
-        matches!(
-            err,
-            PublishError::Validation(ValidationError::BodyTooLarge { limit: 204_800, .. })
-        ),
+        matches!(err, ValidationError::BodyTooLarge { limit: 204_800, .. }),
         "{err:?}"
     );
-    let err = client.delete_user("").await.unwrap_err();
+    let err = validation(client.delete_user("").await);
     assert!(
-        matches!(
-            err,
-            PublishError::Validation(ValidationError::InvalidUserId { .. })
-        ),
+        matches!(err, ValidationError::InvalidUserId { .. }),
         "{err:?}"
     );
     let err = client.delete_user(&long_user).await.unwrap_err();

@@ -12,32 +12,13 @@ async fn set_user_accepts_a_valid_token_and_records_the_user() {
     let device = register(&emu, "web").await;
     assert!(device.starts_with("web-"));
 
-    let (status, _) = set_user(
-        &emu,
-        "web",
-        &device,
-        Some(&format!("Bearer {}", token("alice"))),
-    )
-    .await;
+    let (status, _) = set_user_as(&emu, "web", &device, "alice").await;
     assert_eq!(status, 200);
     // The same user again is fine.
-    let (status, _) = set_user(
-        &emu,
-        "web",
-        &device,
-        Some(&format!("Bearer {}", token("alice"))),
-    )
-    .await;
+    let (status, _) = set_user_as(&emu, "web", &device, "alice").await;
     assert_eq!(status, 200);
 
-    let got: Value = client()
-        .get(device_api(&emu, &format!("devices/web/{device}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = fetch_json(client().get(device_api(&emu, &format!("devices/web/{device}")))).await;
     assert_eq!(got["id"], device.as_str());
     assert_eq!(got["userId"], "alice");
     assert_eq!(got["metadata"], json!({"sdkVersion": "test"}));
@@ -53,7 +34,7 @@ async fn set_user_rejections_are_beams_shaped() {
     let device = register(&emu, "web").await;
     let iss = issuer();
     let now = now();
-    let bearer = |t: String| format!("Bearer {t}");
+    let signed = |claims: Value, key: &str| Some(format!("Bearer {}", sign(&claims, key)));
 
     let cases: Vec<(&str, Option<String>, u16, &str, &str)> = vec![
         (
@@ -86,101 +67,92 @@ async fn set_user_rejections_are_beams_shaped() {
         ),
         (
             "bad signature",
-            Some(bearer(sign(
-                &json!({"sub": "a", "iss": iss, "exp": now + 60}),
-                "WRONG",
-            ))),
+            signed(json!({"sub": "a", "iss": iss, "exp": now + 60}), "WRONG"),
             401,
             "Unauthorized",
             "Invalid JWT: signature is invalid",
         ),
         (
             "hex-decoded secret is not the key",
-            Some(bearer(sign(
-                &json!({"sub": "a", "iss": iss, "exp": now + 60}),
+            signed(
+                json!({"sub": "a", "iss": iss, "exp": now + 60}),
                 &SECRET.to_lowercase(),
-            ))),
+            ),
             401,
             "Unauthorized",
             "Invalid JWT: signature is invalid",
         ),
         (
             "expired",
-            Some(bearer(sign(
-                &json!({"sub": "a", "iss": iss, "exp": now - 3700}),
-                SECRET,
-            ))),
+            signed(json!({"sub": "a", "iss": iss, "exp": now - 3700}), SECRET),
             401,
             "Unauthorized",
             "", // checked by prefix below
         ),
         (
             "iat in the future",
-            Some(bearer(sign(
-                &json!({"sub": "a", "iss": iss, "exp": now + 60, "iat": now + 30}),
+            signed(
+                json!({"sub": "a", "iss": iss, "exp": now + 60, "iat": now + 30}),
                 SECRET,
-            ))),
+            ),
             401,
             "Unauthorized",
             "Invalid JWT claims: Token used before issued",
         ),
         (
             "missing exp",
-            Some(bearer(sign(&json!({"sub": "a", "iss": iss}), SECRET))),
+            signed(json!({"sub": "a", "iss": iss}), SECRET),
             400,
             "Bad Request",
             "Missing expiration (exp) field in JWT",
         ),
         (
             "missing sub",
-            Some(bearer(sign(&json!({"iss": iss, "exp": now + 60}), SECRET))),
+            signed(json!({"iss": iss, "exp": now + 60}), SECRET),
             400,
             "Bad Request",
             "Missing subject (sub) field in JWT",
         ),
         (
             "missing iss",
-            Some(bearer(sign(&json!({"sub": "a", "exp": now + 60}), SECRET))),
+            signed(json!({"sub": "a", "exp": now + 60}), SECRET),
             400,
             "Bad Request",
             "Missing issuer (iss) field in JWT",
         ),
         (
             "empty sub",
-            Some(bearer(sign(
-                &json!({"sub": "", "iss": iss, "exp": now + 60}),
-                SECRET,
-            ))),
+            signed(json!({"sub": "", "iss": iss, "exp": now + 60}), SECRET),
             400,
             "Bad Request",
             "JWT subject (sub) must be between 1-164 characters long",
         ),
         (
             "sub of 165 bytes",
-            Some(bearer(sign(
-                &json!({"sub": "é".repeat(82) + "x", "iss": iss, "exp": now + 60}),
+            signed(
+                json!({"sub": "é".repeat(82) + "x", "iss": iss, "exp": now + 60}),
                 SECRET,
-            ))),
+            ),
             400,
             "Bad Request",
             "JWT subject (sub) must be between 1-164 characters long",
         ),
         (
             "issuer without https (the Swift SDK's bug)",
-            Some(bearer(sign(
-                &json!({"sub": "a", "iss": format!("{INSTANCE}.pushnotifications.pusher.com"), "exp": now + 60}),
+            signed(
+                json!({"sub": "a", "iss": format!("{INSTANCE}.pushnotifications.pusher.com"), "exp": now + 60}),
                 SECRET,
-            ))),
+            ),
             403,
             "Forbidden",
             "Invalid JWT issuer",
         ),
         (
             "issuer of another instance",
-            Some(bearer(sign(
-                &json!({"sub": "a", "iss": "https://other.pushnotifications.pusher.com", "exp": now + 60}),
+            signed(
+                json!({"sub": "a", "iss": "https://other.pushnotifications.pusher.com", "exp": now + 60}),
                 SECRET,
-            ))),
+            ),
             403,
             "Forbidden",
             "Invalid JWT issuer",
@@ -206,13 +178,7 @@ async fn set_user_rejections_are_beams_shaped() {
 
     // A 164-byte multi-byte subject is fine.
     let sub = "é".repeat(82);
-    let (status, body) = set_user(
-        &emu,
-        "web",
-        &device,
-        Some(&format!("Bearer {}", token(&sub))),
-    )
-    .await;
+    let (status, body) = set_user_as(&emu, "web", &device, &sub).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -221,21 +187,9 @@ async fn set_user_refuses_a_second_user_and_a_101st_device() {
     let emu = start().await;
     let device = register(&emu, "fcm").await;
     assert!(device.starts_with("fcm-"));
-    let (status, _) = set_user(
-        &emu,
-        "fcm",
-        &device,
-        Some(&format!("Bearer {}", token("alice"))),
-    )
-    .await;
+    let (status, _) = set_user_as(&emu, "fcm", &device, "alice").await;
     assert_eq!(status, 200);
-    let (status, body) = set_user(
-        &emu,
-        "fcm",
-        &device,
-        Some(&format!("Bearer {}", token("bob"))),
-    )
-    .await;
+    let (status, body) = set_user_as(&emu, "fcm", &device, "bob").await;
     assert_eq!(status, 400);
     assert_error(
         &body,
@@ -244,22 +198,10 @@ async fn set_user_refuses_a_second_user_and_a_101st_device() {
     );
 
     // Unknown device → 404 JSON; wrong platform for the id → 404 too.
-    let (status, body) = set_user(
-        &emu,
-        "fcm",
-        "fcm-nope",
-        Some(&format!("Bearer {}", token("bob"))),
-    )
-    .await;
+    let (status, body) = set_user_as(&emu, "fcm", "fcm-nope", "bob").await;
     assert_eq!(status, 404);
     assert_error(&body, "Not Found", "Device not found");
-    let (status, _) = set_user(
-        &emu,
-        "web",
-        &device,
-        Some(&format!("Bearer {}", token("alice"))),
-    )
-    .await;
+    let (status, _) = set_user_as(&emu, "web", &device, "alice").await;
     assert_eq!(status, 404);
 
     // 100 devices per user (and platform) through the typed API, the 101st over HTTP.
@@ -268,13 +210,7 @@ async fn set_user_refuses_a_second_user_and_a_101st_device() {
         emu.set_device_user(&d.id, "alice").unwrap();
     }
     let extra = register(&emu, "fcm").await;
-    let (status, body) = set_user(
-        &emu,
-        "fcm",
-        &extra,
-        Some(&format!("Bearer {}", token("alice"))),
-    )
-    .await;
+    let (status, body) = set_user_as(&emu, "fcm", &extra, "alice").await;
     assert_eq!(status, 422);
     assert_error(
         &body,
@@ -283,13 +219,7 @@ async fn set_user_refuses_a_second_user_and_a_101st_device() {
     );
     // Another platform still has room.
     let web = register(&emu, "web").await;
-    let (status, _) = set_user(
-        &emu,
-        "web",
-        &web,
-        Some(&format!("Bearer {}", token("alice"))),
-    )
-    .await;
+    let (status, _) = set_user_as(&emu, "web", &web, "alice").await;
     assert_eq!(status, 200);
 }
 
@@ -312,36 +242,18 @@ async fn registration_shapes_interests_metadata_and_delete() {
     let emu = start().await;
     let c = client();
 
-    let vapid: Value = c
-        .get(device_api(&emu, "web-vapid-public-key"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let vapid = fetch_json(c.get(device_api(&emu, "web-vapid-public-key"))).await;
     assert_eq!(vapid["vapidPublicKey"].as_str().unwrap().len(), 87);
 
-    let fcm: Value = c
-        .post(device_api(&emu, "devices/fcm"))
-        .json(&json!({"token": "t", "knownPreviousClientIds": [], "metadata": {"sdkVersion": "1", "androidVersion": "14"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json!({"token": "t", "knownPreviousClientIds": [], "metadata": {"sdkVersion": "1", "androidVersion": "14"}});
+    let fcm = fetch_json(c.post(device_api(&emu, "devices/fcm")).json(&body)).await;
     let id = fcm["id"].as_str().unwrap().to_owned();
     assert_eq!(fcm["initialInterestSet"], json!([]));
-    let web: Value = c
-        .post(device_api(&emu, "devices/web"))
-        .json(&json!({"token": "t", "metadata": {"sdkVersion": "2.1.0"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let web = fetch_json(
+        c.post(device_api(&emu, "devices/web"))
+            .json(&json!({"token": "t", "metadata": {"sdkVersion": "2.1.0"}})),
+    )
+    .await;
     assert!(web.get("initialInterestSet").is_none());
 
     // Interests: add, replace, remove, list with paging.
@@ -355,16 +267,8 @@ async fn registration_shapes_interests_metadata_and_delete() {
         200
     );
     let bad = c.post(interests("/no%20spaces")).send().await.unwrap();
-    assert_eq!(bad.status(), 400);
-    assert_eq!(bad.json::<Value>().await.unwrap()["error"], "Bad Request");
-    let listed: Value = c
-        .get(interests(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    expect_error(bad, 400, "Bad Request").await;
+    let listed = fetch_json(c.get(interests(""))).await;
     assert_eq!(
         listed,
         json!({"interests": ["a@b.c", "donuts"], "responseMetadata": {}})
@@ -378,27 +282,13 @@ async fn registration_shapes_interests_metadata_and_delete() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let page: Value = c
-        .get(interests("?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = fetch_json(c.get(interests("?limit=100"))).await;
     assert_eq!(page["interests"].as_array().unwrap().len(), 100);
     let cursor = page["responseMetadata"]["nextCursor"]
         .as_str()
         .unwrap()
         .to_owned();
-    let page2: Value = c
-        .get(interests(&format!("?limit=100&cursor={cursor}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page2 = fetch_json(c.get(interests(&format!("?limit=100&cursor={cursor}")))).await;
     assert_eq!(page2["interests"].as_array().unwrap().len(), 50);
     assert_eq!(page2["responseMetadata"], json!({}));
     assert_eq!(
@@ -416,15 +306,11 @@ async fn registration_shapes_interests_metadata_and_delete() {
     assert_eq!(response.status(), 400);
 
     // Re-registration with a known previous id keeps the device and returns its interests.
-    let again: Value = c
-        .post(device_api(&emu, "devices/fcm"))
-        .json(&json!({"token": "t2", "knownPreviousClientIds": [id]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = fetch_json(
+        c.post(device_api(&emu, "devices/fcm"))
+            .json(&json!({"token": "t2", "knownPreviousClientIds": [id]})),
+    )
+    .await;
     assert_eq!(again["id"], id.as_str());
     assert_eq!(again["initialInterestSet"].as_array().unwrap().len(), 149);
 
@@ -451,9 +337,8 @@ async fn registration_shapes_interests_metadata_and_delete() {
     let url = device_api(&emu, &format!("devices/fcm/{id}"));
     assert_eq!(c.delete(&url).send().await.unwrap().status(), 200);
     assert_eq!(c.delete(&url).send().await.unwrap().status(), 200);
-    let gone = c.get(&url).send().await.unwrap();
-    assert_eq!(gone.status(), 404);
-    assert_error(&gone.json().await.unwrap(), "Not Found", "Device not found");
+    let gone = expect_error(c.get(&url).send().await.unwrap(), 404, "Not Found").await;
+    assert_eq!(gone["description"], "Device not found");
 }
 
 #[tokio::test]
@@ -461,32 +346,12 @@ async fn device_api_rejects_bad_bodies_and_unknown_instances() {
     let emu = start().await;
     let c = client();
     let url = device_api(&emu, "devices/web");
+    let json = "application/json";
 
-    let r = c
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Bad Request");
-    let r = c
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = c
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("[1]")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let r = post_raw(&c, &url, None, "text/plain", "{}").await;
+    expect_error(r, 400, "Bad Request").await;
+    assert_eq!(post_raw(&c, &url, None, json, "{nope").await.status(), 400);
+    assert_eq!(post_raw(&c, &url, None, json, "[1]").await.status(), 400);
     let r = c
         .post(&url)
         .json(&json!({"metadata": {}}))
@@ -494,18 +359,8 @@ async fn device_api_rejects_bad_bodies_and_unknown_instances() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let r = c
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(vec![b' '; 2 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "Payload Too Large"
-    );
+    let r = post_raw(&c, &url, None, json, vec![b' '; 2 * 1024 * 1024]).await;
+    expect_error(r, 413, "Payload Too Large").await;
 
     let r = c
         .post(format!(
@@ -516,8 +371,7 @@ async fn device_api_rejects_bad_bodies_and_unknown_instances() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Not Found");
+    expect_error(r, 404, "Not Found").await;
 
     let r = c
         .post(device_api(&emu, "devices/windows"))
@@ -531,12 +385,8 @@ async fn device_api_rejects_bad_bodies_and_unknown_instances() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "Method Not Allowed"
-    );
+    expect_error(r, 405, "Method Not Allowed").await;
 }
 
 #[tokio::test]

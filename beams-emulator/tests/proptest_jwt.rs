@@ -8,18 +8,17 @@
 //!
 //! `cargo test -p beams-emulator --test proptest_jwt`
 
+mod common;
+
 use std::time::Duration;
 
 use axum::body::Body;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use beams_core::{BeamsConfig, TokenIssuer, UserId};
 use beams_emulator::{Emulator, EmulatorState, Platform};
-use hmac::{Hmac, Mac};
+use common::{now, sign_parts};
 use http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tower::ServiceExt;
 
 /// 256 cases (a second or so); `PROPTEST_CASES=N` for longer runs. Failures print the
@@ -152,13 +151,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Claims that look like a Beams Token's, with each field possibly of the wrong type or value.
 fn claims(instance: String) -> impl Strategy<Value = Value> {
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap();
+    let now = now();
     let number = prop_oneof![
         (-100_000i64..100_000).prop_map(move |d| json!(now + d)),
         any::<i64>().prop_map(Value::from),
@@ -199,15 +192,6 @@ fn claims(instance: String) -> impl Strategy<Value = Value> {
             }
             Value::Object(m)
         })
-}
-
-fn sign(header: &[u8], claims: &[u8], secret: &[u8]) -> String {
-    let h = URL_SAFE_NO_PAD.encode(header);
-    let p = URL_SAFE_NO_PAD.encode(claims);
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-    mac.update(format!("{h}.{p}").as_bytes());
-    let s = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{h}.{p}.{s}")
 }
 
 proptest! {
@@ -283,7 +267,7 @@ proptest! {
         let device = state.register_device(Platform::Web);
         let key: &[u8] = if right_key { b"SECRET" } else { b"OTHER" };
         let claims_bytes = raw_claims.unwrap_or_else(|| serde_json::to_vec(&claims).unwrap());
-        let token = sign(&serde_json::to_vec(&header).unwrap(), &claims_bytes, key);
+        let token = sign_parts(&serde_json::to_vec(&header).unwrap(), &claims_bytes, key);
         let auth = format!("Bearer {token}");
         let (status, body) = rt.block_on(call(&state, set_user_request(&state, &device.id, Some(auth.as_bytes()))));
         check_answer(status, &body)?;

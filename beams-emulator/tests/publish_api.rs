@@ -7,18 +7,55 @@ use std::time::{Duration, Instant};
 
 use beams_emulator::{Emulator, Fault, Platform, PublishTarget};
 use common::*;
+use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
+/// `POST url` with `key` as the secret key and a JSON body.
+async fn post_as(c: &Client, url: &str, key: &str, body: &Value) -> reqwest::Result<Response> {
+    c.post(url).bearer_auth(key).json(body).send().await
+}
+
+/// Publish `body` on the publish API's `rest`: status and JSON answer.
 async fn post_publish(emu: &Emulator, rest: &str, body: &Value) -> (u16, Value) {
-    let r = client()
-        .post(publish_api(emu, rest))
-        .bearer_auth(SECRET)
-        .json(body)
-        .send()
+    let r = post_as(&client(), &publish_api(emu, rest), SECRET, body)
         .await
         .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap())
+}
+
+/// Subscribe `device` (of the platform its id starts with) to `interest` over HTTP.
+async fn subscribe(emu: &Emulator, device: &str, interest: &str) {
+    let platform = device.split('-').next().unwrap();
+    let r = client()
+        .post(device_api(
+            emu,
+            &format!("devices/{platform}/{device}/interests/{interest}"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Reads `stream` until `done` holds for the text read, within `limit` (else panics with `what`).
+async fn read_until(
+    stream: &mut Response,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + limit;
+    let mut text = String::new();
+    while !done(&text) {
+        let chunk = tokio::time::timeout_at(deadline.into(), stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("{what} in time"));
+        text.push_str(&String::from_utf8_lossy(
+            &chunk.unwrap().expect("stream open"),
+        ));
+    }
+    text
 }
 
 #[tokio::test]
@@ -35,25 +72,11 @@ async fn publishes_route_to_each_matching_device_once() {
         ("fcm", &alice_fcm, "alice"),
         ("apns", &bob_apns, "bob"),
     ] {
-        let (status, _) = set_user(
-            &emu,
-            platform,
-            device,
-            Some(&format!("Bearer {}", token(user))),
-        )
-        .await;
+        let (status, _) = set_user_as(&emu, platform, device, user).await;
         assert_eq!(status, 200);
     }
     for device in [&alice_web, &other_web] {
-        let r = c
-            .post(device_api(
-                &emu,
-                &format!("devices/web/{device}/interests/donuts"),
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        subscribe(&emu, device, "donuts").await;
     }
 
     let body = json!({
@@ -97,7 +120,7 @@ async fn publishes_route_to_each_matching_device_once() {
 
     // Interests (and the old `/publishes` path): a device with the interest gets it once, even if
     // targeted through two interests; a device of a platform without payload gets nothing.
-    r_subscribe(&emu, &alice_fcm, "donuts").await;
+    subscribe(&emu, &alice_fcm, "donuts").await;
     let body = json!({"interests": ["donuts", "donuts", "cake"], "web": {"notification": {"title": "Donuts"}}});
     let (status, response) = post_publish(&emu, "publishes", &body).await;
     assert_eq!(status, 200, "{response}");
@@ -108,14 +131,7 @@ async fn publishes_route_to_each_matching_device_once() {
     assert_eq!(status, 200);
 
     // The inspection API shows the same.
-    let publishes: Value = c
-        .get(format!("{}/_emulator/publishes", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let publishes = fetch_json(c.get(inspect(&emu, "publishes"))).await;
     assert_eq!(publishes.as_array().unwrap().len(), 3);
     assert_eq!(publishes[0]["publishId"], publish_id.as_str());
     assert_eq!(publishes[0]["users"], json!(["alice", "bob", "nobody"]));
@@ -132,34 +148,15 @@ async fn publishes_route_to_each_matching_device_once() {
         "Bearer [redacted]"
     );
     assert_eq!(publishes[0]["body"]["web"]["data"]["orderId"], 7);
-    let deliveries: Value = c
-        .get(format!(
-            "{}/_emulator/devices/{alice_web}/deliveries",
-            emu.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deliveries =
+        fetch_json(c.get(inspect(&emu, &format!("devices/{alice_web}/deliveries")))).await;
     assert_eq!(deliveries.as_array().unwrap().len(), 3);
     assert_eq!(deliveries[0]["publishId"], publish_id.as_str());
     assert_eq!(
         deliveries[0]["payload"]["data"]["pusher"]["publishId"],
         publish_id.as_str()
     );
-    let user_deliveries: Value = c
-        .get(format!(
-            "{}/_emulator/users/alice/deliveries",
-            emu.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user_deliveries = fetch_json(c.get(inspect(&emu, "users/alice/deliveries"))).await;
     assert_eq!(user_deliveries.as_array().unwrap().len(), 4);
 
     let typed = emu.publishes();
@@ -170,19 +167,6 @@ async fn publishes_route_to_each_matching_device_once() {
     assert_eq!(typed[0].delivered_to.len(), 3);
     assert_eq!(typed[0].header("x-pusher-library"), None);
     assert_eq!(emu.user_deliveries("bob").len(), 1);
-}
-
-async fn r_subscribe(emu: &Emulator, device: &str, interest: &str) {
-    let platform = device.split('-').next().unwrap();
-    let r = client()
-        .post(device_api(
-            emu,
-            &format!("devices/{platform}/{device}/interests/{interest}"),
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
@@ -272,27 +256,27 @@ async fn publish_validation_matches_beams() {
         assert_error(&response, "Unprocessable Entity", description);
     }
     // Limits that are fine: 100 interests, 1000 users, 164-byte ids.
-    let (status, _) = post_publish(
-        &emu,
-        "publishes/interests",
-        &json!({"interests": (0..100).map(|i| format!("i{i}")).collect::<Vec<_>>(), "web": web}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, _) = post_publish(
-        &emu,
-        "publishes/users",
-        &json!({"users": (0..1000).map(|i| format!("u{i}")).collect::<Vec<_>>(), "fcm": {}}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, _) = post_publish(
-        &emu,
-        "publishes/users",
-        &json!({"users": ["é".repeat(82)], "apns": {}}),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let fine = [
+        (
+            "100 interests",
+            "publishes/interests",
+            json!({"interests": (0..100).map(|i| format!("i{i}")).collect::<Vec<_>>(), "web": web}),
+        ),
+        (
+            "1000 users",
+            "publishes/users",
+            json!({"users": (0..1000).map(|i| format!("u{i}")).collect::<Vec<_>>(), "fcm": {}}),
+        ),
+        (
+            "a 164-byte user id",
+            "publishes/users",
+            json!({"users": ["é".repeat(82)], "apns": {}}),
+        ),
+    ];
+    for (name, path, body) in fine {
+        let (status, response) = post_publish(&emu, path, &body).await;
+        assert_eq!(status, 200, "{name}: {response}");
+    }
     assert!(emu.publishes().len() == 3);
 }
 
@@ -303,19 +287,9 @@ async fn publish_auth_content_type_size_and_json_errors() {
     let url = publish_api(&emu, "publishes/interests");
     let body = json!({"interests": ["a"], "web": {}});
 
-    let r = c
-        .post(&url)
-        .bearer_auth("WRONG")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    assert_error(
-        &r.json().await.unwrap(),
-        "Unauthorized",
-        "Incorrect Secret Key",
-    );
+    let r = post_as(&c, &url, "WRONG", &body).await.unwrap();
+    let error = expect_error(r, 401, "Unauthorized").await;
+    assert_eq!(error["description"], "Incorrect Secret Key");
     let r = c
         .post(&url)
         .header("authorization", SECRET)
@@ -325,40 +299,19 @@ async fn publish_auth_content_type_size_and_json_errors() {
         .unwrap();
     assert_eq!(r.status(), 401);
     let r = c.post(&url).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Bad Request");
+    expect_error(r, 400, "Bad Request").await;
 
-    let r = c
-        .post(format!(
-            "{}/publish_api/v1/instances/nope/publishes/interests",
-            emu.base_url()
-        ))
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Not Found");
+    let other = format!(
+        "{}/publish_api/v1/instances/nope/publishes/interests",
+        emu.base_url()
+    );
+    let r = post_as(&c, &other, SECRET, &body).await.unwrap();
+    expect_error(r, 404, "Not Found").await;
 
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .header("content-type", "text/plain")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Bad Request");
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .header("content-type", "application/json")
-        .body("{\"interests\":")
-        .send()
-        .await
-        .unwrap();
+    let json = "application/json";
+    let r = post_raw(&c, &url, Some(SECRET), "text/plain", body.to_string()).await;
+    expect_error(r, 400, "Bad Request").await;
+    let r = post_raw(&c, &url, Some(SECRET), json, "{\"interests\":").await;
     assert_eq!(r.status(), 400);
     assert!(
         r.json::<Value>().await.unwrap()["description"]
@@ -366,33 +319,15 @@ async fn publish_auth_content_type_size_and_json_errors() {
             .unwrap()
             .contains("not valid JSON")
     );
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .header("content-type", "application/json")
-        .body("[]")
-        .send()
-        .await
-        .unwrap();
+    let r = post_raw(&c, &url, Some(SECRET), json, "[]").await;
     assert_eq!(r.status(), 400);
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let charset = "application/json; charset=utf-8";
+    let r = post_raw(&c, &url, Some(SECRET), charset, body.to_string()).await;
     assert_eq!(r.status(), 200);
 
     // 10 KiB for interests, 200 KiB for users.
     let padded = |n: usize, key: &str| json!({key: ["a"], "web": {"data": {"pad": "x".repeat(n)}}});
-    let big = padded(10 * 1024, "interests");
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&big)
-        .send()
+    let r = post_as(&c, &url, SECRET, &padded(10 * 1024, "interests"))
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
@@ -402,32 +337,21 @@ async fn publish_auth_content_type_size_and_json_errors() {
             .unwrap()
             .contains("too large")
     );
-    let r = c
-        .post(publish_api(&emu, "publishes/users"))
-        .bearer_auth(SECRET)
-        .json(&padded(10 * 1024, "users"))
-        .send()
+    let users = publish_api(&emu, "publishes/users");
+    let r = post_as(&c, &users, SECRET, &padded(10 * 1024, "users"))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = c
-        .post(publish_api(&emu, "publishes/users"))
-        .bearer_auth(SECRET)
-        .json(&padded(200 * 1024, "users"))
-        .send()
+    let r = post_as(&c, &users, SECRET, &padded(200 * 1024, "users"))
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
 
     // Wrong method, unknown route.
     let r = c.get(&url).send().await.unwrap();
-    assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
     assert_eq!(r.headers()["content-type"], "application/json");
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "Method Not Allowed"
-    );
+    expect_error(r, 405, "Method Not Allowed").await;
     for path in [
         "/",
         "/nope",
@@ -465,42 +389,20 @@ async fn delete_user_on_both_paths_removes_the_users_devices() {
             emu.base_url()
         )
     };
-    let r = c
-        .delete(url("customer_api", "a%20b%2Fc"))
-        .bearer_auth("WRONG")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    assert_error(
-        &r.json().await.unwrap(),
-        "Unauthorized",
-        "Incorrect Secret Key",
-    );
-    let r = c
-        .delete(url("customer_api", "a%20b%2Fc"))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap();
+    let delete =
+        |api: &str, user: &str, key: &str| c.delete(url(api, user)).bearer_auth(key).send();
+    let r = delete("customer_api", "a%20b%2Fc", "WRONG").await.unwrap();
+    let error = expect_error(r, 401, "Unauthorized").await;
+    assert_eq!(error["description"], "Incorrect Secret Key");
+    let r = delete("customer_api", "a%20b%2Fc", SECRET).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(emu.user_devices("a b/c").is_empty());
     assert!(emu.device(&a.id).is_none());
     assert!(emu.device(&keep.id).is_some());
     // Unknown users are fine too, on the old path.
-    let r = c
-        .delete(url("user_api", "ghost"))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap();
+    let r = delete("user_api", "ghost", SECRET).await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = c
-        .delete(url("user_api", &"x".repeat(165)))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap();
+    let r = delete("user_api", &"x".repeat(165), SECRET).await.unwrap();
     assert_eq!(r.status(), 400);
     let r = c
         .post(url("user_api", "ghost"))
@@ -513,22 +415,17 @@ async fn delete_user_on_both_paths_removes_the_users_devices() {
 
 #[tokio::test]
 async fn sse_stream_receives_a_delivery() {
-    let emu = Emulator::builder()
-        .instance_id(INSTANCE)
-        .secret_key(SECRET)
+    let emu = builder()
         .sse_keep_alive(Duration::from_millis(100))
         .start()
         .await
         .unwrap();
     let device = emu.register_device(Platform::Web);
     emu.set_device_user(&device.id, "alice").unwrap();
+    let stream_url = inspect(&emu, &format!("devices/{}/stream", device.id));
 
     let mut stream = client()
-        .get(format!(
-            "{}/_emulator/devices/{}/stream",
-            emu.base_url(),
-            device.id
-        ))
+        .get(&stream_url)
         .header("origin", "http://page.test")
         .send()
         .await
@@ -546,16 +443,10 @@ async fn sse_stream_receives_a_delivery() {
     assert_eq!(status, 200);
     let publish_id = response["publishId"].as_str().unwrap().to_owned();
 
-    let mut text = String::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !text.contains("\n\n") || !text.contains("event: delivery") {
-        let chunk = tokio::time::timeout_at(deadline.into(), stream.chunk())
-            .await
-            .expect("delivery event in time");
-        text.push_str(&String::from_utf8_lossy(
-            &chunk.unwrap().expect("stream open"),
-        ));
-    }
+    let text = read_until(&mut stream, Duration::from_secs(5), "delivery event", |t| {
+        t.contains("\n\n") && t.contains("event: delivery")
+    })
+    .await;
     let event = text
         .split("\n\n")
         .find(|e| e.contains("event: delivery"))
@@ -572,13 +463,10 @@ async fn sse_stream_receives_a_delivery() {
     assert_eq!(id, emu.deliveries(&device.id)[0].id.to_string());
 
     // Keep-alives flow while idle.
-    let mut idle = String::new();
-    while !idle.contains(':') {
-        let chunk = tokio::time::timeout(Duration::from_secs(2), stream.chunk())
-            .await
-            .expect("keep-alive");
-        idle.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-    }
+    read_until(&mut stream, Duration::from_secs(2), "keep-alive", |t| {
+        t.contains(':')
+    })
+    .await;
 
     // Reconnecting with Last-Event-ID replays what was missed.
     post_publish(
@@ -588,22 +476,15 @@ async fn sse_stream_receives_a_delivery() {
     )
     .await;
     let mut again = client()
-        .get(format!(
-            "{}/_emulator/devices/{}/stream",
-            emu.base_url(),
-            device.id
-        ))
+        .get(&stream_url)
         .header("last-event-id", id)
         .send()
         .await
         .unwrap();
-    let mut text = String::new();
-    while !text.contains("Missed") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), again.chunk())
-            .await
-            .expect("replay");
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-    }
+    let text = read_until(&mut again, Duration::from_secs(5), "replay", |t| {
+        t.contains("Missed")
+    })
+    .await;
     assert!(!text.contains("Live"));
 
     // Shutdown ends the streams.
@@ -621,10 +502,11 @@ async fn fault_injection_status_latency_and_drop() {
     let c = client();
     let url = publish_api(&emu, "publishes/interests");
     let body = json!({"interests": ["a"], "web": {}});
+    let publish = || post_as(&c, &url, SECRET, &body);
 
     // Over HTTP: two 429s with Retry-After, only for the publish API.
     let r = c
-        .post(format!("{}/_emulator/faults", emu.base_url()))
+        .post(inspect(&emu, "faults"))
         .json(&json!({"count": 2, "status": 429, "retryAfter": "2", "pathPrefix": "/publish_api"}))
         .send()
         .await
@@ -637,25 +519,12 @@ async fn fault_injection_status_latency_and_drop() {
         .unwrap();
     assert_eq!(vapid.status(), 200, "other paths are untouched");
     for _ in 0..2 {
-        let r = c
-            .post(&url)
-            .bearer_auth(SECRET)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = publish().await.unwrap();
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["retry-after"], "2");
         assert_error(&r.json().await.unwrap(), "Too Many Requests", "max 100 RPS");
     }
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(publish().await.unwrap().status(), 200);
     assert_eq!(
         emu.publishes().len(),
         1,
@@ -664,60 +533,25 @@ async fn fault_injection_status_latency_and_drop() {
 
     // A 500 through the handle; then cleared over HTTP.
     emu.inject_fault(Fault::status(503).times(5));
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "Service Unavailable"
-    );
+    expect_error(publish().await.unwrap(), 503, "Service Unavailable").await;
     assert_eq!(emu.pending_faults()[0].count, 4);
-    let r = c
-        .delete(format!("{}/_emulator/faults", emu.base_url()))
-        .send()
-        .await
-        .unwrap();
+    let r = c.delete(inspect(&emu, "faults")).send().await.unwrap();
     assert!(r.status().is_success());
     assert!(emu.pending_faults().is_empty());
 
     // Latency, then normal processing.
     emu.inject_fault(Fault::latency(Duration::from_millis(300)));
     let started = Instant::now();
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(publish().await.unwrap().status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
     // Drop: the client sees a connection error, not a response; the next request works (on a new
     // connection of the same client).
     emu.inject_fault(Fault::drop_connection().path_prefix("/publish_api"));
-    let err = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_err();
+    let err = publish().await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(!err.is_timeout(), "{err:?}");
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(publish().await.unwrap().status(), 200);
     assert_eq!(emu.publishes().len(), 3);
 
     // Bad fault bodies are 400s.
@@ -728,7 +562,7 @@ async fn fault_injection_status_latency_and_drop() {
         json!({}),
     ] {
         let r = c
-            .post(format!("{}/_emulator/faults", emu.base_url()))
+            .post(inspect(&emu, "faults"))
             .json(&bad)
             .send()
             .await
@@ -739,66 +573,29 @@ async fn fault_injection_status_latency_and_drop() {
 
 #[tokio::test]
 async fn rate_limit_and_reset() {
-    let emu = Emulator::builder()
-        .instance_id(INSTANCE)
-        .secret_key(SECRET)
-        .rate_limit(Some(5))
-        .start()
-        .await
-        .unwrap();
+    let emu = builder().rate_limit(Some(5)).start().await.unwrap();
     let c = client();
     let url = publish_api(&emu, "publishes/interests");
     let body = json!({"interests": ["a"], "web": {}});
+    let publish = || post_as(&c, &url, SECRET, &body);
     let mut statuses = Vec::new();
     for _ in 0..7 {
-        statuses.push(
-            c.post(&url)
-                .bearer_auth(SECRET)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        statuses.push(publish().await.unwrap().status().as_u16());
     }
     // Unless the one-second window rolled over in between, the 6th and 7th are limited.
     let limited = statuses.iter().filter(|s| **s == 429).count();
     assert!(limited >= 1, "{statuses:?}");
     emu.set_rate_limit(None);
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(publish().await.unwrap().status(), 200);
     emu.set_rate_limit(Some(1));
-    let _ = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let r = c
-        .post(&url)
-        .bearer_auth(SECRET)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let _ = publish().await.unwrap();
+    let r = publish().await.unwrap();
     if r.status() == 429 {
         assert_error(&r.json().await.unwrap(), "Too Many Requests", "max 1 RPS");
     }
 
     emu.register_device(Platform::Web);
-    let r = c
-        .post(format!("{}/_emulator/reset", emu.base_url()))
-        .send()
-        .await
-        .unwrap();
+    let r = c.post(inspect(&emu, "reset")).send().await.unwrap();
     assert!(r.status().is_success());
     assert!(emu.publishes().is_empty());
     assert!(emu.devices().is_empty());

@@ -75,23 +75,15 @@ async fn axum_observe(app: &axum::Router, req: axum::http::Request<axum::body::B
 }
 
 async fn actix_observe(res: actix_web::dev::ServiceResponse) -> Observed {
-    let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = actix_web::test::read_body(res).await.to_vec();
-    Observed {
-        status,
-        headers,
+    let (head, body) = res.into_parts().1.into_parts();
+    let body = actix_web::body::to_bytes(body).await.unwrap().to_vec();
+    Observed::from_parts(
+        head.status().as_u16(),
+        head.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes())),
         body,
-    }
+    )
 }
 
 #[actix_web::test]

@@ -13,6 +13,7 @@
 //! `cargo test -p beams-tests --test notify_faults` (about 12 s: one case waits out the
 //! default 10 s client timeout).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,13 +21,11 @@ use std::time::{Duration, Instant};
 
 use beams_core::BeamsConfig;
 use beams_emulator::{Emulator, Fault};
+use beams_tests::interop::apps::{self, App, Framework, INSTANCE_ID, SECRET_KEY};
 use example_support::DemoBeams;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-const INSTANCE: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
-const SECRET: &str = "NOTIFY-FAULTS-SECRET-0123456789ABCDEF";
 
 /// Counts panics anywhere in this test binary (handlers included).
 static PANICS: AtomicUsize = AtomicUsize::new(0);
@@ -42,21 +41,22 @@ fn count_panics() {
     });
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framework {
-    Axum,
-    Actix,
+/// Runs `case` for both apps, one after the other, then checks that nothing panicked.
+async fn for_both<F: Future<Output = ()>>(case: impl Fn(Framework) -> F) {
+    count_panics();
+    for framework in Framework::BOTH {
+        case(framework).await;
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
 }
-
-const BOTH: [Framework; 2] = [Framework::Axum, Framework::Actix];
 
 /// The configuration the binaries build from the environment, with `endpoint` as
 /// `BEAMS_ENDPOINT`.
 fn demo(endpoint: &str) -> DemoBeams {
     let endpoint = endpoint.to_owned();
     let config = BeamsConfig::from_env_with(move |var| match var {
-        "BEAMS_INSTANCE_ID" => Ok(INSTANCE.to_owned()),
-        "BEAMS_SECRET_KEY" => Ok(SECRET.to_owned()),
+        "BEAMS_INSTANCE_ID" => Ok(INSTANCE_ID.to_owned()),
+        "BEAMS_SECRET_KEY" => Ok(SECRET_KEY.to_owned()),
         "BEAMS_ENDPOINT" => Ok(endpoint.clone()),
         _ => Err(std::env::VarError::NotPresent),
     })
@@ -64,96 +64,41 @@ fn demo(endpoint: &str) -> DemoBeams {
     DemoBeams::new(config, None).unwrap()
 }
 
-/// A running example app; stopped on drop.
-struct App {
-    base: String,
-    stop: Option<Box<dyn FnOnce() + Send>>,
+/// `framework`'s app publishing to `endpoint`, and a browser logged in as alice.
+async fn app_and_browser(framework: Framework, endpoint: &str) -> (App, reqwest::Client) {
+    let app = App::start(framework, demo(endpoint)).await;
+    let client = app.login("alice").await.client;
+    (app, client)
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            stop();
-        }
-    }
+/// An emulator for the app's instance, the app publishing to it, and a logged-in browser.
+async fn with_emulator(framework: Framework) -> (Emulator, App, reqwest::Client) {
+    let emu = apps::emulator().await;
+    let (app, client) = app_and_browser(framework, emu.base_url()).await;
+    (emu, app, client)
 }
 
-async fn serve(framework: Framework, beams: DemoBeams) -> App {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
-    match framework {
-        Framework::Axum => {
-            listener.set_nonblocking(true).unwrap();
-            let listener = TcpListener::from_std(listener).unwrap();
-            let task = tokio::spawn(async move {
-                axum::serve(listener, example_axum::app(beams))
-                    .await
-                    .unwrap();
-            });
-            App {
-                base,
-                stop: Some(Box::new(move || task.abort())),
-            }
-        }
-        Framework::Actix => {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let sessions = example_actix::Sessions::generate();
-                actix_web::rt::System::new().block_on(async move {
-                    let server = actix_web::HttpServer::new(move || {
-                        example_actix::app(beams.clone(), sessions.clone())
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .listen(listener)
-                    .unwrap()
-                    .run();
-                    tx.send(server.handle()).unwrap();
-                    server.await.unwrap();
-                });
-            });
-            let handle = rx.recv_timeout(Duration::from_secs(30)).unwrap();
-            App {
-                base,
-                stop: Some(Box::new(move || {
-                    // Stops the server thread's system; nobody waits for it.
-                    drop(handle.stop(false));
-                })),
-            }
-        }
-    }
-}
-
-/// A browser: a cookie jar, logged in as alice.
-async fn logged_in(app: &App) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let res = client
-        .post(format!("{}/login", app.base))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    client
+/// Queues `fault` for the publish API.
+fn inject_publish_fault(emu: &Emulator, fault: Fault) {
+    emu.inject_fault(fault.path_prefix("/publish_api"));
 }
 
 /// `POST /notify`: the status and the JSON body, after checking the §2 shape of errors.
 async fn notify(client: &reqwest::Client, app: &App) -> (u16, Value) {
     let res = client
-        .post(format!("{}/notify", app.base))
+        .post(app.url("/notify"))
         .form(&[("title", "Hi"), ("body", "There")])
+        .timeout(Duration::from_secs(60))
         .send()
         .await
         .unwrap();
     let status = res.status().as_u16();
     assert_eq!(res.headers()["content-type"], "application/json");
     let text = res.text().await.unwrap();
-    assert!(!text.contains(SECRET), "the secret in an answer: {text}");
+    assert!(
+        !text.contains(SECRET_KEY),
+        "the secret in an answer: {text}"
+    );
     let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
     if status == 200 {
         assert!(body["publishId"].is_string(), "{body}");
@@ -169,17 +114,17 @@ async fn notify(client: &reqwest::Client, app: &App) -> (u16, Value) {
     (status, body)
 }
 
-fn description(body: &Value) -> &str {
-    body["description"].as_str().unwrap_or_default()
+/// `POST /notify` answered with `status` and a description containing `reason`; the body.
+async fn notify_fails(client: &reqwest::Client, app: &App, status: u16, reason: &str) -> Value {
+    let framework = app.framework();
+    let (got, body) = notify(client, app).await;
+    assert_eq!(got, status, "{framework:?}: {body}");
+    assert!(description(&body).contains(reason), "{body}");
+    body
 }
 
-async fn emulator() -> Emulator {
-    Emulator::builder()
-        .instance_id(INSTANCE)
-        .secret_key(SECRET)
-        .start()
-        .await
-        .unwrap()
+fn description(body: &Value) -> &str {
+    body["description"].as_str().unwrap_or_default()
 }
 
 /// Faults left in the emulator's queue (each matching request consumes one).
@@ -192,18 +137,11 @@ fn faults_left(emu: &Emulator) -> u32 {
 async fn slow_beams_is_a_504_after_the_default_timeout() {
     count_panics();
     let run = |framework| async move {
-        let emu = emulator().await;
-        let app = serve(framework, demo(emu.base_url())).await;
-        let client = logged_in(&app).await;
-        emu.inject_fault(Fault::latency(Duration::from_millis(11_500)).path_prefix("/publish_api"));
+        let (emu, app, client) = with_emulator(framework).await;
+        inject_publish_fault(&emu, Fault::latency(Duration::from_millis(11_500)));
         let started = Instant::now();
-        let (status, body) = notify(&client, &app).await;
+        notify_fails(&client, &app, 504, "no answer from Beams").await;
         let took = started.elapsed();
-        assert_eq!(status, 504, "{framework:?}: {body}");
-        assert!(
-            description(&body).contains("no answer from Beams"),
-            "{body}"
-        );
         assert!(
             took >= Duration::from_secs(10) && took < Duration::from_secs(13),
             "{framework:?}: {took:?}"
@@ -228,19 +166,10 @@ async fn slow_beams_is_a_504_after_the_default_timeout() {
 /// been delivered).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connection_is_a_502_and_not_retried() {
-    count_panics();
-    for framework in BOTH {
-        let emu = emulator().await;
-        let app = serve(framework, demo(emu.base_url())).await;
-        let client = logged_in(&app).await;
-        emu.inject_fault(
-            Fault::drop_connection()
-                .times(3)
-                .path_prefix("/publish_api"),
-        );
-        let (status, body) = notify(&client, &app).await;
-        assert_eq!(status, 502, "{framework:?}: {body}");
-        assert!(description(&body).contains("network error"), "{body}");
+    for_both(|framework| async move {
+        let (emu, app, client) = with_emulator(framework).await;
+        inject_publish_fault(&emu, Fault::drop_connection().times(3));
+        notify_fails(&client, &app, 502, "network error").await;
         assert_eq!(
             faults_left(&emu),
             2,
@@ -250,29 +179,20 @@ async fn dropped_connection_is_a_502_and_not_retried() {
         emu.clear_faults();
         assert_eq!(notify(&client, &app).await.0, 200);
         assert_eq!(emu.publishes().len(), 1);
-    }
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+    })
+    .await;
 }
 
 /// A 429 storm: bounded retries (3 attempts), then 502 with the reason; a `Retry-After`
 /// beyond the policy's maximum ends the retries at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_storm_is_retried_a_bounded_number_of_times() {
-    count_panics();
-    for framework in BOTH {
-        let emu = emulator().await;
-        let app = serve(framework, demo(emu.base_url())).await;
-        let client = logged_in(&app).await;
+    let storm = |retry_after: &str, times| Fault::status(429).retry_after(retry_after).times(times);
+    for_both(|framework| async move {
+        let (emu, app, client) = with_emulator(framework).await;
 
-        emu.inject_fault(
-            Fault::status(429)
-                .retry_after("0")
-                .times(50)
-                .path_prefix("/publish_api"),
-        );
-        let (status, body) = notify(&client, &app).await;
-        assert_eq!(status, 502, "{framework:?}: {body}");
-        assert!(description(&body).contains("rate limited"), "{body}");
+        inject_publish_fault(&emu, storm("0", 50));
+        notify_fails(&client, &app, 502, "rate limited").await;
         assert_eq!(
             faults_left(&emu),
             47,
@@ -280,12 +200,7 @@ async fn rate_limit_storm_is_retried_a_bounded_number_of_times() {
         );
         emu.clear_faults();
 
-        emu.inject_fault(
-            Fault::status(429)
-                .retry_after("3600")
-                .times(50)
-                .path_prefix("/publish_api"),
-        );
+        inject_publish_fault(&emu, storm("3600", 50));
         let started = Instant::now();
         let (status, body) = notify(&client, &app).await;
         assert_eq!(status, 502, "{body}");
@@ -302,40 +217,25 @@ async fn rate_limit_storm_is_retried_a_bounded_number_of_times() {
         emu.clear_faults();
 
         // Two 429s then success: retried, and published exactly once.
-        emu.inject_fault(
-            Fault::status(429)
-                .retry_after("0")
-                .times(2)
-                .path_prefix("/publish_api"),
-        );
+        inject_publish_fault(&emu, storm("0", 2));
         assert_eq!(notify(&client, &app).await.0, 200);
         assert_eq!(emu.publishes().len(), 1, "{framework:?}");
-    }
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+    })
+    .await;
 }
 
 /// 5xx bursts: every failed publish is one request (never retried), each answered 502; once
 /// the burst is over the next publish succeeds, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_error_burst_is_not_retried() {
-    count_panics();
-    for framework in BOTH {
-        let emu = emulator().await;
-        let app = serve(framework, demo(emu.base_url())).await;
-        let client = logged_in(&app).await;
+    for_both(|framework| async move {
+        let (emu, app, client) = with_emulator(framework).await;
         for status in [500, 502, 503, 504] {
-            emu.inject_fault(
-                Fault::status(status)
-                    .times(3)
-                    .retry_after("0")
-                    .description("burst")
-                    .path_prefix("/publish_api"),
-            );
+            let burst = Fault::status(status).times(3).retry_after("0");
+            inject_publish_fault(&emu, burst.description("burst"));
         }
         for left in (0..12).rev() {
-            let (status, body) = notify(&client, &app).await;
-            assert_eq!(status, 502, "{framework:?}: {body}");
-            assert!(description(&body).contains("Beams server error"), "{body}");
+            let body = notify_fails(&client, &app, 502, "Beams server error").await;
             assert!(description(&body).contains("burst"), "{body}");
             assert_eq!(
                 faults_left(&emu),
@@ -346,8 +246,8 @@ async fn server_error_burst_is_not_retried() {
         assert!(emu.publishes().is_empty());
         assert_eq!(notify(&client, &app).await.0, 200);
         assert_eq!(emu.publishes().len(), 1);
-    }
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+    })
+    .await;
 }
 
 /// What the raw peer does with each request.
@@ -437,7 +337,6 @@ async fn raw_peer(behaviour: Peer) -> (String, Arc<AtomicUsize>) {
 /// success whatever the code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_empty_answers_are_typed_502s() {
-    count_panics();
     let json = Some("application/json");
     let cases: [(&str, Peer, u16, &str, usize); 13] = [
         (
@@ -534,11 +433,10 @@ async fn malformed_and_empty_answers_are_typed_502s() {
             1,
         ),
     ];
-    for framework in BOTH {
+    for_both(|framework| async move {
         for (name, behaviour, expected, reason, requests) in cases {
             let (endpoint, count) = raw_peer(behaviour).await;
-            let app = serve(framework, demo(&endpoint)).await;
-            let client = logged_in(&app).await;
+            let (app, client) = app_and_browser(framework, &endpoint).await;
             let (status, body) = notify(&client, &app).await;
             assert_eq!(status, expected, "{framework:?} {name}: {body}");
             assert!(
@@ -551,13 +449,9 @@ async fn malformed_and_empty_answers_are_typed_502s() {
                 "{framework:?} {name}: requests to Beams"
             );
             // Still serving.
-            let res = client
-                .get(format!("{}/demo-config", app.base))
-                .send()
-                .await
-                .unwrap();
+            let res = client.get(app.url("/demo-config")).send().await.unwrap();
             assert_eq!(res.status(), 200, "{framework:?} {name}");
         }
-    }
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+    })
+    .await;
 }

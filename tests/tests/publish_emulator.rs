@@ -19,7 +19,7 @@ use beams_core::publish::{
     Notification, PublishError, Publisher, RetryPolicy, ValidationError, WebNotification,
     WebPayload,
 };
-use beams_emulator::{Emulator, Fault, Platform};
+use beams_emulator::{Device, Emulator, Fault, Platform, RecordedPublish};
 use serde_json::json;
 
 /// Units of the counting fault: more than any test sends.
@@ -29,19 +29,20 @@ async fn start() -> Emulator {
     Emulator::builder().start().await.expect("emulator starts")
 }
 
-fn config_for(emu: &Emulator, instance_id: &str, secret: &str) -> BeamsConfig {
-    BeamsConfig::builder(instance_id, secret)
+/// A client of the emulator with `policy`, as `instance_id` with `secret`.
+fn client_as(emu: &Emulator, instance_id: &str, secret: &str, policy: RetryPolicy) -> BeamsClient {
+    let config = BeamsConfig::builder(instance_id, secret)
         .base_url(emu.base_url())
         .build()
-        .expect("valid config")
-}
-
-fn client_with(emu: &Emulator, policy: RetryPolicy) -> BeamsClient {
-    let config = config_for(emu, emu.instance_id(), emu.secret_key());
+        .expect("valid config");
     BeamsClient::builder(&config)
         .retry_policy(policy)
         .build()
         .expect("client builds")
+}
+
+fn client_with(emu: &Emulator, policy: RetryPolicy) -> BeamsClient {
+    client_as(emu, emu.instance_id(), emu.secret_key(), policy)
 }
 
 /// 3 attempts, tiny backoff, a `Retry-After` of up to 2 s honoured, 5 s per attempt.
@@ -55,6 +56,18 @@ fn quick() -> RetryPolicy {
 
 fn client(emu: &Emulator) -> BeamsClient {
     client_with(emu, quick())
+}
+
+/// A device of `platform` belonging to `user`.
+fn user_device(emu: &Emulator, platform: Platform, user: &str) -> Device {
+    let device = emu.register_device(platform);
+    emu.set_device_user(&device.id, user).unwrap();
+    device
+}
+
+/// `fault`, limited to the publish API.
+fn on_publish(fault: Fault) -> Fault {
+    fault.path_prefix("/publish_api")
 }
 
 fn web_only() -> Notification {
@@ -96,6 +109,31 @@ impl<'a> Probe<'a> {
             .sum();
         self.queued - pending
     }
+
+    /// Exactly `requests` reached the emulator, and none was recorded as a publish.
+    fn assert_nothing_published(&self, requests: u64) {
+        assert_eq!(self.requests(), requests);
+        assert!(self.emu.publishes().is_empty());
+    }
+
+    /// The only request was the publish `publish_id` to `target` (`users` or `interests`),
+    /// sent with the client's headers; returns what the emulator recorded.
+    fn the_one_publish(&self, target: &str, publish_id: &str) -> RecordedPublish {
+        assert_eq!(self.requests(), 1);
+        let mut publishes = self.emu.publishes();
+        assert_eq!(publishes.len(), 1);
+        let publish = publishes.remove(0);
+        assert_eq!(publish.publish_id, publish_id);
+        assert_eq!(
+            publish.path,
+            format!(
+                "/publish_api/v1/instances/{}/publishes/{target}",
+                self.emu.instance_id()
+            )
+        );
+        assert_client_headers(&publish);
+        publish
+    }
 }
 
 fn validation<T: std::fmt::Debug>(result: Result<T, PublishError>) -> ValidationError {
@@ -105,7 +143,7 @@ fn validation<T: std::fmt::Debug>(result: Result<T, PublishError>) -> Validation
     }
 }
 
-fn assert_client_headers(publish: &beams_emulator::RecordedPublish) {
+fn assert_client_headers(publish: &RecordedPublish) {
     assert_eq!(publish.header("authorization"), Some("Bearer [redacted]"));
     assert_eq!(publish.header("x-pusher-library"), Some("beams-rs 0.1.0"));
     assert_eq!(LIBRARY, "beams-rs 0.1.0");
@@ -129,15 +167,11 @@ fn assert_client_headers(publish: &beams_emulator::RecordedPublish) {
 #[tokio::test]
 async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
     let emu = start().await;
-    let alice_web = emu.register_device(Platform::Web);
-    let alice_fcm = emu.register_device(Platform::Fcm);
-    let bob_apns = emu.register_device(Platform::Apns);
-    let carol_web = emu.register_device(Platform::Web);
+    let alice_web = user_device(&emu, Platform::Web, "alice");
+    let alice_fcm = user_device(&emu, Platform::Fcm, "alice");
+    let bob_apns = user_device(&emu, Platform::Apns, "bob");
+    let carol_web = user_device(&emu, Platform::Web, "carol");
     let anonymous = emu.register_device(Platform::Web);
-    emu.set_device_user(&alice_web.id, "alice").unwrap();
-    emu.set_device_user(&alice_fcm.id, "alice").unwrap();
-    emu.set_device_user(&bob_apns.id, "bob").unwrap();
-    emu.set_device_user(&carol_web.id, "carol").unwrap();
     let probe = Probe::new(&emu, []);
 
     let notification = Notification::new()
@@ -158,20 +192,8 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
         .await
         .expect("publish succeeds");
 
-    assert_eq!(probe.requests(), 1);
-    let publishes = emu.publishes();
-    assert_eq!(publishes.len(), 1);
-    let publish = &publishes[0];
     let id = published.publish_id();
-    assert_eq!(publish.publish_id, id);
-    assert_eq!(
-        publish.path,
-        format!(
-            "/publish_api/v1/instances/{}/publishes/users",
-            emu.instance_id()
-        )
-    );
-    assert_client_headers(publish);
+    let publish = probe.the_one_publish("users", id);
     assert_eq!(
         publish.body,
         json!({
@@ -268,19 +290,7 @@ async fn publish_to_interests_reaches_the_subscribed_devices_once() {
         .await
         .expect("publish succeeds");
 
-    assert_eq!(probe.requests(), 1);
-    let publishes = emu.publishes();
-    assert_eq!(publishes.len(), 1);
-    let publish = &publishes[0];
-    assert_eq!(publish.publish_id, published.publish_id());
-    assert_eq!(
-        publish.path,
-        format!(
-            "/publish_api/v1/instances/{}/publishes/interests",
-            emu.instance_id()
-        )
-    );
-    assert_client_headers(publish);
+    let publish = probe.the_one_publish("interests", published.publish_id());
     assert_eq!(
         publish.body,
         json!({
@@ -314,12 +324,9 @@ async fn delete_user_removes_the_users_devices() {
     let emu = start().await;
     // A space and a slash: the path segment must be percent-encoded to reach the user.
     let user = "john doe/+1@example.com";
-    let web = emu.register_device(Platform::Web);
-    let apns = emu.register_device(Platform::Apns);
-    let kept = emu.register_device(Platform::Web);
-    emu.set_device_user(&web.id, user).unwrap();
-    emu.set_device_user(&apns.id, user).unwrap();
-    emu.set_device_user(&kept.id, "john").unwrap();
+    let web = user_device(&emu, Platform::Web, user);
+    let apns = user_device(&emu, Platform::Apns, user);
+    user_device(&emu, Platform::Web, "john");
     let probe = Probe::new(&emu, []);
 
     let client = client(&emu);
@@ -343,14 +350,8 @@ async fn delete_user_removes_the_users_devices() {
 #[tokio::test]
 async fn rate_limited_publish_waits_for_retry_after_then_succeeds_once() {
     let emu = start().await;
-    let device = emu.register_device(Platform::Web);
-    emu.set_device_user(&device.id, "alice").unwrap();
-    let probe = Probe::new(
-        &emu,
-        [Fault::status(429)
-            .retry_after("1")
-            .path_prefix("/publish_api")],
-    );
+    let device = user_device(&emu, Platform::Web, "alice");
+    let probe = Probe::new(&emu, [on_publish(Fault::status(429).retry_after("1"))]);
 
     let started = Instant::now();
     let published = client(&emu)
@@ -376,10 +377,7 @@ async fn a_429_storm_ends_in_a_typed_rate_limited_error() {
     let emu = start().await;
     let probe = Probe::new(
         &emu,
-        [Fault::status(429)
-            .retry_after("0")
-            .times(10)
-            .path_prefix("/publish_api")],
+        [on_publish(Fault::status(429).retry_after("0").times(10))],
     );
 
     let err = client(&emu)
@@ -395,19 +393,13 @@ async fn a_429_storm_ends_in_a_typed_rate_limited_error() {
     assert_eq!(error.description(), Some("max 100 RPS"));
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
     // max_attempts = 3, all spent.
-    assert_eq!(probe.requests(), 3);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(3);
 }
 
 #[tokio::test]
 async fn a_retry_after_longer_than_max_delay_is_not_awaited() {
     let emu = start().await;
-    let probe = Probe::new(
-        &emu,
-        [Fault::status(429)
-            .retry_after("30")
-            .path_prefix("/publish_api")],
-    );
+    let probe = Probe::new(&emu, [on_publish(Fault::status(429).retry_after("30"))]);
 
     let started = Instant::now();
     let err = client(&emu)
@@ -419,17 +411,13 @@ async fn a_retry_after_longer_than_max_delay_is_not_awaited() {
         matches!(err, PublishError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(30)),
         "{err:?}"
     );
-    assert_eq!(probe.requests(), 1);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(1);
 }
 
 #[tokio::test]
 async fn a_server_error_on_publish_is_not_retried() {
     let emu = start().await;
-    let probe = Probe::new(
-        &emu,
-        [Fault::status(500).times(3).path_prefix("/publish_api")],
-    );
+    let probe = Probe::new(&emu, [on_publish(Fault::status(500).times(3))]);
 
     let err = client(&emu)
         .publish_to_users(&["alice"], &web_only())
@@ -444,15 +432,13 @@ async fn a_server_error_on_publish_is_not_retried() {
         error.description(),
         Some("Fault injected by beams-emulator")
     );
-    assert_eq!(probe.requests(), 1);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(1);
 }
 
 #[tokio::test]
 async fn server_errors_on_delete_are_retried() {
     let emu = start().await;
-    let device = emu.register_device(Platform::Fcm);
-    emu.set_device_user(&device.id, "dave").unwrap();
+    let device = user_device(&emu, Platform::Fcm, "dave");
     let probe = Probe::new(
         &emu,
         [
@@ -482,14 +468,10 @@ async fn server_errors_on_delete_are_retried() {
 #[tokio::test]
 async fn a_publish_that_times_out_is_not_resent() {
     let emu = start().await;
-    let device = emu.register_device(Platform::Web);
-    emu.set_device_user(&device.id, "alice").unwrap();
+    let device = user_device(&emu, Platform::Web, "alice");
     let latency = Duration::from_millis(600);
     let timeout = Duration::from_millis(150);
-    let probe = Probe::new(
-        &emu,
-        [Fault::latency(latency).times(3).path_prefix("/publish_api")],
-    );
+    let probe = Probe::new(&emu, [on_publish(Fault::latency(latency).times(3))]);
 
     let started = Instant::now();
     let err = client_with(&emu, quick().with_timeout(timeout))
@@ -513,20 +495,14 @@ async fn a_publish_that_times_out_is_not_resent() {
     // recorded. (Real Beams may well have accepted it: the error says "may have been
     // delivered", which is why the client never resends.)
     tokio::time::sleep(latency + Duration::from_millis(300)).await;
-    assert_eq!(probe.requests(), 1);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(1);
     assert!(emu.deliveries(&device.id).is_empty());
 }
 
 #[tokio::test]
 async fn a_dropped_publish_is_a_network_error_and_not_retried() {
     let emu = start().await;
-    let probe = Probe::new(
-        &emu,
-        [Fault::drop_connection()
-            .times(3)
-            .path_prefix("/publish_api")],
-    );
+    let probe = Probe::new(&emu, [on_publish(Fault::drop_connection().times(3))]);
 
     let err = client(&emu)
         .publish_to_interests(&["news"], &web_only())
@@ -537,15 +513,13 @@ async fn a_dropped_publish_is_a_network_error_and_not_retried() {
         "{err:?}"
     );
     assert!(err.to_string().contains("may have been delivered"), "{err}");
-    assert_eq!(probe.requests(), 1);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(1);
 }
 
 #[tokio::test]
 async fn a_dropped_delete_is_retried() {
     let emu = start().await;
-    let device = emu.register_device(Platform::Web);
-    emu.set_device_user(&device.id, "erin").unwrap();
+    let device = user_device(&emu, Platform::Web, "erin");
     let probe = Probe::new(&emu, [Fault::drop_connection().method("DELETE")]);
 
     client(&emu)
@@ -560,11 +534,7 @@ async fn a_dropped_delete_is_retried() {
 async fn a_wrong_secret_is_unauthorized() {
     let emu = start().await;
     let probe = Probe::new(&emu, []);
-    let config = config_for(&emu, emu.instance_id(), "NOT-THE-SECRET");
-    let client = BeamsClient::builder(&config)
-        .retry_policy(quick())
-        .build()
-        .unwrap();
+    let client = client_as(&emu, emu.instance_id(), "NOT-THE-SECRET", quick());
 
     let err = client
         .publish_to_users(&["alice"], &web_only())
@@ -584,19 +554,14 @@ async fn a_wrong_secret_is_unauthorized() {
         matches!(&err, PublishError::Unauthorized(e) if e.description() == Some("Incorrect Secret Key")),
         "{err:?}"
     );
-    assert_eq!(probe.requests(), 2);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(2);
 }
 
 #[tokio::test]
 async fn an_unknown_instance_is_not_found() {
     let emu = start().await;
     let probe = Probe::new(&emu, []);
-    let config = config_for(&emu, "no-such-instance", emu.secret_key());
-    let client = BeamsClient::builder(&config)
-        .retry_policy(quick())
-        .build()
-        .unwrap();
+    let client = client_as(&emu, "no-such-instance", emu.secret_key(), quick());
 
     let err = client
         .publish_to_interests(&["news"], &web_only())
@@ -612,8 +577,7 @@ async fn an_unknown_instance_is_not_found() {
     );
     let err = client.delete_user("alice").await.unwrap_err();
     assert!(matches!(err, PublishError::NotFound(_)), "{err:?}");
-    assert_eq!(probe.requests(), 2);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(2);
 }
 
 #[tokio::test]
@@ -691,17 +655,14 @@ async fn invalid_targets_fail_locally_and_reach_no_one() {
         ValidationError::InvalidUserId { .. }
     ));
 
-    assert_eq!(probe.requests(), 0);
-    assert!(emu.publishes().is_empty());
+    probe.assert_nothing_published(0);
 }
 
 #[tokio::test]
 async fn fan_out_of_2500_users_with_duplicates_publishes_each_user_once() {
     let emu = start().await;
-    let first = emu.register_device(Platform::Web);
-    let last = emu.register_device(Platform::Apns);
-    emu.set_device_user(&first.id, "user-0").unwrap();
-    emu.set_device_user(&last.id, "user-2499").unwrap();
+    let first = user_device(&emu, Platform::Web, "user-0");
+    let last = user_device(&emu, Platform::Apns, "user-2499");
     let probe = Probe::new(&emu, []);
 
     // 3000 entries, 2500 distinct: every 6th entry repeats an earlier user.
@@ -765,6 +726,36 @@ async fn fan_out(client: &BeamsClient, batches: usize, rps: u32) -> (Vec<String>
     (failed, report.batches.len(), elapsed)
 }
 
+/// An emulator limiting publishes to 100 rps.
+async fn limited_to_100_rps() -> Emulator {
+    Emulator::builder()
+        .rate_limit(Some(100))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Fans 150 batches out at `rps` to the 100 rps limit, with the 4 requests that open the
+/// connections 50 ms slow and a single attempt each (a 429 fails its batch instead of being
+/// retried out of sight): every batch must succeed at the first try.
+async fn assert_no_429_at(rps: u32) {
+    let emu = limited_to_100_rps().await;
+    let probe = Probe::new(
+        &emu,
+        [on_publish(
+            Fault::latency(Duration::from_millis(50)).times(4),
+        )],
+    );
+    let client = client_with(&emu, quick().with_max_attempts(1));
+
+    let (failed, batches, _) = fan_out(&client, 150, rps).await;
+
+    assert!(failed.is_empty(), "{} failed: {failed:#?}", failed.len());
+    assert_eq!(batches, 150);
+    assert_eq!(probe.requests(), 150);
+    assert_eq!(emu.publishes().len(), 150);
+}
+
 /// FanOut paced at 100 rps against the emulator limiting at 100 rps: no 429 expected.
 ///
 /// Regression test: the pacer used to start request k at exactly k × 10 ms, so the 101st
@@ -775,37 +766,14 @@ async fn fan_out(client: &BeamsClient, batches: usize, rps: u32) -> (Vec<String>
 /// open the 4 connections take 50 ms more. The pacer now leaves a 10% margin.
 #[tokio::test]
 async fn fan_out_at_100_rps_gets_no_429_from_a_100_rps_limit() {
-    let emu = Emulator::builder()
-        .rate_limit(Some(100))
-        .start()
-        .await
-        .unwrap();
-    let probe = Probe::new(
-        &emu,
-        [Fault::latency(Duration::from_millis(50))
-            .times(4)
-            .path_prefix("/publish_api")],
-    );
-    // One attempt: a 429 fails its batch instead of being retried out of sight.
-    let client = client_with(&emu, quick().with_max_attempts(1));
-
-    let (failed, batches, _) = fan_out(&client, 150, 100).await;
-
-    assert!(failed.is_empty(), "{} failed: {failed:#?}", failed.len());
-    assert_eq!(batches, 150);
-    assert_eq!(probe.requests(), 150);
-    assert_eq!(emu.publishes().len(), 150);
+    assert_no_429_at(100).await;
 }
 
 /// The same run with the client's retries: whatever 429s the pacing edge causes are waited
 /// out (`Retry-After: 1`), and every batch is published exactly once.
 #[tokio::test]
 async fn fan_out_at_100_rps_against_a_100_rps_limit_publishes_each_batch_once() {
-    let emu = Emulator::builder()
-        .rate_limit(Some(100))
-        .start()
-        .await
-        .unwrap();
+    let emu = limited_to_100_rps().await;
     let probe = Probe::new(&emu, []);
     let client = client(&emu);
 
@@ -831,23 +799,5 @@ async fn fan_out_at_100_rps_against_a_100_rps_limit_publishes_each_batch_once() 
 /// first requests are slow: not a single 429.
 #[tokio::test]
 async fn fan_out_at_90_rps_gets_no_429_from_a_100_rps_limit() {
-    let emu = Emulator::builder()
-        .rate_limit(Some(100))
-        .start()
-        .await
-        .unwrap();
-    let probe = Probe::new(
-        &emu,
-        [Fault::latency(Duration::from_millis(50))
-            .times(4)
-            .path_prefix("/publish_api")],
-    );
-    let client = client_with(&emu, quick().with_max_attempts(1));
-
-    let (failed, batches, _) = fan_out(&client, 150, 90).await;
-
-    assert!(failed.is_empty(), "{} failed: {failed:#?}", failed.len());
-    assert_eq!(batches, 150);
-    assert_eq!(probe.requests(), 150);
-    assert_eq!(emu.publishes().len(), 150);
+    assert_no_429_at(90).await;
 }

@@ -1,8 +1,8 @@
 //! The auth route's decision, framework-neutral: from the query and the session's user to a
 //! complete `http::Response`.
 //!
-//! Adapters call [`BeamsAuth::requested_user`] (phase 1: the query alone), run the host's
-//! extractor and hook only when the query is valid, then call [`BeamsAuth::authorize`]
+//! Adapters call [`BeamsAuth::check_request`] (phase 1: the method, then the query), run the
+//! host's extractor and hook only when it passes, then call [`BeamsAuth::authorize`]
 //! (phase 2). [`BeamsAuth::respond`] does both for callers that already know the session.
 
 mod query;
@@ -266,6 +266,33 @@ impl BeamsAuth {
     /// Phase 1: the requested user from the raw query (without the `?`), or the 400 to send.
     pub fn requested_user(&self, query: Option<&str>) -> Result<UserId, AuthRejection> {
         user_id_from_query(query)
+    }
+
+    /// Phase 1 as every adapter runs it: the method, then the query. `Ok` is the requested
+    /// user (now run the host's extractor and [`authorize`](Self::authorize)); `Err` is the
+    /// 405 or 400 to send as it is, before any extractor runs.
+    ///
+    /// ```
+    /// use http::Method;
+    /// # let auth = beams_core::test_util::auth();
+    /// let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
+    /// assert_eq!(requested.as_str(), "alice");
+    /// assert_eq!(auth.check_request(&Method::POST, Some("user_id=alice")).unwrap_err().status(), 405);
+    /// assert_eq!(auth.check_request(&Method::GET, Some("user_id=%ZZ")).unwrap_err().status(), 400);
+    /// ```
+    #[allow(
+        clippy::result_large_err,
+        reason = "the Err is the response to send, moved once; boxing would allocate for every 405 and 400"
+    )]
+    pub fn check_request(
+        &self,
+        method: &Method,
+        query: Option<&str>,
+    ) -> Result<UserId, Response<String>> {
+        if let Some(not_allowed) = self.check_method(method) {
+            return Err(not_allowed);
+        }
+        self.requested_user(query).map_err(reject)
     }
 
     /// Phase 2: checks the session against the requested user and issues the token.

@@ -40,8 +40,12 @@ pub fn user_id_from_query(query: Option<&str>) -> Result<UserId, AuthRejection> 
         }
     }
     let raw = found.ok_or(AuthRejection::MissingUserId)?;
-    let decoded = percent_decode(raw).ok_or(AuthRejection::MalformedUserId)?;
-    UserId::from_bytes(&decoded).map_err(AuthRejection::InvalidUserId)
+    let user = match percent_decode(raw).ok_or(AuthRejection::MalformedUserId)? {
+        Cow::Borrowed(bytes) => UserId::from_bytes(bytes),
+        // Escaped: the decoded buffer becomes the id, no second copy.
+        Cow::Owned(bytes) => UserId::from_vec(bytes),
+    };
+    user.map_err(AuthRejection::InvalidUserId)
 }
 
 /// Decodes `%XX` escapes; `None` when an escape is truncated or not hex. `+` is kept.

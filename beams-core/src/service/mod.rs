@@ -46,7 +46,7 @@ use tower_service::Service;
 pub use body::BeamsBody;
 pub use future::ResponseFuture;
 
-use crate::auth::{BeamsAuth, ResolveUserId, reject};
+use crate::auth::{BeamsAuth, ResolveUserId};
 
 /// Layer that puts a [`BeamsAuthService`] in front of a service.
 #[derive(Clone, Debug)]
@@ -129,11 +129,8 @@ where
         if req.uri().path() != self.auth.path() {
             return ResponseFuture::inner(self.inner.call(req));
         }
-        if let Some(res) = self.auth.check_method(req.method()) {
-            return ResponseFuture::ready(res);
-        }
-        match self.auth.requested_user(req.uri().query()) {
-            Err(rejection) => ResponseFuture::ready(reject(rejection)),
+        match self.auth.check_request(req.method(), req.uri().query()) {
+            Err(res) => ResponseFuture::ready(res),
             Ok(requested) => {
                 let (parts, _body) = req.into_parts();
                 let fut = self.resolve.resolve_user_id(parts);

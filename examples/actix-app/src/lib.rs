@@ -26,7 +26,6 @@ use actix_session::{Session, SessionMiddleware};
 use actix_web::body::MessageBody;
 use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, web};
 use beams_core::UserId;
 use example_support::DemoBeams;
@@ -116,7 +115,7 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/notify", web::post().to(notify))
             // The Beams auth route: the logged-in user is whoever `login` stored.
             .service(beams_actix::service(auth, |session: Session| async move {
-                session.get::<String>(USER_KEY).ok().flatten()
+                session_user(&session)
             }));
         // Benchmark only, after every other route (bench/load.sh; needs BEAMS_BENCH_ROUTES=1).
         bench_routes(config, &bench_auth);
@@ -183,30 +182,16 @@ async fn login(
     session: Session,
     form: Result<web::Form<LoginForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let form = match form {
-        Ok(form) => form.into_inner(),
-        Err(error) => {
-            let status = error.as_response_error().status_code();
-            return json_error(status, "Send a form with the field `username`.");
-        }
-    };
-    let user = match UserId::new(form.username) {
+    let username = form.ok().map(|form| form.into_inner().username);
+    let user = match example_support::login_user(username) {
         Ok(user) => user,
-        Err(error) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("Invalid username: {error}."),
-            );
-        }
+        Err(refused) => return beams_actix::into_actix(refused),
     };
     // A new session id on every login (no session fixation).
     session.renew();
     if let Err(error) = session.insert(USER_KEY, user.as_str()) {
         tracing::error!(%error, "could not store the session");
-        return json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The session could not be saved.",
-        );
+        return beams_actix::into_actix(example_support::session_not_saved());
     }
     tracing::info!(user_id = user.as_str(), "logged in");
     beams_actix::into_actix(example_support::logged_in_as(Some(user.as_str())))
@@ -215,13 +200,6 @@ async fn login(
 async fn logout(session: Session) -> HttpResponse {
     session.purge();
     beams_actix::into_actix(example_support::logged_in_as(None))
-}
-
-/// An error in the Beams shape, `{"error":"<reason phrase>","description":"<sentence>"}`.
-fn json_error(status: StatusCode, description: &str) -> HttpResponse {
-    let status =
-        http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::BAD_REQUEST);
-    beams_actix::into_actix(example_support::error(status, description))
 }
 
 // ---- Benchmark only (bench/load.sh) -------------------------------------------------------

@@ -165,20 +165,10 @@ struct LoginForm {
 }
 
 async fn login(session: Session, form: Result<Form<LoginForm>, FormRejection>) -> Response {
-    let Ok(Form(LoginForm { username })) = form else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "Send a url-encoded form with a username field.",
-        );
-    };
-    let user = match UserId::new(username) {
+    let username = form.ok().map(|Form(LoginForm { username })| username);
+    let user = match example_support::login_user(username) {
         Ok(user) => user,
-        Err(error) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("The username is not a valid Beams user id: {error}."),
-            );
-        }
+        Err(refused) => return refused.into_response(),
     };
     // A new session id at login, so an id planted before login is worthless afterwards.
     let saved = async {
@@ -187,10 +177,7 @@ async fn login(session: Session, form: Result<Form<LoginForm>, FormRejection>) -
     };
     if let Err(error) = saved.await {
         tracing::error!(%error, "could not save the login session");
-        return json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The session could not be saved.",
-        );
+        return example_support::session_not_saved().into_response();
     }
     tracing::debug!(user_id = user.as_str(), "logged in");
     logged_in_as(Some(user.as_str()))

@@ -16,7 +16,7 @@ use beams_core::config::{ENV_INSTANCE_ID, ENV_SECRET_KEY};
 use beams_core::publish::{
     BeamsClient, Notification, PublishError, Publisher, WebNotification, WebPayload,
 };
-use beams_core::{BeamsAuth, BeamsConfig};
+use beams_core::{BeamsAuth, BeamsConfig, UserId};
 use beams_emulator::Emulator;
 use http::{Response, StatusCode, header};
 
@@ -188,6 +188,42 @@ pub fn notify_status(err: &PublishError) -> StatusCode {
         PublishError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::BAD_GATEWAY,
     }
+}
+
+/// `POST /login`'s check of its form, the same in both apps: the username as a Beams user id,
+/// or the 400 to answer. `None` means the form was missing or unreadable.
+///
+/// ```
+/// let user = example_support::login_user(Some("alice".to_owned())).unwrap();
+/// assert_eq!(user.as_str(), "alice");
+/// assert_eq!(example_support::login_user(Some(String::new())).unwrap_err().status(), 400);
+/// assert_eq!(example_support::login_user(None).unwrap_err().status(), 400);
+/// ```
+#[allow(
+    clippy::result_large_err,
+    reason = "the Err is the response to send, moved once, like BeamsAuth::check_request's"
+)]
+pub fn login_user(username: Option<String>) -> Result<UserId, Response<String>> {
+    let Some(username) = username else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Send a url-encoded form with a username field.",
+        ));
+    };
+    UserId::new(username).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("The username is not a valid Beams user id: {e}."),
+        )
+    })
+}
+
+/// The 500 when the host's session store could not save a login.
+pub fn session_not_saved() -> Response<String> {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The session could not be saved.",
+    )
 }
 
 /// `POST /login` and `POST /logout`'s answer: `200 {"user_id": …}`, who is logged in after
