@@ -11,7 +11,7 @@ use actix_identity::{Identity, IdentityMiddleware};
 use actix_session::{SessionMiddleware, storage::CookieSessionStore};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
-use beams_actix::BeamsAuth;
+use beams_actix::{BeamsAuth, Instance};
 
 #[derive(serde::Deserialize)]
 struct Login {
@@ -31,8 +31,8 @@ async fn logout(id: Identity) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let beams = match BeamsAuth::from_env() {
-        Ok(beams) => beams,
+    let beams = match Instance::from_env() {
+        Ok(instance) => BeamsAuth::new(&instance),
         Err(error) => {
             eprintln!("Beams configuration: {error}");
             std::process::exit(2);
@@ -44,7 +44,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             // The logged-in user is the identity's id; no identity → the extractor fails
             // with 401 and the route answers 401.
-            .service(beams_actix::service(
+            .service(beams_actix::resource(
                 beams.clone(),
                 |id: Identity| async move { id.id().ok() },
             ))

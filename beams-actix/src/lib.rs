@@ -9,8 +9,8 @@
 //! the user id.
 //!
 //! All decisions, the JSON bodies, status codes and headers come from [`beams_core`]
-//! (re-exported as [`core`]); this crate only adapts them to actix-web, so its answers are
-//! identical to those of `beams-axum` and beams-core's tower layer.
+//! (re-exported); this crate only adapts them to actix-web, so its answers are identical to
+//! those of `beams-axum` and beams-core's tower layer.
 //!
 //! [Pusher Beams]: https://pusher.com/beams
 //! [actix-web]: https://actix.rs
@@ -20,18 +20,19 @@
 //! ```no_run
 //! use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
 //! use actix_web::{App, HttpServer, cookie::Key};
-//! use beams_actix::core::BeamsAuth;
+//! use beams_actix::{BeamsAuth, Instance};
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
 //!     // BEAMS_INSTANCE_ID and BEAMS_SECRET_KEY (optionally BEAMS_ENDPOINT).
-//!     let beams = BeamsAuth::from_env().expect("Beams configuration");
+//!     let instance = Instance::from_env().expect("Beams configuration");
+//!     let beams = BeamsAuth::new(&instance);
 //!     let key = Key::generate();
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             // GET /pusher/beams-auth: who is logged in is whatever your login stored.
-//!             .service(beams_actix::service(beams.clone(), |session: Session| async move {
-//!                 session.get::<String>("user_id").ok().flatten()
+//!             .service(beams_actix::resource(beams.clone(), |session: Session| async move {
+//!                 session.get::<String>("user_id")
 //!             }))
 //!             // Your session middleware wraps the route (see "Middleware order").
 //!             .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone()))
@@ -42,9 +43,15 @@
 //! }
 //! ```
 //!
-//! The hook returns `Option<String>`: `Some(id)` for the logged-in user, `None` when nobody
-//! is. Its future need not be `Send` (actix-session's `Session` is not), and the closure may
-//! capture anything `'static`, e.g. a database pool to map a session key to a user id.
+//! The hook says who is logged in: `Option<String>` (`None` when nobody is), or a `Result`
+//! of it whose error means the session could not be read — answered with a `503` rather
+//! than a misleading `401` (see [`SessionUser`]). Its future need not be `Send`
+//! (actix-session's `Session` is not), and the closure may capture anything `'static`, e.g.
+//! a database pool to map a session key to a user id.
+//!
+//! `CookieSessionStore` above keeps the whole session in the cookie, so logout cannot revoke
+//! a copy of an old cookie. Where logout must revoke, and where several replicas share
+//! sessions, use a server-side store such as actix-session's `RedisSessionStore`.
 //!
 //! # What the route answers
 //!
@@ -56,7 +63,8 @@
 //!    extractor and hook do **not** run.
 //! 3. Your extractor runs. If it fails, the caller gets a JSON `401`; a `5xx` rejection (a
 //!    misconfigured app, e.g. a missing middleware) is logged at `warn`, a `4xx` at `debug`.
-//! 4. Your hook runs: `None` → `401`; another user than `user_id` → `401`; the same user →
+//! 4. Your hook runs: `None` → `401`; an error → `503` with `Retry-After` (logged at
+//!    `warn`); another user than `user_id` → `401`; the same user →
 //!    `200 {"token":"<jwt>"}`.
 //!
 //! Every answer carries `Content-Type: application/json`, `Cache-Control: no-store` and
@@ -64,12 +72,12 @@
 //!
 //! # Mounting
 //!
-//! - [`service`]: a [`Resource`] at [`BeamsAuth::path`]; `App::service` or `Scope::service`.
+//! - [`resource`]: a [`Resource`] at [`BeamsAuth::path`]; `App::service` or `Scope::service`.
 //! - [`configure`]: the same for `App::configure` / `Scope::configure`.
 //! - [`scope`]: a [`Scope`] for the path's parent (`/pusher`) with the route inside, when you
 //!   want to wrap middleware around just this route.
 //!
-//! Paths are relative to where you mount: inside `web::scope("/api")`, [`service`] with the
+//! Paths are relative to where you mount: inside `web::scope("/api")`, [`resource`] with the
 //! default configuration answers at `/api/pusher/beams-auth`.
 //!
 //! # Middleware order
@@ -88,11 +96,11 @@
 //! use actix_identity::{Identity, IdentityMiddleware};
 //! use actix_session::{SessionMiddleware, storage::CookieSessionStore};
 //! use actix_web::{App, cookie::Key};
-//! # let beams = beams_actix::core::test_util::auth();
+//! # let beams = beams_actix::BeamsAuth::new(&beams_actix::Instance::new("my-instance", "my-secret").unwrap());
 //! # let key = Key::generate();
 //!
 //! let app = App::new()
-//!     .service(beams_actix::service(beams, |id: Identity| async move { id.id().ok() }))
+//!     .service(beams_actix::resource(beams, |id: Identity| async move { id.id().ok() }))
 //!     .wrap(IdentityMiddleware::default()) // registered first: runs second
 //!     .wrap(SessionMiddleware::new(CookieSessionStore::default(), key)); // runs first
 //! ```
@@ -109,6 +117,21 @@
 //! of beams-core's response, which reuses static values instead of copying them. The
 //! configuration, the signing key and your hook are captured when the app is built, so
 //! nothing is looked up in `app_data` and nothing can be missing at run time.
+//!
+//! # Publishing
+//!
+//! With the `publish` feature (plus `rustls-tls` or `native-tls` for Beams' HTTPS), the
+//! publish client is re-exported as [`publish`]; build it from the same [`Instance`] as the
+//! route and share it through `web::Data`.
+//!
+//! # Feature flags
+//!
+//! - `rust-crypto` (default) / `aws-lc-rs`: the HMAC backend of the tokens, forwarded to
+//!   beams-core.
+//! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
+//!   add HTTPS and imply `publish`.
+//! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod response;
@@ -116,8 +139,14 @@ mod route;
 
 use actix_web::{FromRequest, Resource, Scope, web};
 
-pub use beams_core as core;
-pub use beams_core::{BeamsAuth, BeamsConfig, ResolveUserId, SessionState, UserId};
+pub use beams_core;
+#[cfg(feature = "publish")]
+#[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
+pub use beams_core::publish;
+pub use beams_core::{
+    AuthRejection, BeamsAuth, BeamsAuthBuilder, ConfigError, Instance, InstanceBuilder,
+    ResolveUserId, SessionUser, UserId,
+};
 pub use response::into_actix;
 
 /// The auth route as a [`Resource`] at [`BeamsAuth::path`], for `App::service` or
@@ -130,14 +159,14 @@ pub use response::into_actix;
 /// ```
 /// use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
 /// use actix_web::{App, cookie::Key, test};
-/// use beams_actix::core::{BeamsAuth, BeamsConfig};
+/// use beams_actix::{BeamsAuth, Instance};
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let beams = BeamsAuth::new(BeamsConfig::new("my-instance", "my-secret").unwrap());
+/// let beams = BeamsAuth::new(&Instance::new("my-instance", "my-secret").unwrap());
 /// let app = test::init_service(
 ///     App::new()
-///         .service(beams_actix::service(beams, |session: Session| async move {
-///             session.get::<String>("user_id").ok().flatten()
+///         .service(beams_actix::resource(beams, |session: Session| async move {
+///             session.get::<String>("user_id")
 ///         }))
 ///         .wrap(SessionMiddleware::new(CookieSessionStore::default(), Key::generate())),
 /// )
@@ -150,7 +179,7 @@ pub use response::into_actix;
 /// assert_eq!(res.headers().get("content-type").unwrap(), "application/json");
 /// # });
 /// ```
-pub fn service<E, R>(beams: BeamsAuth, resolve: R) -> Resource
+pub fn resource<E, R>(beams: BeamsAuth, resolve: R) -> Resource
 where
     E: FromRequest + 'static,
     R: ResolveUserId<E> + 'static,
@@ -160,11 +189,11 @@ where
 
 /// The auth route as a configuration function, for `App::configure` or `Scope::configure`.
 ///
-/// Registers [`service`] at [`BeamsAuth::path`], relative to where it is applied.
+/// Registers [`resource`] at [`BeamsAuth::path`], relative to where it is applied.
 ///
 /// ```
 /// use actix_web::{App, test, web};
-/// use beams_actix::core::{BeamsAuth, BeamsConfig};
+/// use beams_actix::{BeamsAuth, Instance};
 ///
 /// /// Stands in for your session extractor: here the user comes from a header.
 /// async fn user_from_header(req: actix_web::HttpRequest) -> Option<String> {
@@ -173,7 +202,7 @@ where
 /// }
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let beams = BeamsAuth::new(BeamsConfig::new("my-instance", "my-secret").unwrap());
+/// let beams = BeamsAuth::new(&Instance::new("my-instance", "my-secret").unwrap());
 /// let app = test::init_service(
 ///     App::new().configure(beams_actix::configure(beams, user_from_header)),
 /// )
@@ -193,7 +222,7 @@ where
     R: ResolveUserId<E> + 'static,
 {
     move |config: &mut web::ServiceConfig| {
-        config.service(service(beams, resolve));
+        config.service(resource(beams, resolve));
     }
 }
 
@@ -210,12 +239,12 @@ where
 /// ```
 /// use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
 /// use actix_web::{App, cookie::Key, test};
-/// use beams_actix::core::{BeamsAuth, BeamsConfig};
+/// use beams_actix::{BeamsAuth, Instance};
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let beams = BeamsAuth::new(BeamsConfig::new("my-instance", "my-secret").unwrap());
+/// let beams = BeamsAuth::new(&Instance::new("my-instance", "my-secret").unwrap());
 /// let pusher = beams_actix::scope(beams, |session: Session| async move {
-///     session.get::<String>("user_id").ok().flatten()
+///     session.get::<String>("user_id")
 /// })
 /// // Only this scope has sessions.
 /// .wrap(SessionMiddleware::new(CookieSessionStore::default(), Key::generate()));

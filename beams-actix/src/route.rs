@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse, fn_service};
 use actix_web::{FromRequest, HttpRequest};
-use beams_core::{BeamsAuth, ResolveUserId, SessionState};
+use beams_core::{BeamsAuth, ResolveUserId, SessionUser};
 
 use crate::response::into_actix;
 
@@ -32,25 +32,19 @@ where
             .check_request(&core_method(req.method()), req.uri().query())
         {
             Ok(user) => user,
-            Err(res) => return res,
+            Err(rejection) => return rejection.into_response(),
         };
-        match E::from_request(req, payload).await {
-            Ok(extracted) => {
-                let user = self.resolve.resolve_user_id(extracted).await;
-                self.beams.authorize(&requested, user.as_deref().into())
-            }
+        let session = match E::from_request(req, payload).await {
+            Ok(extracted) => self.resolve.resolve_user_id(extracted).await.into(),
             Err(error) => {
                 let error: actix_web::Error = error.into();
-                let status = error.as_response_error().status_code().as_u16();
-                self.beams.authorize(
-                    &requested,
-                    SessionState::Unavailable {
-                        status,
-                        error: &error,
-                    },
-                )
+                SessionUser::Rejected {
+                    status: error.as_response_error().status_code().as_u16(),
+                    reason: error.to_string(),
+                }
             }
-        }
+        };
+        self.beams.authorize(&requested, session)
     }
 }
 

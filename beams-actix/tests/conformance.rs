@@ -1,5 +1,5 @@
-//! beams-core's conformance table replayed through actix-web, plus the adapter's own rules:
-//! what runs when, HEAD, and the three ways of mounting.
+//! The conformance table replayed through actix-web, plus the adapter's own rules: what runs
+//! when, HEAD, the three ways of mounting, and the response conversion.
 
 use std::cell::Cell;
 use std::future::{Ready, ready};
@@ -8,13 +8,15 @@ use std::rc::Rc;
 use actix_web::dev::{Payload, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{App, FromRequest, HttpRequest, error, test, web};
-use beams_core::test_util::{self, Observed};
-use beams_core::{BeamsAuth, BeamsConfig};
+use beams_actix::{AuthRejection, BeamsAuth, SessionUser, UserId};
+use beams_test_support::conformance::{
+    self as test_util, Observed, core_answer, rejection_from_headers, user_from_headers,
+};
 
 /// A session extractor driven by the test headers: fails with the status in
-/// `x-test-reject`, else yields the user in `x-test-user` (or nobody). It counts its runs in
-/// the `Calls` app data, when present.
-struct TestSession(Option<String>);
+/// `x-test-reject`, else yields the user in `x-test-user` (or nobody, or a store that is
+/// "down"). It counts its runs in the `Calls` app data, when present.
+struct TestSession(Result<Option<String>, String>);
 
 #[derive(Clone, Default)]
 struct Calls {
@@ -30,20 +32,24 @@ impl FromRequest for TestSession {
         if let Some(calls) = req.app_data::<Calls>() {
             calls.extractor.set(calls.extractor.get() + 1);
         }
-        let session =
-            test_util::session_from_headers(|name| req.headers().get(name).map(|v| v.as_bytes()));
-        ready(session.map(TestSession).map_err(|status| {
-            let status = StatusCode::from_u16(status).unwrap();
-            error::InternalError::new("test extractor rejected the request", status).into()
-        }))
+        let get = |name: &str| req.headers().get(name).map(|v| v.as_bytes());
+        ready(match rejection_from_headers(get) {
+            Some(status) => {
+                let status = StatusCode::from_u16(status).unwrap();
+                Err(error::InternalError::new("test extractor rejected the request", status).into())
+            }
+            None => Ok(TestSession(user_from_headers(get))),
+        })
     }
 }
 
-async fn resolve(session: TestSession) -> Option<String> {
+async fn resolve(session: TestSession) -> Result<Option<String>, String> {
     session.0
 }
 
-fn counting_hook(calls: Calls) -> impl Fn(TestSession) -> Ready<Option<String>> + Clone {
+fn counting_hook(
+    calls: Calls,
+) -> impl Fn(TestSession) -> Ready<Result<Option<String>, String>> + Clone {
     move |session: TestSession| {
         calls.hook.set(calls.hook.get() + 1);
         ready(session.0)
@@ -94,7 +100,7 @@ fn assert_issued(observed: &Observed, user: &str) {
 #[actix_web::test]
 async fn conformance_table_through_service() {
     let app =
-        test::init_service(App::new().service(beams_actix::service(test_util::auth(), resolve)))
+        test::init_service(App::new().service(beams_actix::resource(test_util::auth(), resolve)))
             .await;
     let mut failures = Vec::new();
     for case in test_util::cases() {
@@ -128,14 +134,9 @@ async fn conformance_table_through_configure_and_scope() {
 #[actix_web::test]
 async fn extractor_and_hook_run_only_for_a_valid_get() {
     let calls = Calls::default();
-    let app = test::init_service(
-        App::new()
-            .app_data(calls.clone())
-            .service(beams_actix::service(
-                test_util::auth(),
-                counting_hook(calls.clone()),
-            )),
-    )
+    let app = test::init_service(App::new().app_data(calls.clone()).service(
+        beams_actix::resource(test_util::auth(), counting_hook(calls.clone())),
+    ))
     .await;
     let runs = || (calls.extractor.get(), calls.hook.get());
 
@@ -179,7 +180,7 @@ async fn extractor_and_hook_run_only_for_a_valid_get() {
 #[actix_web::test]
 async fn head_is_answered_like_get() {
     let app =
-        test::init_service(App::new().service(beams_actix::service(test_util::auth(), resolve)))
+        test::init_service(App::new().service(beams_actix::resource(test_util::auth(), resolve)))
             .await;
     let head = |uri: &str| {
         test::TestRequest::default()
@@ -201,7 +202,7 @@ async fn head_is_answered_like_get() {
 #[actix_web::test]
 async fn every_other_method_gets_the_json_405() {
     let app =
-        test::init_service(App::new().service(beams_actix::service(test_util::auth(), resolve)))
+        test::init_service(App::new().service(beams_actix::resource(test_util::auth(), resolve)))
             .await;
     for method in [
         "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND",
@@ -223,15 +224,13 @@ async fn every_other_method_gets_the_json_405() {
 
 #[actix_web::test]
 async fn mounts_at_the_configured_path_and_leaves_others_alone() {
-    let custom = BeamsAuth::new(
-        BeamsConfig::builder(test_util::INSTANCE_ID, test_util::SECRET_KEY)
-            .auth_path("/api/v1/beams-token")
-            .build()
-            .unwrap(),
-    );
+    let custom = BeamsAuth::builder(&test_util::instance())
+        .path("/api/v1/beams-token")
+        .build()
+        .unwrap();
     let app = test::init_service(
         App::new()
-            .service(beams_actix::service(custom.clone(), resolve))
+            .service(beams_actix::resource(custom.clone(), resolve))
             .route("/other", web::get().to(|| async { "other" })),
     )
     .await;
@@ -253,12 +252,10 @@ async fn mounts_at_the_configured_path_and_leaves_others_alone() {
 
 #[actix_web::test]
 async fn scope_with_a_single_segment_path() {
-    let top = BeamsAuth::new(
-        BeamsConfig::builder(test_util::INSTANCE_ID, test_util::SECRET_KEY)
-            .auth_path("/beams-auth")
-            .build()
-            .unwrap(),
-    );
+    let top = BeamsAuth::builder(&test_util::instance())
+        .path("/beams-auth")
+        .build()
+        .unwrap();
     let app = test::init_service(
         App::new()
             .service(beams_actix::scope(top, resolve))
@@ -273,12 +270,10 @@ async fn scope_with_a_single_segment_path() {
 
 #[actix_web::test]
 async fn configure_and_service_inside_a_host_scope() {
-    let relative = BeamsAuth::new(
-        BeamsConfig::builder(test_util::INSTANCE_ID, test_util::SECRET_KEY)
-            .auth_path("/beams-auth")
-            .build()
-            .unwrap(),
-    );
+    let relative = BeamsAuth::builder(&test_util::instance())
+        .path("/beams-auth")
+        .build()
+        .unwrap();
     let app = test::init_service(
         App::new()
             .service(
@@ -286,7 +281,7 @@ async fn configure_and_service_inside_a_host_scope() {
                     .configure(beams_actix::configure(relative.clone(), resolve))
                     .route("/mine", web::get().to(|| async { "mine" })),
             )
-            .service(web::scope("/api").service(beams_actix::service(relative, resolve))),
+            .service(web::scope("/api").service(beams_actix::resource(relative, resolve))),
     )
     .await;
     assert_issued(&get!(&app, "/pusher/beams-auth?user_id=alice"), "alice");
@@ -297,7 +292,7 @@ async fn configure_and_service_inside_a_host_scope() {
 #[actix_web::test]
 async fn extractor_errors_keep_their_status_for_the_log_and_answer_401() {
     let app =
-        test::init_service(App::new().service(beams_actix::service(test_util::auth(), resolve)))
+        test::init_service(App::new().service(beams_actix::resource(test_util::auth(), resolve)))
             .await;
     for status in ["400", "401", "403", "500", "503"] {
         let req = test::TestRequest::get()
@@ -309,6 +304,55 @@ async fn extractor_errors_keep_their_status_for_the_log_and_answer_401() {
         assert_eq!(
             observed.body,
             br#"{"error":"Unauthorized","description":"The login session could not be read."}"#
+        );
+    }
+}
+
+/// Every answer beams-core builds converts into actix-web's types unchanged: status, every
+/// header, body.
+#[actix_web::test]
+async fn every_core_response_converts_identically() {
+    let auth = test_util::auth();
+    let alice = UserId::new("alice").unwrap();
+    let sources = [
+        auth.authorize(&alice, SessionUser::LoggedIn("alice".into())),
+        AuthRejection::MissingUserId.into_response(),
+        AuthRejection::MethodNotAllowed.into_response(),
+        AuthRejection::SessionUnavailable.into_response(),
+    ];
+    for source in sources {
+        let expected = Observed::from_http(&source);
+        let res = beams_actix::into_actix(source);
+        let (head, body) = res.into_parts();
+        let observed = Observed::from_parts(
+            head.status().as_u16(),
+            head.headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes())),
+            actix_web::body::to_bytes(body).await.unwrap().to_vec(),
+        );
+        let sorted = |o: &Observed| {
+            let mut h = o.headers.clone();
+            h.sort();
+            (o.status, h, o.body.clone())
+        };
+        assert_eq!(sorted(&observed), sorted(&expected));
+    }
+}
+
+/// Each case's answer through the adapter is beams-core's own, byte for byte (token aside).
+#[actix_web::test]
+async fn answers_are_beams_cores_own() {
+    let auth = test_util::auth();
+    let app =
+        test::init_service(App::new().service(beams_actix::resource(auth.clone(), resolve))).await;
+    for case in test_util::cases() {
+        let observed = observe(test::call_service(&app, request(&case).to_request()).await).await;
+        assert_eq!(
+            observed.normalized(),
+            core_answer(&auth, &case).normalized(),
+            "case `{}` differs from beams-core's answer",
+            case.name
         );
     }
 }

@@ -6,7 +6,7 @@ use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
 use actix_web::cookie::{Cookie, Key};
 use actix_web::dev::ServiceResponse;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, test, web};
-use beams_core::test_util;
+use beams_test_support::conformance as test_util;
 
 fn session_middleware(key: &Key) -> SessionMiddleware<CookieSessionStore> {
     SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -43,9 +43,9 @@ async fn actix_session() {
     let key = Key::generate();
     let app = test::init_service(
         App::new()
-            .service(beams_actix::service(
+            .service(beams_actix::resource(
                 test_util::auth(),
-                |session: Session| async move { session.get::<String>("user_id").ok().flatten() },
+                |session: Session| async move { session.get::<String>("user_id") },
             ))
             .route("/login/{user}", web::post().to(login))
             .route("/logout", web::post().to(logout))
@@ -102,7 +102,7 @@ async fn actix_identity() {
     let key = Key::generate();
     let app = test::init_service(
         App::new()
-            .service(beams_actix::service(
+            .service(beams_actix::resource(
                 test_util::auth(),
                 |id: Identity| async move { id.id().ok() },
             ))
@@ -133,7 +133,7 @@ async fn optional_identity_reads_as_logged_out() {
     let key = Key::generate();
     let app = test::init_service(
         App::new()
-            .service(beams_actix::service(
+            .service(beams_actix::resource(
                 test_util::auth(),
                 |id: Option<Identity>| async move { id.and_then(|id| id.id().ok()) },
             ))

@@ -20,7 +20,7 @@ use axum::{Form, Router};
 // so the versions match.
 use axum_login::tower_sessions::{MemoryStore, SessionManagerLayer};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
-use beams_axum::BeamsAuth;
+use beams_axum::{BeamsAuth, Instance};
 use serde::Deserialize;
 
 #[derive(Clone, Debug)]
@@ -104,7 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,beams=debug".into()),
         )
         .init();
-    let beams = BeamsAuth::from_env()?;
+    let beams = BeamsAuth::new(&Instance::from_env()?);
     let users = ["alice", "bob"].map(|name| {
         let user = User {
             username: name.to_owned(),

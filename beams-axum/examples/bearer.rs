@@ -18,7 +18,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
-use beams_axum::BeamsAuth;
+use beams_axum::{BeamsAuth, Instance};
 
 /// The host's state: which bearer token belongs to which user.
 #[derive(Clone)]
@@ -68,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,beams=debug".into()),
         )
         .init();
-    let beams = BeamsAuth::from_env()?;
+    let beams = BeamsAuth::new(&Instance::from_env()?);
     let state = AppState {
         tokens: Arc::new(HashMap::from([
             ("alice-token", "alice"),

@@ -13,18 +13,18 @@
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use beams_axum::{BeamsAuth, BeamsConfig};
+//! use beams_axum::{BeamsAuth, Instance};
 //! use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 //!
 //! # fn main() -> Result<(), beams_axum::ConfigError> {
-//! // Usually `BeamsAuth::from_env()?` (BEAMS_INSTANCE_ID, BEAMS_SECRET_KEY).
-//! let beams = BeamsAuth::new(BeamsConfig::new("my-instance-id", "my-secret-key")?);
+//! // Usually `Instance::from_env()?` (BEAMS_INSTANCE_ID, BEAMS_SECRET_KEY, BEAMS_ENDPOINT).
+//! let instance = Instance::new("my-instance-id", "my-secret-key")?;
 //!
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { "hello" }))
 //!     // The one line: GET /pusher/beams-auth, answered from the host's own session.
-//!     .merge(beams_axum::router(beams, |session: Session| async move {
-//!         session.get::<String>("user_id").await.ok().flatten()
+//!     .merge(beams_axum::router(BeamsAuth::new(&instance), |session: Session| async move {
+//!         session.get::<String>("user_id").await
 //!     }))
 //!     .layer(SessionManagerLayer::new(MemoryStore::default()));
 //! # let _ = app;
@@ -32,10 +32,12 @@
 //! # }
 //! ```
 //!
-//! The closure is any [`ResolveUserId`]: it receives the extracted value and returns
-//! `Some(user_id)` for a logged-in user or `None` for nobody. The extractor's type is taken
-//! from the closure's argument annotation, and any `E: FromRequestParts<S>` works, including
-//! extractors that read your app's own state `S`.
+//! The closure is any [`ResolveUserId`]: it receives the extracted value and says who is
+//! logged in — `Option<String>` (`None` for nobody), or a `Result` of it whose error means
+//! the session store could not be read, answered with a `503` rather than a misleading
+//! `401` (see [`SessionUser`]). The extractor's type is taken from the closure's argument
+//! annotation, and any `E: FromRequestParts<S>` works, including extractors that read your
+//! app's own state `S`.
 //!
 //! # What a request goes through
 //!
@@ -47,7 +49,8 @@
 //!    rejection is logged through `tracing` (target `beams::auth`): at `warn` for a 5xx, which
 //!    means the host is misconfigured, at `debug` for a 4xx. Otherwise your closure says who
 //!    is logged in.
-//! 4. A logged-out caller or another user's id gets a `401`; the right user gets
+//! 4. A logged-out caller or another user's id gets a `401`; a session that could not be
+//!    read a `503` with `Retry-After` (logged at `warn`); the right user gets
 //!    `200 {"token":"<jwt>"}`.
 //!
 //! # Layer ordering
@@ -61,26 +64,27 @@
 //!     .layer(session_layer)                          // … then the layers that serve them
 //! ```
 //!
-//! [`Router::layer`](axum::Router::layer) only wraps the routes that exist when it is called. If the Beams router
-//! is merged after the session layer, the `Session` extractor fails with tower-sessions'
-//! `500 "Can't extract session. Is SessionManagerLayer enabled?"`; the route then answers
-//! `401` and logs that message at `warn`.
+//! [`Router::layer`](axum::Router::layer) only wraps the routes that exist when it is called.
+//! If the Beams router is merged after the session layer, the `Session` extractor fails with
+//! tower-sessions' `500 "Can't extract session. Is SessionManagerLayer enabled?"`; the route
+//! then answers `401` and logs that message at `warn` — which an app without a `tracing`
+//! subscriber never shows.
 //!
 //! # Overlapping paths
 //!
-//! [`Router::merge`](axum::Router::merge) panics when both routers have a route at the same path. If your app
-//! already serves `/pusher/beams-auth` (or the path from
-//! [`BeamsConfigBuilder::auth_path`](beams_core::BeamsConfigBuilder::auth_path)), remove that
-//! route, or mount the Beams route elsewhere with [`handler`]:
+//! [`Router::merge`](axum::Router::merge) panics when both routers have a route at the same
+//! path. If your app already serves `/pusher/beams-auth` (or the path from
+//! [`BeamsAuthBuilder::path`]), remove that route, or mount the Beams route elsewhere with
+//! [`handler`]:
 //!
 //! ```
 //! # use axum::Router;
 //! # use tower_sessions::Session;
-//! # let beams = beams_axum::core::test_util::auth();
+//! # let beams = beams_axum::BeamsAuth::new(&beams_axum::Instance::new("my-instance", "my-secret").unwrap());
 //! let app: Router = Router::new().route(
 //!     "/api/beams-token",
 //!     beams_axum::handler(beams, |session: Session| async move {
-//!         session.get::<String>("user_id").await.ok().flatten()
+//!         session.get::<String>("user_id").await
 //!     }),
 //! );
 //! ```
@@ -91,17 +95,30 @@
 //! axum-login (`axum_login`) and with a bearer-token extractor for mobile clients that send
 //! `Authorization` headers (`bearer`).
 //!
-//! To reach the [`BeamsAuth`] or the publish client from your own handlers, put them in your
-//! state and use the [`Beams`] extractor (or axum's `State`).
+//! # Publishing
+//!
+//! With the `publish` feature (plus `rustls-tls` or `native-tls` for Beams' HTTPS), the
+//! publish client is re-exported as [`publish`]; build it from the same [`Instance`] as the
+//! route and keep it in your state like any other client.
+//!
+//! # Feature flags
+//!
+//! - `rust-crypto` (default) / `aws-lc-rs`: the HMAC backend of the tokens, forwarded to
+//!   beams-core.
+//! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
+//!   add HTTPS and imply `publish`.
+//! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-mod extract;
 mod route;
 
-/// beams-core, re-exported: configuration, user ids, tokens and the auth decision.
-pub use beams_core as core;
+pub use beams_core;
+#[cfg(feature = "publish")]
+#[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
+pub use beams_core::publish;
 pub use beams_core::{
-    AuthRejection, BeamsAuth, BeamsConfig, ConfigError, ResolveUserId, SessionState, UserId,
+    AuthRejection, BeamsAuth, BeamsAuthBuilder, ConfigError, Instance, InstanceBuilder,
+    ResolveUserId, SessionUser, UserId,
 };
-pub use extract::Beams;
 pub use route::{handler, router};

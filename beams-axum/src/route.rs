@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use beams_core::{BeamsAuth, ResolveUserId, SessionState};
+use beams_core::{BeamsAuth, ResolveUserId, SessionUser};
 
 /// How many bytes of an extractor rejection's body are read for the log line.
 const REJECTION_BODY_LIMIT: usize = 1024;
@@ -22,8 +22,9 @@ const REJECTION_BODY_LIMIT: usize = 1024;
 /// `/pusher/beams-auth`), to [`merge`](Router::merge) into the host's router.
 ///
 /// `resolve` receives the host's extractor `E`, run against the host's own state `S`, and
-/// returns the logged-in user's id (`Some`) or `None`. See the [crate docs](crate) for the
-/// order of checks and for layer ordering.
+/// says who is logged in: `Option<String>`, or a `Result` of it whose error means the session
+/// could not be read (see [`SessionUser`]). See the [crate docs](crate) for the order of
+/// checks and for layer ordering.
 ///
 /// # Panics
 ///
@@ -42,10 +43,10 @@ const REJECTION_BODY_LIMIT: usize = 1024;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// # let beams = beams_axum::core::test_util::auth();
+/// # let beams = beams_axum::BeamsAuth::new(&beams_axum::Instance::new("my-instance", "my-secret").unwrap());
 /// let app: Router = Router::new()
 ///     .merge(beams_axum::router(beams, |session: Session| async move {
-///         session.get::<String>("user_id").await.ok().flatten()
+///         session.get::<String>("user_id").await
 ///     }))
 ///     .layer(SessionManagerLayer::new(MemoryStore::default()));
 ///
@@ -72,7 +73,8 @@ where
 /// beams-core's JSON `405` with `Allow: GET` (a plain `axum::routing::get` would answer
 /// with an empty-bodied 405 instead).
 ///
-/// The path configured in [`BeamsConfig`](beams_core::BeamsConfig) is not used here.
+/// The path configured with [`BeamsAuthBuilder::path`](beams_core::BeamsAuthBuilder::path)
+/// is not used here.
 ///
 /// # Example
 ///
@@ -102,7 +104,7 @@ where
 ///     }
 /// }
 ///
-/// # let beams = beams_axum::core::test_util::auth();
+/// # let beams = beams_axum::BeamsAuth::new(&beams_axum::Instance::new("my-instance", "my-secret").unwrap());
 /// let state = AppState { tokens: Arc::new(HashMap::from([("t0k".into(), "alice".into())])) };
 /// let app: Router = Router::new()
 ///     .route("/api/beams-token", beams_axum::handler(beams, |c: Caller| async move { c.0 }))
@@ -157,7 +159,9 @@ where
         // extractor.
         let requested = match beams.check_request(req.method(), req.uri().query()) {
             Ok(user) => user,
-            Err(res) => return ResponseFuture::ready(res.into_response()),
+            Err(rejection) => {
+                return ResponseFuture::ready(rejection.into_response().into_response());
+            }
         };
         let (mut parts, _body) = req.into_parts();
         // The one allocation of ours per request: the extractor's future cannot be named.
@@ -167,24 +171,17 @@ where
             let extracted = E::from_request_parts(&mut parts, &state)
                 .await
                 .map_err(IntoResponse::into_response);
-            let res = match extracted {
-                Ok(value) => {
-                    let user = resolve.resolve_user_id(value).await;
-                    beams.authorize(&requested, SessionState::from(user.as_deref()))
-                }
+            let session = match extracted {
+                Ok(value) => resolve.resolve_user_id(value).await.into(),
                 Err(rejection) => {
                     let status = rejection.status().as_u16();
-                    let detail = RejectionDetail::read::<E>(rejection, status).await;
-                    beams.authorize(
-                        &requested,
-                        SessionState::Unavailable {
-                            status,
-                            error: &detail,
-                        },
-                    )
+                    let reason = RejectionDetail::read::<E>(rejection, status)
+                        .await
+                        .to_string();
+                    SessionUser::Rejected { status, reason }
                 }
             };
-            res.into_response()
+            beams.authorize(&requested, session).into_response()
         }))
     }
 }

@@ -1,5 +1,5 @@
-//! The auth route through real axum routers: beams-core's conformance table, host state,
-//! the order of checks, HEAD, tower-sessions and the `Beams` extractor.
+//! The auth route through real axum routers: the conformance table, host state, the order of
+//! checks, HEAD, tower-sessions and the host's own `State`.
 
 use std::collections::HashMap;
 use std::io;
@@ -8,34 +8,36 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Request, Response, StatusCode};
 use axum::routing::{get, post};
-use beams_axum::core::auth::SessionState;
-use beams_axum::core::config::DEFAULT_AUTH_PATH;
-use beams_axum::core::test_util::{
-    self, Case, CaseSession, Observed, session_from_headers, verify_token_body,
+use beams_axum::BeamsAuth;
+use beams_test_support::conformance::{
+    self as test_util, Observed, core_answer, rejection_from_headers, user_from_headers,
+    verify_token_body,
 };
-use beams_axum::{Beams, BeamsAuth};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
-/// The test extractor: the session named by the table's request headers, or a rejection with
-/// the status they ask for. Works with any state.
-struct TestSession(Option<String>);
+const DEFAULT_AUTH_PATH: &str = BeamsAuth::DEFAULT_PATH;
+
+/// The test extractor: the session named by the table's request headers (a store that is
+/// "down" included), or a rejection with the status they ask for. Works with any state.
+struct TestSession(Result<Option<String>, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for TestSession {
     type Rejection = (StatusCode, &'static str);
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match session_from_headers(|name| parts.headers.get(name).map(|v| v.as_bytes())) {
-            Ok(user) => Ok(Self(user)),
-            Err(status) => Err((
+        let get = |name: &str| parts.headers.get(name).map(|v| v.as_bytes());
+        match rejection_from_headers(get) {
+            Some(status) => Err((
                 StatusCode::from_u16(status).unwrap(),
                 "test extractor rejected the request",
             )),
+            None => Ok(Self(user_from_headers(get))),
         }
     }
 }
@@ -48,24 +50,6 @@ async fn send(app: &Router, req: Request<Body>) -> Response<Bytes> {
 
 fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
-}
-
-/// What beams-core answers for a case without any framework in between.
-fn core_answer(auth: &BeamsAuth, case: &Case) -> Observed {
-    let method = case.method.parse().unwrap();
-    let uri: axum::http::Uri = case.uri().parse().unwrap();
-    let res = auth.check_method(&method).unwrap_or_else(|| {
-        let session = match case.session {
-            CaseSession::LoggedIn(user) => SessionState::LoggedIn(user),
-            CaseSession::LoggedOut => SessionState::LoggedOut,
-            CaseSession::Rejected(status) => SessionState::Unavailable {
-                status,
-                error: &"test",
-            },
-        };
-        auth.respond(uri.query(), session)
-    });
-    Observed::from_http(&res)
 }
 
 /// Sends every case of the table to `app` with the route at `path`, checks it against the
@@ -116,12 +100,11 @@ async fn conformance_table_through_handler_at_a_custom_path() {
 
 #[tokio::test]
 async fn router_uses_the_configured_path() {
-    let config = beams_axum::BeamsConfig::builder(test_util::INSTANCE_ID, test_util::SECRET_KEY)
-        .auth_path("/beams/token")
+    let beams = BeamsAuth::builder(&test_util::instance())
+        .path("/beams/token")
         .build()
         .unwrap();
-    let app: Router =
-        beams_axum::router(BeamsAuth::new(config), |s: TestSession| async move { s.0 });
+    let app: Router = beams_axum::router(beams, |s: TestSession| async move { s.0 });
     let ok = Request::get("/beams/token?user_id=alice")
         .header(test_util::TEST_USER_HEADER, "alice")
         .body(Body::empty())
@@ -336,7 +319,7 @@ fn session_app(layered_after_merge: bool) -> Router {
         StatusCode::NO_CONTENT
     }
     let beams = beams_axum::router(test_util::auth(), |session: Session| async move {
-        session.get::<String>("user_id").await.ok().flatten()
+        session.get::<String>("user_id").await
     });
     let layer = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
     let routes = Router::new().route("/login", post(login));
@@ -462,16 +445,18 @@ impl FromRef<StateWithBeams> for BeamsAuth {
     }
 }
 
+/// A host keeps the `BeamsAuth` (or the publish client) in its state and takes it out with
+/// axum's own `State`; the route itself needs no `FromRef`.
 #[tokio::test]
-async fn beams_extractor_takes_values_from_the_host_state() {
-    async fn instance(Beams(beams): Beams) -> String {
-        beams.config().instance_id().to_owned()
+async fn host_handlers_take_beams_values_from_their_state() {
+    async fn ttl(State(beams): State<BeamsAuth>) -> String {
+        beams.issuer().ttl().as_secs().to_string()
     }
-    async fn path(beams: Beams<BeamsAuth>) -> String {
+    async fn path(State(beams): State<BeamsAuth>) -> String {
         beams.path().to_owned()
     }
     let app = Router::new()
-        .route("/instance", get(instance))
+        .route("/ttl", get(ttl))
         .route("/path", get(path))
         .merge(beams_axum::router(
             test_util::auth(),
@@ -480,8 +465,8 @@ async fn beams_extractor_takes_values_from_the_host_state() {
         .with_state(StateWithBeams {
             beams: test_util::auth(),
         });
-    let res = send(&app, get_req("/instance")).await;
-    assert_eq!(res.body().as_ref(), test_util::INSTANCE_ID.as_bytes());
+    let res = send(&app, get_req("/ttl")).await;
+    assert_eq!(res.body().as_ref(), b"86400");
     let res = send(&app, get_req("/path")).await;
     assert_eq!(res.body().as_ref(), DEFAULT_AUTH_PATH.as_bytes());
 }

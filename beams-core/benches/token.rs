@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use beams_core::{BeamsConfig, TokenIssuer, UserId};
+use beams_core::{Instance, TokenIssuer, UserId};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -16,8 +16,8 @@ const INSTANCE: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
 const SECRET: &str = "F8AC0B756E50DF235F642D6F0DC2CDE0328CD9184B3874C5E91AB2189BB722FE";
 
 fn bench(c: &mut Criterion) {
-    let config = BeamsConfig::new(INSTANCE, SECRET).unwrap();
-    let issuer = TokenIssuer::new(&config);
+    let instance = Instance::new(INSTANCE, SECRET).unwrap();
+    let issuer = TokenIssuer::new(&instance);
     let user = UserId::new("user-42@example.com").unwrap();
     let now = SystemTime::now();
 
@@ -46,7 +46,10 @@ fn bench(c: &mut Criterion) {
         }
         let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
         let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        let iss = config.issuer();
+        let iss = format!("https://{INSTANCE}.pushnotifications.pusher.com");
+        // jsonwebtoken's own RustCrypto backend (a dev-dependency feature); with its two
+        // backends unified on it has no default to pick.
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
         let exp = now.duration_since(UNIX_EPOCH).unwrap().as_secs() + 86_400;
         b.iter(|| {
             let claims = Claims {

@@ -1,23 +1,26 @@
-//! Framework-neutral Pusher Beams "Authenticated Users" support: configuration, user-id
-//! rules, Beams Tokens, the whole decision of the `GET /pusher/beams-auth` route on `http`
-//! types, a tower layer, and (feature `publish`) the publish client.
+//! Framework-neutral Pusher Beams "Authenticated Users" support: the instance's credentials,
+//! user-id rules, Beams Tokens, the whole decision of the `GET /pusher/beams-auth` route on
+//! `http` types, and behind features a tower layer, the publish client and the webhook
+//! receiver.
 //!
 //! The adapters `beams-axum` and `beams-actix` mount the route with the host's own session
 //! extractor; they only convert what [`BeamsAuth`] decides, so every adapter answers byte for
 //! byte alike.
 //!
 //! ```
-//! use beams_core::{BeamsAuth, BeamsConfig};
-//! use beams_core::auth::SessionState;
+//! use beams_core::{BeamsAuth, Instance, SessionUser};
+//! use http::Method;
 //!
-//! let auth = BeamsAuth::new(BeamsConfig::new("my-instance", "my-secret")?);
+//! // Usually `Instance::from_env()?` (BEAMS_INSTANCE_ID, BEAMS_SECRET_KEY, BEAMS_ENDPOINT).
+//! let instance = Instance::new("my-instance", "my-secret")?;
+//! let auth = BeamsAuth::new(&instance);
 //!
-//! // Phase 1 needs only the query: a bad one is a 400 before any session lookup.
-//! let requested = auth.requested_user(Some("user_id=john+test%40example.com")).unwrap();
-//! assert_eq!(requested, "john+test@example.com"); // `+` stays a plus
+//! // Phase 1 needs only the method and the query: a bad one is a 400 before any session
+//! // lookup.
+//! let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
 //!
 //! // Phase 2 compares with the host's logged-in user and issues the token.
-//! let res = auth.authorize(&requested, SessionState::LoggedIn("john+test@example.com"));
+//! let res = auth.authorize(&requested, SessionUser::LoggedIn("alice".into()));
 //! assert_eq!(res.status(), 200);
 //! assert_eq!(res.headers()["cache-control"], "no-store");
 //! # Ok::<(), beams_core::ConfigError>(())
@@ -25,28 +28,29 @@
 //!
 //! # Feature flags
 //!
-//! - `rust-crypto` (default) / `aws-lc-rs`: jsonwebtoken's crypto backend; the chosen one is
-//!   used directly, so enabling both never panics at the first signature.
-//! - `tower` (default): [`service::BeamsAuthLayer`].
-//! - `publish` (default): [`publish`], the reqwest client; `rustls-tls` (default) or
-//!   `native-tls`.
-//! - `test-util`: the conformance table ([`test_util`]) and `publish::FakePublisher`.
+//! - `rust-crypto` (default): HMAC-SHA256 on RustCrypto's `hmac` and `sha2`, as a jsonwebtoken
+//!   signer (no RSA, ECDSA or EdDSA code is built). `aws-lc-rs`: jsonwebtoken's aws-lc-rs
+//!   backend instead (a C build). With both, `rust-crypto` is used.
+//! - `tower`: [`tower::BeamsAuthLayer`], the route in front of any tower service.
+//! - `publish`: [`publish`], the reqwest client (plain HTTP only); `rustls-tls` or
+//!   `native-tls` add HTTPS, which Beams itself needs, and imply `publish`.
+//! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-pub mod auth;
-pub mod config;
-#[cfg(feature = "tower")]
-pub mod service;
-#[cfg(feature = "test-util")]
-pub mod test_util;
-pub mod token;
-pub mod user_id;
+mod auth;
+mod instance;
+mod token;
+mod user_id;
 
-pub use auth::{AuthRejection, BeamsAuth, ResolveUserId, SessionState};
-pub use config::{BeamsConfig, BeamsConfigBuilder, ConfigError, SecretKey};
+#[cfg(feature = "publish")]
+#[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
+pub mod publish;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
+
+pub use auth::{AuthRejection, BeamsAuth, BeamsAuthBuilder, ResolveUserId, SessionUser};
+pub use instance::{ConfigError, Instance, InstanceBuilder, SecretKey};
 pub use token::{BeamsToken, TokenError, TokenIssuer};
 pub use user_id::{UserId, UserIdError};
-#[cfg(feature = "publish")]
-pub mod publish;
-#[cfg(feature = "publish")]
-pub use publish::{BeamsClient, FanOut, Notification, PublishError, PublishResponse, Publisher};

@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-/// The longest user id Beams accepts, in bytes of UTF-8.
-pub const MAX_USER_ID_BYTES: usize = 164;
-
 /// Why a user id was refused. Each variant names the rule that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -12,7 +9,7 @@ pub enum UserIdError {
     /// The user id is the empty string.
     #[error("user id must not be empty")]
     Empty,
-    /// The user id is longer than [`MAX_USER_ID_BYTES`] bytes of UTF-8.
+    /// The user id is longer than [`UserId::MAX_LEN`] bytes of UTF-8.
     #[error("user id must be at most 164 bytes of UTF-8 (got {0} bytes)")]
     TooLong(usize),
     /// The user id's bytes are not valid UTF-8.
@@ -39,6 +36,9 @@ pub enum UserIdError {
 pub struct UserId(Box<str>);
 
 impl UserId {
+    /// The longest user id Beams accepts, in bytes of UTF-8: 164.
+    pub const MAX_LEN: usize = 164;
+
     /// Validates a user id.
     pub fn new(id: impl AsRef<str> + Into<String>) -> Result<Self, UserIdError> {
         check(id.as_ref())?;
@@ -78,7 +78,7 @@ fn not_utf8(error: std::str::Utf8Error) -> UserIdError {
 fn check(id: &str) -> Result<(), UserIdError> {
     match id.len() {
         0 => Err(UserIdError::Empty),
-        n if n > MAX_USER_ID_BYTES => Err(UserIdError::TooLong(n)),
+        n if n > UserId::MAX_LEN => Err(UserIdError::TooLong(n)),
         _ => Ok(()),
     }
 }

@@ -2,13 +2,11 @@
 //! rules, each against a small independent model.
 //!
 //! 256 cases per property (a few seconds in all). Run with
-//! `cargo test -p beams-core --features test-util --test proptest_auth`; `PROPTEST_CASES=10000`
-//! for a longer run.
-#![cfg(feature = "test-util")]
+//! `cargo test -p beams-core --test proptest_auth`; `PROPTEST_CASES=10000` for a longer run.
 
-use beams_core::auth::{AuthRejection, SessionState, user_id_from_query};
-use beams_core::test_util::reference_user_id;
-use beams_core::{BeamsAuth, BeamsConfig, UserId, UserIdError};
+use beams_core::{AuthRejection, BeamsAuth, Instance, SessionUser, UserId, UserIdError};
+use beams_test_support::conformance::reference_user_id;
+use http::{Method, Response};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
 
@@ -104,7 +102,21 @@ fn query_like() -> impl Strategy<Value = String> {
 }
 
 fn auth() -> BeamsAuth {
-    BeamsAuth::new(BeamsConfig::new("1b880590-6301-4bb5-b34f-45db1c5f5644", "secret").unwrap())
+    BeamsAuth::new(&Instance::new("1b880590-6301-4bb5-b34f-45db1c5f5644", "secret").unwrap())
+}
+
+/// Phase 1 of the route on a GET: the decoded `user_id` or the rejection.
+fn user_id_from_query(query: Option<&str>) -> Result<UserId, AuthRejection> {
+    auth().check_request(&Method::GET, query)
+}
+
+/// Both phases of a GET, as an adapter runs them.
+fn respond(query: Option<&str>, session: SessionUser) -> Response<String> {
+    let auth = auth();
+    match auth.check_request(&Method::GET, query) {
+        Ok(requested) => auth.authorize(&requested, session),
+        Err(rejection) => rejection.into_response(),
+    }
 }
 
 proptest! {
@@ -168,8 +180,8 @@ proptest! {
         pairs.push(format!("{k2}={v2}"));
         let query = pairs.join("&");
         prop_assert_eq!(user_id_from_query(Some(&query)), Err(AuthRejection::RepeatedUserId));
-        let session = if logged_in { SessionState::LoggedIn(&v1) } else { SessionState::LoggedOut };
-        let res = auth().respond(Some(&query), session);
+        let session = if logged_in { SessionUser::LoggedIn(v1.clone()) } else { SessionUser::LoggedOut };
+        let res = respond(Some(&query), session);
         prop_assert_eq!(res.status(), 400);
         prop_assert!(res.body().contains("exactly once"));
     }
@@ -181,10 +193,7 @@ proptest! {
         query in prop_oneof![any::<String>(), query_like()],
         session_user in prop_oneof![Just(None), user_id().prop_map(Some)],
     ) {
-        let res = auth().respond(
-            Some(&query),
-            session_user.as_deref().map_or(SessionState::LoggedOut, SessionState::LoggedIn),
-        );
+        let res = respond(Some(&query), SessionUser::from(session_user.clone()));
         let expected = match (reference_user_id(Some(&query)), session_user.as_deref()) {
             (Err(_), _) => 400,
             (Ok(id), Some(user)) if id == user => 200,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use beams_core::BeamsConfig;
+use beams_core::Instance;
 use beams_core::publish::{
     ApnsPayload, Aps, BeamsClient, FanOut, FcmPayload, Notification, PublishError, Publisher,
     RetryPolicy, ValidationError, WebNotification, WebPayload,
@@ -224,9 +224,9 @@ mod server {
     }
 }
 
-fn config(base_url: &str) -> BeamsConfig {
-    BeamsConfig::builder(ID, SECRET)
-        .base_url(base_url)
+fn config(endpoint: &str) -> Instance {
+    Instance::builder(ID, SECRET)
+        .endpoint(endpoint)
         .build()
         .unwrap()
 }

@@ -79,7 +79,7 @@ pub fn generate_secret_key() -> String {
 ///     .sse_keep_alive(Duration::from_secs(5))
 ///     .start()
 ///     .await?;
-/// assert_eq!(emu.instance_id(), "00000000-0000-4000-8000-000000000000");
+/// assert_eq!(emu.state().instance_id(), "00000000-0000-4000-8000-000000000000");
 /// assert!(emu.base_url().starts_with("http://127.0.0.1:"));
 /// # Ok(())
 /// # }

@@ -7,7 +7,8 @@
 //! metadata, delete), the reporting API, Beams' limits, status codes and
 //! `{"error","description"}` bodies. Publishes are routed to the matching devices and recorded with
 //! the payload each platform would receive, so tests and demo pages can see them — over the
-//! inspection API under `/_emulator/` or through the typed [`EmulatorState`].
+//! inspection API under `/_emulator/` or through the typed [`EmulatorState`]. To serve it from
+//! your own axum app instead of its own server, build the state and mount [`router`].
 //!
 //! ```
 //! use beams_emulator::{Emulator, Fault, Platform};
@@ -15,27 +16,28 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let emu = Emulator::builder().start().await?; // 127.0.0.1, ephemeral port
-//! // Point a Beams client at emu.base_url(), emu.instance_id(), emu.secret_key() …
-//! let device = emu.register_device(Platform::Web);
-//! emu.add_device_interest(&device.id, "donuts");
+//! let state = emu.state();
+//! // Point a Beams client at emu.base_url(), state.instance_id(), state.secret_key() …
+//! let device = state.register_device(Platform::Web);
+//! state.add_device_interest(&device.id, "donuts");
 //!
 //! let publish = format!(
 //!     "{}/publish_api/v1/instances/{}/publishes/interests",
 //!     emu.base_url(),
-//!     emu.instance_id()
+//!     state.instance_id()
 //! );
 //! let client = reqwest::Client::new();
 //! let body = serde_json::json!({"interests": ["donuts"], "web": {"notification": {"title": "New donuts"}}});
-//! let response = client.post(&publish).bearer_auth(emu.secret_key()).json(&body).send().await?;
+//! let response = client.post(&publish).bearer_auth(state.secret_key()).json(&body).send().await?;
 //! assert_eq!(response.status(), 200);
 //!
-//! let delivered = emu.deliveries(&device.id);
+//! let delivered = state.deliveries(&device.id);
 //! assert_eq!(delivered[0].payload["notification"]["title"], "New donuts");
-//! assert_eq!(delivered[0].payload["data"]["pusher"]["publishId"], emu.publishes()[0].publish_id);
+//! assert_eq!(delivered[0].payload["data"]["pusher"]["publishId"], state.publishes()[0].publish_id);
 //!
 //! // The next publish is rate limited.
-//! emu.inject_fault(Fault::status(429).retry_after("1"));
-//! let response = client.post(&publish).bearer_auth(emu.secret_key()).json(&body).send().await?;
+//! state.inject_fault(Fault::status(429).retry_after("1"));
+//! let response = client.post(&publish).bearer_auth(state.secret_key()).json(&body).send().await?;
 //! assert_eq!(response.status(), 429);
 //! # Ok(())
 //! # }
@@ -81,17 +83,20 @@
 //! "drop" fault flips the switch of the request's connection; the connection's next read or write
 //! closes the socket with `SO_LINGER` 0 before any byte of a response is written, so the client
 //! sees a connection reset (or "connection closed before message completed"). Served through
-//! [`EmulatorState::router`] in another server, a drop can only abort the response body.
+//! [`router`] in another server, a drop can only abort the response body.
 
 #![warn(missing_docs)]
 
 mod api;
 mod builder;
+mod conn;
+mod delivery;
 mod jwt;
 mod model;
 mod server;
 mod state;
 
+pub use api::router;
 pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
 pub use model::{
     Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent,

@@ -147,17 +147,20 @@ async fn main() -> ExitCode {
         "beams-emulator {} listening on {base}",
         env!("CARGO_PKG_VERSION")
     );
-    println!("  instance id: {}", emulator.instance_id());
+    println!("  instance id: {}", emulator.state().instance_id());
     if generated_secret {
-        println!("  secret key:  {} (generated)", emulator.secret_key());
+        println!(
+            "  secret key:  {} (generated)",
+            emulator.state().secret_key()
+        );
     } else {
         println!("  secret key:  (as given; not shown)");
     }
     println!();
     println!("Point your app at it:");
-    println!("  BEAMS_INSTANCE_ID={}", emulator.instance_id());
+    println!("  BEAMS_INSTANCE_ID={}", emulator.state().instance_id());
     if generated_secret {
-        println!("  BEAMS_SECRET_KEY={}", emulator.secret_key());
+        println!("  BEAMS_SECRET_KEY={}", emulator.state().secret_key());
     } else {
         println!("  BEAMS_SECRET_KEY=<the secret key you gave>");
     }

@@ -23,7 +23,7 @@ async fn set_user_accepts_a_valid_token_and_records_the_user() {
     assert_eq!(got["userId"], "alice");
     assert_eq!(got["metadata"], json!({"sdkVersion": "test"}));
     assert_eq!(
-        emu.device(&device).unwrap().user_id.as_deref(),
+        emu.state().device(&device).unwrap().user_id.as_deref(),
         Some("alice")
     );
 }
@@ -174,7 +174,7 @@ async fn set_user_rejections_are_beams_shaped() {
         }
     }
     // Nothing got associated.
-    assert_eq!(emu.device(&device).unwrap().user_id, None);
+    assert_eq!(emu.state().device(&device).unwrap().user_id, None);
 
     // A 164-byte multi-byte subject is fine.
     let sub = "é".repeat(82);
@@ -206,8 +206,8 @@ async fn set_user_refuses_a_second_user_and_a_101st_device() {
 
     // 100 devices per user (and platform) through the typed API, the 101st over HTTP.
     for _ in 0..99 {
-        let d = emu.register_device(beams_emulator::Platform::Fcm);
-        emu.set_device_user(&d.id, "alice").unwrap();
+        let d = emu.state().register_device(beams_emulator::Platform::Fcm);
+        emu.state().set_device_user(&d.id, "alice").unwrap();
     }
     let extra = register(&emu, "fcm").await;
     let (status, body) = set_user_as(&emu, "fcm", &extra, "alice").await;
@@ -295,7 +295,7 @@ async fn registration_shapes_interests_metadata_and_delete() {
         c.delete(interests("/i000")).send().await.unwrap().status(),
         200
     );
-    assert_eq!(emu.device(&id).unwrap().interests.len(), 149);
+    assert_eq!(emu.state().device(&id).unwrap().interests.len(), 149);
     let too_many: Vec<String> = (0..5001).map(|i| format!("i{i}")).collect();
     let response = c
         .put(interests(""))
@@ -329,7 +329,7 @@ async fn registration_shapes_interests_metadata_and_delete() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let device = emu.device(&id).unwrap();
+    let device = emu.state().device(&id).unwrap();
     assert_eq!(device.metadata, json!({"sdkVersion": "9"}));
     assert_eq!(device.token.as_deref(), Some("new-token"));
 
@@ -433,5 +433,5 @@ async fn cors_preflight_and_headers_for_browser_callers() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
-    assert_eq!(emu.reported_events()[0].body["event"], "delivery");
+    assert_eq!(emu.state().reported_events()[0].body["event"], "delivery");
 }

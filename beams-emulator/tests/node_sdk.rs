@@ -29,7 +29,7 @@ fn node(emu: &Emulator, secret: &str, ops: Value) -> Vec<Value> {
         .arg(ops.to_string())
         .env("BEAMS_EMULATOR_HOST", "127.0.0.1")
         .env("BEAMS_EMULATOR_PORT", emu.port().to_string())
-        .env("BEAMS_INSTANCE_ID", emu.instance_id())
+        .env("BEAMS_INSTANCE_ID", emu.state().instance_id())
         .env("BEAMS_SECRET_KEY", secret)
         .output()
         .unwrap_or_else(|e| {
@@ -53,14 +53,14 @@ fn node(emu: &Emulator, secret: &str, ops: Value) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_sdk_publishes_deletes_and_its_tokens_are_accepted() {
     let emu = start().await;
-    let alice = emu.register_device(Platform::Web);
-    emu.set_device_user(&alice.id, "alice").unwrap();
-    let fan = emu.register_device(Platform::Fcm);
-    assert!(emu.add_device_interest(&fan.id, "donuts"));
-    let bob_device = emu.register_device(Platform::Apns);
-    emu.set_device_user(&bob_device.id, "bob").unwrap();
+    let alice = emu.state().register_device(Platform::Web);
+    emu.state().set_device_user(&alice.id, "alice").unwrap();
+    let fan = emu.state().register_device(Platform::Fcm);
+    assert!(emu.state().add_device_interest(&fan.id, "donuts"));
+    let bob_device = emu.state().register_device(Platform::Apns);
+    emu.state().set_device_user(&bob_device.id, "bob").unwrap();
 
-    let secret = emu.secret_key().to_owned();
+    let secret = emu.state().secret_key().to_owned();
     let ops = json!([
         {"op": "publishToUsers", "users": ["alice"], "body": {"web": {"notification": {"title": "For Alice"}}}},
         {"op": "publishToInterests", "interests": ["donuts"], "body": {"fcm": {"notification": {"title": "Donuts"}}}},
@@ -71,7 +71,7 @@ async fn node_sdk_publishes_deletes_and_its_tokens_are_accepted() {
         {"op": "deleteUser", "userId": "dropped"},
     ]);
     // The last operation's connection is dropped.
-    emu.inject_fault(
+    emu.state().inject_fault(
         beams_emulator::Fault::drop_connection()
             .path_prefix(format!("/user_api/v1/instances/{INSTANCE}/users/dropped")),
     );
@@ -86,7 +86,7 @@ async fn node_sdk_publishes_deletes_and_its_tokens_are_accepted() {
     assert_eq!(results[1]["ok"], true, "{:?}", results[1]);
     let interests_publish = results[1]["value"]["publishId"].as_str().unwrap();
 
-    let publishes = emu.publishes();
+    let publishes = emu.state().publishes();
     assert_eq!(publishes.len(), 2);
     assert_eq!(publishes[0].publish_id, users_publish);
     assert_eq!(publishes[0].users(), Some(&["alice".to_owned()][..]));
@@ -102,14 +102,17 @@ async fn node_sdk_publishes_deletes_and_its_tokens_are_accepted() {
         format!("/publish_api/v1/instances/{INSTANCE}/publishes/interests")
     );
     assert_eq!(
-        emu.deliveries(&alice.id)[0].payload["notification"]["title"],
+        emu.state().deliveries(&alice.id)[0].payload["notification"]["title"],
         "For Alice"
     );
-    assert_eq!(emu.deliveries(&fan.id)[0].publish_id, interests_publish);
+    assert_eq!(
+        emu.state().deliveries(&fan.id)[0].publish_id,
+        interests_publish
+    );
 
     // deleteUser (on the SDK's `user_api` path) resolves and removes bob's devices.
     assert_eq!(results[2], json!({"ok": true, "value": null}));
-    assert!(emu.device(&bob_device.id).is_none());
+    assert!(emu.state().device(&bob_device.id).is_none());
 
     // A wrong secret: the SDK's own rendering of Beams' 401.
     assert_eq!(
@@ -150,7 +153,7 @@ async fn node_sdk_publishes_deletes_and_its_tokens_are_accepted() {
     let (status, body) = set_user(&emu, "web", &device, Some(&format!("Bearer {token}"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        emu.device(&device).unwrap().user_id.as_deref(),
+        emu.state().device(&device).unwrap().user_id.as_deref(),
         Some("carol")
     );
 }

@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use beams_core::{BeamsConfig, TokenIssuer, UserId};
+use beams_core::{Instance, TokenIssuer, UserId};
 use beams_emulator::{Emulator, EmulatorState, Platform};
 use common::{now, sign_parts};
 use http::{Request, StatusCode};
@@ -53,7 +53,10 @@ fn state(instance: &str, secret: &str) -> EmulatorState {
 
 /// Sends one request through the router: status and body.
 async fn call(state: &EmulatorState, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = state.router().oneshot(request).await.unwrap();
+    let response = beams_emulator::router(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
@@ -208,11 +211,8 @@ proptest! {
         let rt = runtime();
         let state = state(&instance, &secret);
         let device = state.register_device(Platform::Web);
-        let config = BeamsConfig::builder(instance.as_str(), secret.as_str())
-            .token_ttl(Duration::from_secs(ttl))
-            .build()
-            .unwrap();
-        let token = TokenIssuer::new(&config).issue(&UserId::new(user.as_str()).unwrap()).unwrap();
+        let config = Instance::new(instance.as_str(), secret.as_str()).unwrap();
+        let token = TokenIssuer::with_ttl(&config, Duration::from_secs(ttl)).unwrap().issue(&UserId::new(user.as_str()).unwrap()).unwrap();
         let auth = format!("Bearer {}", token.as_str());
         let (status, body) = rt.block_on(call(&state, set_user_request(&state, &device.id, Some(auth.as_bytes()))));
         prop_assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));

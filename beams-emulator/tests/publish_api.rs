@@ -91,7 +91,7 @@ async fn publishes_route_to_each_matching_device_once() {
     assert!(publish_id.starts_with("pubid-") && publish_id.len() == 6 + 36);
 
     // Web payload: what the service worker expects.
-    let web = emu.deliveries(&alice_web);
+    let web = emu.state().deliveries(&alice_web);
     assert_eq!(web.len(), 1);
     assert_eq!(
         web[0].payload,
@@ -105,18 +105,18 @@ async fn publishes_route_to_each_matching_device_once() {
     );
     assert_eq!(web[0].user_id.as_deref(), Some("alice"));
     // fcm: data.pusher is a JSON string; apns: an object.
-    let fcm = emu.deliveries(&alice_fcm);
+    let fcm = emu.state().deliveries(&alice_fcm);
     let pusher: Value =
         serde_json::from_str(fcm[0].payload["data"]["pusher"].as_str().unwrap()).unwrap();
     assert_eq!(pusher["publishId"], publish_id.as_str());
     assert_eq!(fcm[0].payload["notification"]["title"], "Hi");
-    let apns = emu.deliveries(&bob_apns);
+    let apns = emu.state().deliveries(&bob_apns);
     assert_eq!(apns[0].payload["aps"]["alert"]["title"], "Hi");
     assert_eq!(
         apns[0].payload["data"]["pusher"]["publishId"],
         publish_id.as_str()
     );
-    assert!(emu.deliveries(&other_web).is_empty());
+    assert!(emu.state().deliveries(&other_web).is_empty());
 
     // Interests (and the old `/publishes` path): a device with the interest gets it once, even if
     // targeted through two interests; a device of a platform without payload gets nothing.
@@ -124,9 +124,9 @@ async fn publishes_route_to_each_matching_device_once() {
     let body = json!({"interests": ["donuts", "donuts", "cake"], "web": {"notification": {"title": "Donuts"}}});
     let (status, response) = post_publish(&emu, "publishes", &body).await;
     assert_eq!(status, 200, "{response}");
-    assert_eq!(emu.deliveries(&alice_web).len(), 2);
-    assert_eq!(emu.deliveries(&other_web).len(), 1);
-    assert_eq!(emu.deliveries(&alice_fcm).len(), 1);
+    assert_eq!(emu.state().deliveries(&alice_web).len(), 2);
+    assert_eq!(emu.state().deliveries(&other_web).len(), 1);
+    assert_eq!(emu.state().deliveries(&alice_fcm).len(), 1);
     let (status, _) = post_publish(&emu, "publishes/interests", &body).await;
     assert_eq!(status, 200);
 
@@ -159,14 +159,14 @@ async fn publishes_route_to_each_matching_device_once() {
     let user_deliveries = fetch_json(c.get(inspect(&emu, "users/alice/deliveries"))).await;
     assert_eq!(user_deliveries.as_array().unwrap().len(), 4);
 
-    let typed = emu.publishes();
+    let typed = emu.state().publishes();
     assert_eq!(
         typed[0].target,
         PublishTarget::Users(vec!["alice".into(), "bob".into(), "nobody".into()])
     );
     assert_eq!(typed[0].delivered_to.len(), 3);
     assert_eq!(typed[0].header("x-pusher-library"), None);
-    assert_eq!(emu.user_deliveries("bob").len(), 1);
+    assert_eq!(emu.state().user_deliveries("bob").len(), 1);
 }
 
 #[tokio::test]
@@ -277,7 +277,7 @@ async fn publish_validation_matches_beams() {
         let (status, response) = post_publish(&emu, path, &body).await;
         assert_eq!(status, 200, "{name}: {response}");
     }
-    assert!(emu.publishes().len() == 3);
+    assert!(emu.state().publishes().len() == 3);
 }
 
 #[tokio::test]
@@ -376,12 +376,12 @@ async fn publish_auth_content_type_size_and_json_errors() {
 async fn delete_user_on_both_paths_removes_the_users_devices() {
     let emu = start().await;
     let c = client();
-    let a = emu.register_device(Platform::Web);
-    let b = emu.register_device(Platform::Apns);
-    let keep = emu.register_device(Platform::Web);
-    emu.set_device_user(&a.id, "a b/c").unwrap();
-    emu.set_device_user(&b.id, "a b/c").unwrap();
-    emu.set_device_user(&keep.id, "someone").unwrap();
+    let a = emu.state().register_device(Platform::Web);
+    let b = emu.state().register_device(Platform::Apns);
+    let keep = emu.state().register_device(Platform::Web);
+    emu.state().set_device_user(&a.id, "a b/c").unwrap();
+    emu.state().set_device_user(&b.id, "a b/c").unwrap();
+    emu.state().set_device_user(&keep.id, "someone").unwrap();
 
     let url = |api: &str, user: &str| {
         format!(
@@ -396,9 +396,9 @@ async fn delete_user_on_both_paths_removes_the_users_devices() {
     assert_eq!(error["description"], "Incorrect Secret Key");
     let r = delete("customer_api", "a%20b%2Fc", SECRET).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(emu.user_devices("a b/c").is_empty());
-    assert!(emu.device(&a.id).is_none());
-    assert!(emu.device(&keep.id).is_some());
+    assert!(emu.state().user_devices("a b/c").is_empty());
+    assert!(emu.state().device(&a.id).is_none());
+    assert!(emu.state().device(&keep.id).is_some());
     // Unknown users are fine too, on the old path.
     let r = delete("user_api", "ghost", SECRET).await.unwrap();
     assert_eq!(r.status(), 200);
@@ -420,8 +420,8 @@ async fn sse_stream_receives_a_delivery() {
         .start()
         .await
         .unwrap();
-    let device = emu.register_device(Platform::Web);
-    emu.set_device_user(&device.id, "alice").unwrap();
+    let device = emu.state().register_device(Platform::Web);
+    emu.state().set_device_user(&device.id, "alice").unwrap();
     let stream_url = inspect(&emu, &format!("devices/{}/stream", device.id));
 
     let mut stream = client()
@@ -460,7 +460,7 @@ async fn sse_stream_receives_a_delivery() {
     assert_eq!(delivery["deviceId"], device.id.as_str());
     assert_eq!(delivery["payload"]["notification"]["title"], "Live");
     let id = event.lines().find_map(|l| l.strip_prefix("id: ")).unwrap();
-    assert_eq!(id, emu.deliveries(&device.id)[0].id.to_string());
+    assert_eq!(id, emu.state().deliveries(&device.id)[0].id.to_string());
 
     // Keep-alives flow while idle.
     read_until(&mut stream, Duration::from_secs(2), "keep-alive", |t| {
@@ -526,33 +526,35 @@ async fn fault_injection_status_latency_and_drop() {
     }
     assert_eq!(publish().await.unwrap().status(), 200);
     assert_eq!(
-        emu.publishes().len(),
+        emu.state().publishes().len(),
         1,
         "faulted requests are not processed"
     );
 
     // A 500 through the handle; then cleared over HTTP.
-    emu.inject_fault(Fault::status(503).times(5));
+    emu.state().inject_fault(Fault::status(503).times(5));
     expect_error(publish().await.unwrap(), 503, "Service Unavailable").await;
-    assert_eq!(emu.pending_faults()[0].count, 4);
+    assert_eq!(emu.state().pending_faults()[0].count, 4);
     let r = c.delete(inspect(&emu, "faults")).send().await.unwrap();
     assert!(r.status().is_success());
-    assert!(emu.pending_faults().is_empty());
+    assert!(emu.state().pending_faults().is_empty());
 
     // Latency, then normal processing.
-    emu.inject_fault(Fault::latency(Duration::from_millis(300)));
+    emu.state()
+        .inject_fault(Fault::latency(Duration::from_millis(300)));
     let started = Instant::now();
     assert_eq!(publish().await.unwrap().status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
     // Drop: the client sees a connection error, not a response; the next request works (on a new
     // connection of the same client).
-    emu.inject_fault(Fault::drop_connection().path_prefix("/publish_api"));
+    emu.state()
+        .inject_fault(Fault::drop_connection().path_prefix("/publish_api"));
     let err = publish().await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(!err.is_timeout(), "{err:?}");
     assert_eq!(publish().await.unwrap().status(), 200);
-    assert_eq!(emu.publishes().len(), 3);
+    assert_eq!(emu.state().publishes().len(), 3);
 
     // Bad fault bodies are 400s.
     for bad in [
@@ -585,20 +587,20 @@ async fn rate_limit_and_reset() {
     // Unless the one-second window rolled over in between, the 6th and 7th are limited.
     let limited = statuses.iter().filter(|s| **s == 429).count();
     assert!(limited >= 1, "{statuses:?}");
-    emu.set_rate_limit(None);
+    emu.state().set_rate_limit(None);
     assert_eq!(publish().await.unwrap().status(), 200);
-    emu.set_rate_limit(Some(1));
+    emu.state().set_rate_limit(Some(1));
     let _ = publish().await.unwrap();
     let r = publish().await.unwrap();
     if r.status() == 429 {
         assert_error(&r.json().await.unwrap(), "Too Many Requests", "max 1 RPS");
     }
 
-    emu.register_device(Platform::Web);
+    emu.state().register_device(Platform::Web);
     let r = c.post(inspect(&emu, "reset")).send().await.unwrap();
     assert!(r.status().is_success());
-    assert!(emu.publishes().is_empty());
-    assert!(emu.devices().is_empty());
+    assert!(emu.state().publishes().is_empty());
+    assert!(emu.state().devices().is_empty());
 }
 
 #[tokio::test]
@@ -611,7 +613,7 @@ async fn embedding_the_router_and_debug_output() {
     let addr = listener.local_addr().unwrap();
     let app = axum::Router::new()
         .route("/host", axum::routing::get(|| async { "host app" }))
-        .merge(state.router());
+        .merge(beams_emulator::router(state.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let r = client()
         .get(format!(

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use beams_core::BeamsConfig;
+use beams_core::Instance;
 use beams_core::publish::{
     BeamsClient, FanOut, Notification, PublishError, PublishResponse, Publisher, RetryPolicy,
     WebNotification, WebPayload,
@@ -231,16 +231,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         .zip([Platform::Web, Platform::Fcm, Platform::Apns])
     {
         if !probe_devices.iter().any(|(u, _)| u == user) {
-            let device = emu.register_device(platform);
-            emu.set_device_user(&device.id, user)?;
+            let device = emu.state().register_device(platform);
+            emu.state().set_device_user(&device.id, user)?;
             probe_devices.push((user.clone(), device.id));
         }
     }
     // Counts every request reaching the emulator (a no-op fault loses a unit per request).
-    emu.inject_fault(Fault::latency(Duration::ZERO).times(COUNTER_UNITS));
+    emu.state()
+        .inject_fault(Fault::latency(Duration::ZERO).times(COUNTER_UNITS));
 
-    let config = BeamsConfig::builder(emu.instance_id(), emu.secret_key())
-        .base_url(emu.base_url())
+    let config = Instance::builder(emu.state().instance_id(), emu.state().secret_key())
+        .endpoint(emu.base_url())
         .build()?;
     let client = BeamsClient::builder(&config)
         .retry_policy(RetryPolicy::default())
@@ -273,11 +274,12 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let requests = u64::from(COUNTER_UNITS)
         - emu
+            .state()
             .pending_faults()
             .iter()
             .map(|f| u64::from(f.count))
             .sum::<u64>();
-    let publishes = emu.publishes();
+    let publishes = emu.state().publishes();
     let ok = report.batches.iter().filter(|b| b.result.is_ok()).count();
     let failed = report.batches.len() - ok;
     let (emulator_cpu, client_cpu) = cpu_split(&threads_before, &threads_after);
@@ -293,7 +295,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let emulator_window = max_in_window(&arrivals, |a, b| b - a < 1000);
     let delivered = probe_devices
         .iter()
-        .filter(|(_, device)| emu.deliveries(device).len() == 1)
+        .filter(|(_, device)| emu.state().deliveries(device).len() == 1)
         .count();
 
     let rps = if args.rps == 0 {

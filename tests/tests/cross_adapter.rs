@@ -6,11 +6,13 @@ use std::future::{Ready, ready};
 
 use actix_web::FromRequest;
 use axum::extract::FromRequestParts;
-use beams_core::test_util::{self, Case, Observed};
+use beams_test_support::conformance::{
+    self as test_util, Case, Observed, rejection_from_headers, user_from_headers,
+};
 use tower::ServiceExt;
 
 /// The test session for axum: reads the conformance headers.
-struct AxumSession(Option<String>);
+struct AxumSession(Result<Option<String>, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for AxumSession {
     type Rejection = (axum::http::StatusCode, &'static str);
@@ -19,30 +21,37 @@ impl<S: Send + Sync> FromRequestParts<S> for AxumSession {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        test_util::session_from_headers(|name| parts.headers.get(name).map(|v| v.as_bytes()))
-            .map(Self)
-            .map_err(|status| {
-                let status = axum::http::StatusCode::from_u16(status).unwrap();
-                (status, "test extractor rejected the request")
-            })
+        let get = |name: &str| parts.headers.get(name).map(|v| v.as_bytes());
+        match rejection_from_headers(get) {
+            Some(status) => Err((
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                "test extractor rejected the request",
+            )),
+            None => Ok(Self(user_from_headers(get))),
+        }
     }
 }
 
 /// The same test session for actix-web.
-struct ActixSession(Option<String>);
+struct ActixSession(Result<Option<String>, String>);
 
 impl FromRequest for ActixSession {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let session =
-            test_util::session_from_headers(|name| req.headers().get(name).map(|v| v.as_bytes()));
-        ready(session.map(Self).map_err(|status| {
-            let status = actix_web::http::StatusCode::from_u16(status).unwrap();
-            actix_web::error::InternalError::new("test extractor rejected the request", status)
-                .into()
-        }))
+        let get = |name: &str| req.headers().get(name).map(|v| v.as_bytes());
+        ready(match rejection_from_headers(get) {
+            Some(status) => {
+                let status = actix_web::http::StatusCode::from_u16(status).unwrap();
+                Err(actix_web::error::InternalError::new(
+                    "test extractor rejected the request",
+                    status,
+                )
+                .into())
+            }
+            None => Ok(Self(user_from_headers(get))),
+        })
     }
 }
 
@@ -91,7 +100,7 @@ async fn both_adapters_answer_every_case_identically() {
     let axum_app: axum::Router =
         beams_axum::router(test_util::auth(), |s: AxumSession| async move { s.0 });
     let actix_app = actix_web::test::init_service(actix_web::App::new().service(
-        beams_actix::service(test_util::auth(), |s: ActixSession| async move { s.0 }),
+        beams_actix::resource(test_util::auth(), |s: ActixSession| async move { s.0 }),
     ))
     .await;
 
@@ -127,7 +136,7 @@ async fn both_adapters_answer_head_identically() {
     let axum_app: axum::Router =
         beams_axum::router(test_util::auth(), |s: AxumSession| async move { s.0 });
     let actix_app = actix_web::test::init_service(actix_web::App::new().service(
-        beams_actix::service(test_util::auth(), |s: ActixSession| async move { s.0 }),
+        beams_actix::resource(test_util::auth(), |s: ActixSession| async move { s.0 }),
     ))
     .await;
 
@@ -139,7 +148,7 @@ async fn both_adapters_answer_head_identically() {
         let from_actix = actix_observe(actix_web::test::call_service(&actix_app, req).await)
             .await
             .normalized();
-        assert_eq!(from_axum.status, case.status, "{}", case.name);
+        assert_eq!(from_axum.status, case.status(), "{}", case.name);
         assert_eq!(
             (from_axum.status, &from_axum.headers),
             (from_actix.status, &from_actix.headers),

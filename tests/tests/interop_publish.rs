@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::Next;
-use beams_core::BeamsConfig;
+use beams_core::Instance;
 use beams_core::publish::{
-    ApnsAlert, ApnsPayload, Aps, BeamsClient, FcmNotification, FcmPayload, FcmPriority, LIBRARY,
+    ApnsAlert, ApnsPayload, Aps, BeamsClient, FcmNotification, FcmPayload, FcmPriority,
     Notification, Publisher, WebNotification, WebPayload,
 };
 use beams_emulator::{Emulator, EmulatorState, Platform};
@@ -79,7 +79,7 @@ impl Capturing {
             .expect("emulator state");
         let log: Arc<Mutex<Vec<Captured>>> = Arc::default();
         let recorder = log.clone();
-        let router = state.router().layer(axum::middleware::from_fn(
+        let router = beams_emulator::router(state.clone()).layer(axum::middleware::from_fn(
             move |request: Request, next: Next| {
                 let log = recorder.clone();
                 async move {
@@ -132,8 +132,8 @@ impl Capturing {
     }
 
     fn client(&self) -> BeamsClient {
-        let config = BeamsConfig::builder(INSTANCE_ID, SECRET_KEY)
-            .base_url(self.base_url())
+        let config = Instance::builder(INSTANCE_ID, SECRET_KEY)
+            .endpoint(self.base_url())
             .build()
             .expect("config");
         BeamsClient::new(&config).expect("client")
@@ -170,7 +170,7 @@ fn assert_same_request(ours: &Captured, node: &Captured, path_of: impl Fn(&str) 
     let mut node_headers = node.headers.clone();
     assert_eq!(
         ours_headers.remove("x-pusher-library").as_deref(),
-        Some(LIBRARY)
+        Some(concat!("beams-rs ", env!("CARGO_PKG_VERSION")))
     );
     assert_eq!(
         node_headers.remove("x-pusher-library").as_deref(),

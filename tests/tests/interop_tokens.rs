@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use beams_core::{BeamsConfig, TokenIssuer, UserId};
+use beams_core::{Instance, TokenIssuer, UserId};
 use beams_emulator::Platform;
 use beams_tests::interop::AWKWARD_USER_IDS;
 use beams_tests::interop::apps::{App, INSTANCE_ID, SECRET_KEY, demo_beams, issuer};
@@ -63,14 +63,13 @@ async fn tokens_from_both_apps_verify_with_pyjwt_and_node_jsonwebtoken() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_verifiers_reject_bad_tokens() {
-    let config = BeamsConfig::new(INSTANCE_ID, SECRET_KEY).unwrap();
+    let config = Instance::new(INSTANCE_ID, SECRET_KEY).unwrap();
     let ours = TokenIssuer::new(&config);
     let alice = UserId::new("alice").unwrap();
     let good = ours.issue(&alice).unwrap().into_string();
 
-    let other_secret = TokenIssuer::new(&BeamsConfig::new(INSTANCE_ID, "another-secret").unwrap());
-    let other_instance =
-        TokenIssuer::new(&BeamsConfig::new("another-instance", SECRET_KEY).unwrap());
+    let other_secret = TokenIssuer::new(&Instance::new(INSTANCE_ID, "another-secret").unwrap());
+    let other_instance = TokenIssuer::new(&Instance::new("another-instance", SECRET_KEY).unwrap());
     let expired = ours
         .issue_at(&alice, SystemTime::now() - Duration::from_secs(25 * 3600))
         .unwrap();
@@ -218,7 +217,7 @@ async fn the_emulator_device_api_accepts_our_tokens_for_set_user() {
     for app in &apps {
         for user in users() {
             let token = token_from(app, &user).await;
-            let device = emu.register_device(Platform::Web);
+            let device = emu.state().register_device(Platform::Web);
             let url = format!(
                 "{}/device_api/v1/instances/{INSTANCE_ID}/devices/web/{}/user",
                 emu.base_url(),
@@ -234,7 +233,10 @@ async fn the_emulator_device_api_accepts_our_tokens_for_set_user() {
             let body = response.text().await.unwrap_or_default();
             assert_eq!(status, 200, "{} {user:?}: {body}", app.framework().name());
             assert_eq!(
-                emu.device(&device.id).and_then(|d| d.user_id).as_deref(),
+                emu.state()
+                    .device(&device.id)
+                    .and_then(|d| d.user_id)
+                    .as_deref(),
                 Some(user.as_str())
             );
         }

@@ -1,7 +1,7 @@
 //! Fault injection against `POST /notify` of both example apps, served in-process over real
 //! HTTP (`example_axum::app`, `example_actix::app`) with the publish client configured exactly
 //! as the binaries do from `BEAMS_INSTANCE_ID`/`BEAMS_SECRET_KEY`/`BEAMS_ENDPOINT`
-//! (`BeamsConfig::from_env_with` + `DemoBeams::new`, default `BeamsClient`: 10 s timeout,
+//! (`Instance::from_env_with` + `DemoBeams::new`, default `BeamsClient`: 10 s timeout,
 //! 3 attempts).
 //!
 //! Peers: the emulator with injected faults (latency past the timeout, dropped connections,
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use beams_core::BeamsConfig;
+use beams_core::Instance;
 use beams_emulator::{Emulator, Fault};
 use beams_tests::interop::apps::{self, App, Framework, INSTANCE_ID, SECRET_KEY};
 use example_support::DemoBeams;
@@ -54,7 +54,7 @@ async fn for_both<F: Future<Output = ()>>(case: impl Fn(Framework) -> F) {
 /// `BEAMS_ENDPOINT`.
 fn demo(endpoint: &str) -> DemoBeams {
     let endpoint = endpoint.to_owned();
-    let config = BeamsConfig::from_env_with(move |var| match var {
+    let config = Instance::from_env_with(move |var| match var {
         "BEAMS_INSTANCE_ID" => Ok(INSTANCE_ID.to_owned()),
         "BEAMS_SECRET_KEY" => Ok(SECRET_KEY.to_owned()),
         "BEAMS_ENDPOINT" => Ok(endpoint.clone()),
@@ -80,7 +80,7 @@ async fn with_emulator(framework: Framework) -> (Emulator, App, reqwest::Client)
 
 /// Queues `fault` for the publish API.
 fn inject_publish_fault(emu: &Emulator, fault: Fault) {
-    emu.inject_fault(fault.path_prefix("/publish_api"));
+    emu.state().inject_fault(fault.path_prefix("/publish_api"));
 }
 
 /// `POST /notify`: the status and the JSON body, after checking the §2 shape of errors.
@@ -129,7 +129,7 @@ fn description(body: &Value) -> &str {
 
 /// Faults left in the emulator's queue (each matching request consumes one).
 fn faults_left(emu: &Emulator) -> u32 {
-    emu.pending_faults().iter().map(|f| f.count).sum()
+    emu.state().pending_faults().iter().map(|f| f.count).sum()
 }
 
 /// Past the default 10 s timeout: 504 after one attempt; Beams sees the publish once at most.
@@ -150,9 +150,9 @@ async fn slow_beams_is_a_504_after_the_default_timeout() {
         // attempt, if the emulator still handles it), never retried.
         tokio::time::sleep(Duration::from_millis(2_000)).await;
         assert!(
-            emu.publishes().len() <= 1,
+            emu.state().publishes().len() <= 1,
             "{framework:?}: {:?}",
-            emu.publishes()
+            emu.state().publishes()
         );
         // And the app still works.
         let (status, _) = notify(&client, &app).await;
@@ -175,10 +175,10 @@ async fn dropped_connection_is_a_502_and_not_retried() {
             2,
             "{framework:?}: the publish was retried"
         );
-        assert!(emu.publishes().is_empty());
-        emu.clear_faults();
+        assert!(emu.state().publishes().is_empty());
+        emu.state().clear_faults();
         assert_eq!(notify(&client, &app).await.0, 200);
-        assert_eq!(emu.publishes().len(), 1);
+        assert_eq!(emu.state().publishes().len(), 1);
     })
     .await;
 }
@@ -198,7 +198,7 @@ async fn rate_limit_storm_is_retried_a_bounded_number_of_times() {
             47,
             "{framework:?}: not exactly 3 attempts"
         );
-        emu.clear_faults();
+        emu.state().clear_faults();
 
         inject_publish_fault(&emu, storm("3600", 50));
         let started = Instant::now();
@@ -214,12 +214,12 @@ async fn rate_limit_storm_is_retried_a_bounded_number_of_times() {
             "a long Retry-After must not be waited for"
         );
         assert!(started.elapsed() < Duration::from_secs(5));
-        emu.clear_faults();
+        emu.state().clear_faults();
 
         // Two 429s then success: retried, and published exactly once.
         inject_publish_fault(&emu, storm("0", 2));
         assert_eq!(notify(&client, &app).await.0, 200);
-        assert_eq!(emu.publishes().len(), 1, "{framework:?}");
+        assert_eq!(emu.state().publishes().len(), 1, "{framework:?}");
     })
     .await;
 }
@@ -243,9 +243,9 @@ async fn server_error_burst_is_not_retried() {
                 "{framework:?}: a publish was retried"
             );
         }
-        assert!(emu.publishes().is_empty());
+        assert!(emu.state().publishes().is_empty());
         assert_eq!(notify(&client, &app).await.0, 200);
-        assert_eq!(emu.publishes().len(), 1);
+        assert_eq!(emu.state().publishes().len(), 1);
     })
     .await;
 }

@@ -13,11 +13,10 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
-use beams_core::BeamsConfig;
+use beams_core::Instance;
 use beams_core::publish::{
-    ApnsAlert, ApnsPayload, Aps, BeamsClient, FanOut, FcmNotification, FcmPayload, LIBRARY,
-    Notification, PublishError, Publisher, RetryPolicy, ValidationError, WebNotification,
-    WebPayload,
+    ApnsAlert, ApnsPayload, Aps, BeamsClient, FanOut, FcmNotification, FcmPayload, Notification,
+    PublishError, Publisher, RetryPolicy, ValidationError, WebNotification, WebPayload,
 };
 use beams_emulator::{Device, Emulator, Fault, Platform, RecordedPublish};
 use serde_json::json;
@@ -31,8 +30,8 @@ async fn start() -> Emulator {
 
 /// A client of the emulator with `policy`, as `instance_id` with `secret`.
 fn client_as(emu: &Emulator, instance_id: &str, secret: &str, policy: RetryPolicy) -> BeamsClient {
-    let config = BeamsConfig::builder(instance_id, secret)
-        .base_url(emu.base_url())
+    let config = Instance::builder(instance_id, secret)
+        .endpoint(emu.base_url())
         .build()
         .expect("valid config");
     BeamsClient::builder(&config)
@@ -42,7 +41,12 @@ fn client_as(emu: &Emulator, instance_id: &str, secret: &str, policy: RetryPolic
 }
 
 fn client_with(emu: &Emulator, policy: RetryPolicy) -> BeamsClient {
-    client_as(emu, emu.instance_id(), emu.secret_key(), policy)
+    client_as(
+        emu,
+        emu.state().instance_id(),
+        emu.state().secret_key(),
+        policy,
+    )
 }
 
 /// 3 attempts, tiny backoff, a `Retry-After` of up to 2 s honoured, 5 s per attempt.
@@ -60,8 +64,8 @@ fn client(emu: &Emulator) -> BeamsClient {
 
 /// A device of `platform` belonging to `user`.
 fn user_device(emu: &Emulator, platform: Platform, user: &str) -> Device {
-    let device = emu.register_device(platform);
-    emu.set_device_user(&device.id, user).unwrap();
+    let device = emu.state().register_device(platform);
+    emu.state().set_device_user(&device.id, user).unwrap();
     device
 }
 
@@ -84,15 +88,16 @@ impl<'a> Probe<'a> {
     /// Queues `faults` in order, then the counter.
     fn new(emu: &'a Emulator, faults: impl IntoIterator<Item = Fault>) -> Self {
         assert!(
-            emu.pending_faults().is_empty(),
+            emu.state().pending_faults().is_empty(),
             "a probe must own the queue"
         );
         let mut queued = 0;
         for fault in faults {
             queued += u64::from(fault.count);
-            emu.inject_fault(fault);
+            emu.state().inject_fault(fault);
         }
-        emu.inject_fault(Fault::latency(Duration::ZERO).times(COUNTER_UNITS));
+        emu.state()
+            .inject_fault(Fault::latency(Duration::ZERO).times(COUNTER_UNITS));
         Self {
             emu,
             queued: queued + u64::from(COUNTER_UNITS),
@@ -103,6 +108,7 @@ impl<'a> Probe<'a> {
     fn requests(&self) -> u64 {
         let pending: u64 = self
             .emu
+            .state()
             .pending_faults()
             .iter()
             .map(|f| u64::from(f.count))
@@ -113,14 +119,14 @@ impl<'a> Probe<'a> {
     /// Exactly `requests` reached the emulator, and none was recorded as a publish.
     fn assert_nothing_published(&self, requests: u64) {
         assert_eq!(self.requests(), requests);
-        assert!(self.emu.publishes().is_empty());
+        assert!(self.emu.state().publishes().is_empty());
     }
 
     /// The only request was the publish `publish_id` to `target` (`users` or `interests`),
     /// sent with the client's headers; returns what the emulator recorded.
     fn the_one_publish(&self, target: &str, publish_id: &str) -> RecordedPublish {
         assert_eq!(self.requests(), 1);
-        let mut publishes = self.emu.publishes();
+        let mut publishes = self.emu.state().publishes();
         assert_eq!(publishes.len(), 1);
         let publish = publishes.remove(0);
         assert_eq!(publish.publish_id, publish_id);
@@ -128,7 +134,7 @@ impl<'a> Probe<'a> {
             publish.path,
             format!(
                 "/publish_api/v1/instances/{}/publishes/{target}",
-                self.emu.instance_id()
+                self.emu.state().instance_id()
             )
         );
         assert_client_headers(&publish);
@@ -146,7 +152,10 @@ fn validation<T: std::fmt::Debug>(result: Result<T, PublishError>) -> Validation
 fn assert_client_headers(publish: &RecordedPublish) {
     assert_eq!(publish.header("authorization"), Some("Bearer [redacted]"));
     assert_eq!(publish.header("x-pusher-library"), Some("beams-rs 0.1.0"));
-    assert_eq!(LIBRARY, "beams-rs 0.1.0");
+    assert_eq!(
+        concat!("beams-rs ", env!("CARGO_PKG_VERSION")),
+        "beams-rs 0.1.0"
+    );
     assert_eq!(publish.header("content-type"), Some("application/json"));
     assert_eq!(publish.header("accept"), Some("application/json"));
     // Nothing else goes on the wire but what HTTP/1.1 needs.
@@ -171,7 +180,7 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
     let alice_fcm = user_device(&emu, Platform::Fcm, "alice");
     let bob_apns = user_device(&emu, Platform::Apns, "bob");
     let carol_web = user_device(&emu, Platform::Web, "carol");
-    let anonymous = emu.register_device(Platform::Web);
+    let anonymous = emu.state().register_device(Platform::Web);
     let probe = Probe::new(&emu, []);
 
     let notification = Notification::new()
@@ -224,7 +233,7 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
     );
 
     let pusher = json!({
-        "instanceId": emu.instance_id(),
+        "instanceId": emu.state().instance_id(),
         "publishId": id,
         "hasDisplayableContent": true,
     });
@@ -233,7 +242,7 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
         p["hasData"] = has_data.into();
         p
     };
-    let web = emu.deliveries(&alice_web.id);
+    let web = emu.state().deliveries(&alice_web.id);
     assert_eq!(web.len(), 1);
     assert_eq!(web[0].user_id.as_deref(), Some("alice"));
     assert_eq!(
@@ -247,7 +256,7 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
             "data": {"pusher": with_data(true), "order": 42}
         })
     );
-    let fcm = emu.deliveries(&alice_fcm.id);
+    let fcm = emu.state().deliveries(&alice_fcm.id);
     assert_eq!(fcm.len(), 1);
     assert_eq!(
         fcm[0].payload,
@@ -256,7 +265,7 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
             "data": {"pusher": with_data(false).to_string()}
         })
     );
-    let apns = emu.deliveries(&bob_apns.id);
+    let apns = emu.state().deliveries(&bob_apns.id);
     assert_eq!(apns.len(), 1);
     assert_eq!(apns[0].user_id.as_deref(), Some("bob"));
     assert_eq!(
@@ -266,20 +275,20 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
             "data": {"pusher": with_data(false)}
         })
     );
-    assert!(emu.deliveries(&carol_web.id).is_empty());
-    assert!(emu.deliveries(&anonymous.id).is_empty());
+    assert!(emu.state().deliveries(&carol_web.id).is_empty());
+    assert!(emu.state().deliveries(&anonymous.id).is_empty());
 }
 
 #[tokio::test]
 async fn publish_to_interests_reaches_the_subscribed_devices_once() {
     let emu = start().await;
-    let both = emu.register_device(Platform::Web);
-    let news = emu.register_device(Platform::Fcm);
-    let other = emu.register_device(Platform::Web);
-    assert!(emu.add_device_interest(&both.id, "donuts"));
-    assert!(emu.add_device_interest(&both.id, "news"));
-    assert!(emu.add_device_interest(&news.id, "news"));
-    assert!(emu.add_device_interest(&other.id, "weather"));
+    let both = emu.state().register_device(Platform::Web);
+    let news = emu.state().register_device(Platform::Fcm);
+    let other = emu.state().register_device(Platform::Web);
+    assert!(emu.state().add_device_interest(&both.id, "donuts"));
+    assert!(emu.state().add_device_interest(&both.id, "news"));
+    assert!(emu.state().add_device_interest(&news.id, "news"));
+    assert!(emu.state().add_device_interest(&other.id, "weather"));
     let probe = Probe::new(&emu, []);
 
     let notification = web_only()
@@ -302,7 +311,7 @@ async fn publish_to_interests_reaches_the_subscribed_devices_once() {
     );
     // Subscribed to two of the interests, delivered once.
     assert_eq!(publish.delivered_to, [both.id.clone(), news.id.clone()]);
-    let web = emu.deliveries(&both.id);
+    let web = emu.state().deliveries(&both.id);
     assert_eq!(web.len(), 1);
     assert_eq!(
         web[0].payload["notification"],
@@ -312,11 +321,11 @@ async fn publish_to_interests_reaches_the_subscribed_devices_once() {
         web[0].payload["data"]["pusher"]["publishId"],
         published.publish_id()
     );
-    let fcm = emu.deliveries(&news.id);
+    let fcm = emu.state().deliveries(&news.id);
     assert_eq!(fcm.len(), 1);
     assert_eq!(fcm[0].payload["data"]["k"], "v");
     assert!(fcm[0].payload["data"]["pusher"].is_string());
-    assert!(emu.deliveries(&other.id).is_empty());
+    assert!(emu.state().deliveries(&other.id).is_empty());
 }
 
 #[tokio::test]
@@ -332,10 +341,10 @@ async fn delete_user_removes_the_users_devices() {
     let client = client(&emu);
     client.delete_user(user).await.expect("delete succeeds");
     assert_eq!(probe.requests(), 1);
-    assert!(emu.user_devices(user).is_empty());
-    assert!(emu.device(&web.id).is_none());
-    assert!(emu.device(&apns.id).is_none());
-    assert_eq!(emu.user_devices("john").len(), 1);
+    assert!(emu.state().user_devices(user).is_empty());
+    assert!(emu.state().device(&web.id).is_none());
+    assert!(emu.state().device(&apns.id).is_none());
+    assert_eq!(emu.state().user_devices("john").len(), 1);
 
     // Idempotent: deleting again (or an unknown user) succeeds.
     client.delete_user(user).await.expect("second delete");
@@ -344,7 +353,7 @@ async fn delete_user_removes_the_users_devices() {
 
     // The user is gone: a publish to them reaches no device.
     client.publish_to_users(&[user], &web_only()).await.unwrap();
-    assert!(emu.publishes()[0].delivered_to.is_empty());
+    assert!(emu.state().publishes()[0].delivered_to.is_empty());
 }
 
 #[tokio::test]
@@ -366,10 +375,10 @@ async fn rate_limited_publish_waits_for_retry_after_then_succeeds_once() {
     );
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_eq!(probe.requests(), 2);
-    let publishes = emu.publishes();
+    let publishes = emu.state().publishes();
     assert_eq!(publishes.len(), 1);
     assert_eq!(publishes[0].publish_id, published.publish_id());
-    assert_eq!(emu.deliveries(&device.id).len(), 1);
+    assert_eq!(emu.state().deliveries(&device.id).len(), 1);
 }
 
 #[tokio::test]
@@ -452,10 +461,10 @@ async fn server_errors_on_delete_are_retried() {
         .await
         .expect("third attempt succeeds");
     assert_eq!(probe.requests(), 3);
-    assert!(emu.device(&device.id).is_none());
+    assert!(emu.state().device(&device.id).is_none());
 
     // A burst longer than the attempts: the last 5xx is returned.
-    emu.clear_faults();
+    emu.state().clear_faults();
     let probe = Probe::new(&emu, [Fault::status(502).times(5)]);
     let err = client(&emu).delete_user("dave").await.unwrap_err();
     assert!(
@@ -496,7 +505,7 @@ async fn a_publish_that_times_out_is_not_resent() {
     // delivered", which is why the client never resends.)
     tokio::time::sleep(latency + Duration::from_millis(300)).await;
     probe.assert_nothing_published(1);
-    assert!(emu.deliveries(&device.id).is_empty());
+    assert!(emu.state().deliveries(&device.id).is_empty());
 }
 
 #[tokio::test]
@@ -527,14 +536,14 @@ async fn a_dropped_delete_is_retried() {
         .await
         .expect("the retry succeeds");
     assert_eq!(probe.requests(), 2);
-    assert!(emu.device(&device.id).is_none());
+    assert!(emu.state().device(&device.id).is_none());
 }
 
 #[tokio::test]
 async fn a_wrong_secret_is_unauthorized() {
     let emu = start().await;
     let probe = Probe::new(&emu, []);
-    let client = client_as(&emu, emu.instance_id(), "NOT-THE-SECRET", quick());
+    let client = client_as(&emu, emu.state().instance_id(), "NOT-THE-SECRET", quick());
 
     let err = client
         .publish_to_users(&["alice"], &web_only())
@@ -561,7 +570,7 @@ async fn a_wrong_secret_is_unauthorized() {
 async fn an_unknown_instance_is_not_found() {
     let emu = start().await;
     let probe = Probe::new(&emu, []);
-    let client = client_as(&emu, "no-such-instance", emu.secret_key(), quick());
+    let client = client_as(&emu, "no-such-instance", emu.state().secret_key(), quick());
 
     let err = client
         .publish_to_interests(&["news"], &web_only())
@@ -685,7 +694,7 @@ async fn fan_out_of_2500_users_with_duplicates_publishes_each_user_once() {
     assert_eq!(report.batches.len(), 3);
     assert_eq!(report.users_published(), 2500);
     assert_eq!(probe.requests(), 3);
-    let publishes = emu.publishes();
+    let publishes = emu.state().publishes();
     assert_eq!(publishes.len(), 3);
     let reported: HashSet<&str> = report.publish_ids().collect();
     let recorded: HashSet<&str> = publishes.iter().map(|p| p.publish_id.as_str()).collect();
@@ -704,8 +713,8 @@ async fn fan_out_of_2500_users_with_duplicates_publishes_each_user_once() {
     assert_eq!(sizes, [500, 1000, 1000]);
     assert_eq!(seen.len(), 2500);
     assert!((0..2500).all(|i| seen.contains(format!("user-{i}").as_str())));
-    assert_eq!(emu.deliveries(&first.id).len(), 1);
-    assert_eq!(emu.deliveries(&last.id).len(), 1);
+    assert_eq!(emu.state().deliveries(&first.id).len(), 1);
+    assert_eq!(emu.state().deliveries(&last.id).len(), 1);
 }
 
 /// Fans `batches` × 1000 distinct users out at `rps` with `client`; returns the report's
@@ -753,7 +762,7 @@ async fn assert_no_429_at(rps: u32) {
     assert!(failed.is_empty(), "{} failed: {failed:#?}", failed.len());
     assert_eq!(batches, 150);
     assert_eq!(probe.requests(), 150);
-    assert_eq!(emu.publishes().len(), 150);
+    assert_eq!(emu.state().publishes().len(), 150);
 }
 
 /// FanOut paced at 100 rps against the emulator limiting at 100 rps: no 429 expected.
@@ -785,7 +794,7 @@ async fn fan_out_at_100_rps_against_a_100_rps_limit_publishes_each_batch_once() 
     assert!(elapsed >= Duration::from_millis(1490), "{elapsed:?}");
     let requests = probe.requests();
     assert!((150..=160).contains(&requests), "{requests} requests");
-    let publishes = emu.publishes();
+    let publishes = emu.state().publishes();
     assert_eq!(publishes.len(), 150);
     let users: HashSet<&str> = publishes
         .iter()

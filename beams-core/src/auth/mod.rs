@@ -1,35 +1,32 @@
-//! The auth route's decision, framework-neutral: from the query and the session's user to a
-//! complete `http::Response`.
+//! The auth route's decision, framework-neutral: from the request's method and query and the
+//! host's [`SessionUser`] to a complete `http::Response`.
 //!
-//! Adapters call [`BeamsAuth::check_request`] (phase 1: the method, then the query), run the
-//! host's extractor and hook only when it passes, then call [`BeamsAuth::authorize`]
-//! (phase 2). [`BeamsAuth::respond`] does both for callers that already know the session.
+//! Adapters run [`BeamsAuth::check_request`] (phase 1: the method, then the query), run the
+//! host's extractor and hook only when it passes, then [`BeamsAuth::authorize`] (phase 2).
 
 mod query;
 mod resolve;
+mod response;
 
 use std::fmt;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 
-pub use query::{USER_ID_PARAM, user_id_from_query};
-pub use resolve::ResolveUserId;
+pub use resolve::{ResolveUserId, SessionUser};
 
-/// Percent-decodes a test header value (used by `test_util`).
-#[cfg(feature = "test-util")]
-pub(crate) fn percent_decode_for_tests(s: &str) -> Option<Vec<u8>> {
-    query::percent_decode(s).map(std::borrow::Cow::into_owned)
-}
+use crate::{ConfigError, Instance, TokenIssuer, UserId, UserIdError};
 
-use crate::{BeamsConfig, ConfigError, TokenIssuer, UserId, UserIdError};
+/// How long a client is asked to wait (`Retry-After`, seconds) when the session store is
+/// unavailable.
+const SESSION_RETRY_AFTER_SECS: u32 = 5;
 
 /// Why the auth route refused to issue a token. Every rejection is answered with Beams' own
-/// error shape, `{"error":"<reason phrase>","description":"<sentence>"}`.
+/// error shape, `{"error":"<reason phrase>","description":"<sentence>"}`, built by
+/// [`into_response`](Self::into_response).
 ///
 /// ```
-/// use beams_core::auth::AuthRejection;
+/// use beams_core::AuthRejection;
 ///
 /// let r = AuthRejection::UserMismatch;
 /// assert_eq!(r.status(), http::StatusCode::UNAUTHORIZED);
@@ -37,6 +34,9 @@ use crate::{BeamsConfig, ConfigError, TokenIssuer, UserId, UserIdError};
 ///     r.body_text(),
 ///     r#"{"error":"Unauthorized","description":"The requested user_id is not the logged-in user."}"#
 /// );
+/// let res = AuthRejection::SessionUnavailable.into_response();
+/// assert_eq!(res.status(), 503);
+/// assert_eq!(res.headers()["retry-after"], "5");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -53,18 +53,21 @@ pub enum AuthRejection {
     /// `user_id` decodes to something that is not a valid user id.
     #[error("the user_id query parameter is invalid: {0}")]
     InvalidUserId(UserIdError),
-    /// No user is logged in (the hook returned `None`).
+    /// No user is logged in.
     #[error("no user is logged in")]
     NotLoggedIn,
-    /// The host's session extractor failed; `status` is the status of its rejection.
+    /// The host's session extractor rejected the request; `status` is its rejection's.
     #[error("the session extractor failed with status {status}")]
-    SessionUnavailable {
+    ExtractorRejected {
         /// The HTTP status of the extractor's own rejection.
         status: u16,
     },
     /// The requested `user_id` differs from the logged-in user.
     #[error("the requested user_id is not the logged-in user")]
     UserMismatch,
+    /// The host's session store could not be read.
+    #[error("the session store is unavailable")]
+    SessionUnavailable,
     /// The request used a method other than GET (or HEAD).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -74,16 +77,17 @@ pub enum AuthRejection {
 }
 
 impl AuthRejection {
-    /// The HTTP status of this rejection: 400, 401, 405 or (never in practice) 500.
+    /// The HTTP status of this rejection: 400, 401, 405, 503 or (never in practice) 500.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingUserId
             | Self::RepeatedUserId
             | Self::MalformedUserId
             | Self::InvalidUserId(_) => StatusCode::BAD_REQUEST,
-            Self::NotLoggedIn | Self::SessionUnavailable { .. } | Self::UserMismatch => {
+            Self::NotLoggedIn | Self::ExtractorRejected { .. } | Self::UserMismatch => {
                 StatusCode::UNAUTHORIZED
             }
+            Self::SessionUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TokenFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,8 +103,9 @@ impl AuthRejection {
             Self::InvalidUserId(UserIdError::TooLong(_)) => "user_id_too_long",
             Self::InvalidUserId(_) => "user_id_not_utf8",
             Self::NotLoggedIn => "not_logged_in",
-            Self::SessionUnavailable { .. } => "session_unavailable",
+            Self::ExtractorRejected { .. } => "extractor_rejected",
             Self::UserMismatch => "user_mismatch",
+            Self::SessionUnavailable => "session_unavailable",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TokenFailed => "token_failed",
         }
@@ -122,8 +127,11 @@ impl AuthRejection {
             }
             Self::InvalidUserId(_) => "The user_id query parameter must be valid UTF-8.",
             Self::NotLoggedIn => "You must be logged in to get a Beams Token.",
-            Self::SessionUnavailable { .. } => "The login session could not be read.",
+            Self::ExtractorRejected { .. } => "The login session could not be read.",
             Self::UserMismatch => "The requested user_id is not the logged-in user.",
+            Self::SessionUnavailable => {
+                "The login session is temporarily unavailable. Try again shortly."
+            }
             Self::MethodNotAllowed => "Use GET to request a Beams Token.",
             Self::TokenFailed => "The Beams Token could not be issued.",
         }
@@ -131,89 +139,50 @@ impl AuthRejection {
 
     /// The JSON body: `{"error":"<reason phrase>","description":"<sentence>"}`.
     pub fn body_text(&self) -> String {
-        let status = self.status();
-        let error = status.canonical_reason().unwrap_or("Error");
-        let description = self.description();
-        let mut body = String::with_capacity(29 + error.len() + description.len());
-        body.push_str("{\"error\":\"");
-        body.push_str(error);
-        body.push_str("\",\"description\":\"");
-        body.push_str(description);
-        body.push_str("\"}");
-        body
+        response::error_body(self.status(), self.description())
     }
 
-    /// The complete response: status, [the route's headers](BeamsAuth), JSON body, and
-    /// `Allow: GET` for 405.
+    /// The complete response: status, the route's headers, the JSON body, plus
+    /// `Allow: GET` on a 405 and `Retry-After` on a 503.
     pub fn into_response(self) -> Response<String> {
-        let mut response = json_response(self.status(), self.body_text());
-        if self == Self::MethodNotAllowed {
-            response
-                .headers_mut()
-                .insert(http::header::ALLOW, HeaderValue::from_static("GET"));
-        }
-        response
-    }
-}
-
-/// What the host's session said about the caller, as seen by [`BeamsAuth::authorize`].
-#[derive(Clone, Copy)]
-#[non_exhaustive]
-pub enum SessionState<'a> {
-    /// This user is logged in.
-    LoggedIn(&'a str),
-    /// Nobody is logged in.
-    LoggedOut,
-    /// The host's extractor failed: its rejection's status and a description for the log.
-    Unavailable {
-        /// The status of the extractor's rejection (a 5xx means the host is misconfigured).
-        status: u16,
-        /// What the extractor said, logged at warn (5xx) or debug (4xx).
-        error: &'a dyn fmt::Display,
-    },
-}
-
-impl fmt::Debug for SessionState<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut res = response::json(self.status(), self.body_text());
         match self {
-            Self::LoggedIn(user) => f.debug_tuple("LoggedIn").field(user).finish(),
-            Self::LoggedOut => f.write_str("LoggedOut"),
-            Self::Unavailable { status, error } => f
-                .debug_struct("Unavailable")
-                .field("status", status)
-                .field("error", &format_args!("{error}"))
-                .finish(),
+            Self::MethodNotAllowed => response::set_allow_get(&mut res),
+            Self::SessionUnavailable => {
+                response::set_retry_after(&mut res, SESSION_RETRY_AFTER_SECS);
+            }
+            _ => {}
         }
+        res
     }
 }
 
-impl<'a> From<Option<&'a str>> for SessionState<'a> {
-    fn from(user: Option<&'a str>) -> Self {
-        user.map_or(Self::LoggedOut, Self::LoggedIn)
-    }
-}
-
-/// The auth route: configuration plus a prepared [`TokenIssuer`]. Cheap to clone (an `Arc`).
+/// The auth route: its path and a prepared [`TokenIssuer`]. Cheap to clone (an `Arc`).
 ///
 /// Every response it builds, success or error, carries `Content-Type: application/json`,
 /// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`.
 ///
 /// ```
-/// use beams_core::{BeamsAuth, BeamsConfig};
-/// use beams_core::auth::SessionState;
+/// use beams_core::{BeamsAuth, Instance, SessionUser};
+/// use http::Method;
 ///
-/// let auth = BeamsAuth::new(BeamsConfig::new("my-instance", "my-secret")?);
+/// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
 ///
-/// let ok = auth.respond(Some("user_id=alice"), SessionState::LoggedIn("alice"));
+/// // Phase 1 needs only the method and the query: a bad one is answered before any
+/// // session lookup.
+/// let requested = auth.check_request(&Method::GET, Some("user_id=john+test%40example.com")).unwrap();
+/// assert_eq!(requested, "john+test@example.com"); // `+` stays a plus
+/// let refused = auth.check_request(&Method::GET, Some("user_id=%ZZ")).unwrap_err();
+/// assert_eq!(refused.into_response().status(), 400);
+///
+/// // Phase 2 compares with the host's logged-in user and issues the token.
+/// let ok = auth.authorize(&requested, SessionUser::LoggedIn("john+test@example.com".into()));
 /// assert_eq!(ok.status(), 200);
 /// assert!(ok.body().starts_with(r#"{"token":"eyJ"#));
 /// assert_eq!(ok.headers()["cache-control"], "no-store");
 ///
-/// let other = auth.respond(Some("user_id=bob"), SessionState::LoggedIn("alice"));
+/// let other = auth.authorize(&requested, SessionUser::LoggedIn("alice".into()));
 /// assert_eq!(other.status(), 401);
-///
-/// let anonymous = auth.respond(Some("user_id=alice"), SessionState::LoggedOut);
-/// assert_eq!(anonymous.status(), 401);
 /// # Ok::<(), beams_core::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -222,35 +191,62 @@ pub struct BeamsAuth {
 }
 
 struct Inner {
-    config: BeamsConfig,
+    path: Box<str>,
     issuer: TokenIssuer,
 }
 
 impl fmt::Debug for BeamsAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BeamsAuth")
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
+            .field("path", &self.inner.path)
+            .field("issuer", &self.inner.issuer)
+            .finish()
     }
 }
 
 impl BeamsAuth {
-    /// Prepares the route for `config` (builds the token issuer once).
-    pub fn new(config: BeamsConfig) -> Self {
-        let issuer = TokenIssuer::new(&config);
-        Self {
-            inner: Arc::new(Inner { config, issuer }),
+    /// The default path of the route: `/pusher/beams-auth`.
+    pub const DEFAULT_PATH: &str = "/pusher/beams-auth";
+
+    /// The route for `instance` at [`DEFAULT_PATH`](Self::DEFAULT_PATH), issuing tokens that
+    /// live 24 hours.
+    pub fn new(instance: &Instance) -> Self {
+        Self::from_parts(Self::DEFAULT_PATH.into(), TokenIssuer::new(instance))
+    }
+
+    /// Starts a builder to change the path or the token lifetime.
+    ///
+    /// ```
+    /// use beams_core::{BeamsAuth, Instance};
+    /// use std::time::Duration;
+    ///
+    /// let instance = Instance::new("my-instance", "my-secret")?;
+    /// let auth = BeamsAuth::builder(&instance)
+    ///     .path("/api/beams-token")
+    ///     .token_ttl(Duration::from_secs(3600))
+    ///     .build()?;
+    /// assert_eq!(auth.path(), "/api/beams-token");
+    /// assert_eq!(auth.issuer().ttl(), Duration::from_secs(3600));
+    /// assert!(BeamsAuth::builder(&instance).path("no-slash").build().is_err());
+    /// # Ok::<(), beams_core::ConfigError>(())
+    /// ```
+    pub fn builder(instance: &Instance) -> BeamsAuthBuilder {
+        BeamsAuthBuilder {
+            issuer: TokenIssuer::new(instance),
+            path: Self::DEFAULT_PATH.to_owned(),
+            ttl: None,
         }
     }
 
-    /// Reads the configuration from `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` and `BEAMS_ENDPOINT`.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        BeamsConfig::from_env().map(Self::new)
+    fn from_parts(path: Box<str>, issuer: TokenIssuer) -> Self {
+        Self {
+            inner: Arc::new(Inner { path, issuer }),
+        }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &BeamsConfig {
-        &self.inner.config
+    /// The route's path (default `/pusher/beams-auth`).
+    pub fn path(&self) -> &str {
+        &self.inner.path
     }
 
     /// The token issuer.
@@ -258,51 +254,43 @@ impl BeamsAuth {
         &self.inner.issuer
     }
 
-    /// The route's path (default `/pusher/beams-auth`).
-    pub fn path(&self) -> &str {
-        self.inner.config.auth_path()
-    }
-
-    /// Phase 1: the requested user from the raw query (without the `?`), or the 400 to send.
-    pub fn requested_user(&self, query: Option<&str>) -> Result<UserId, AuthRejection> {
-        user_id_from_query(query)
-    }
-
-    /// Phase 1 as every adapter runs it: the method, then the query. `Ok` is the requested
-    /// user (now run the host's extractor and [`authorize`](Self::authorize)); `Err` is the
-    /// 405 or 400 to send as it is, before any extractor runs.
+    /// Phase 1, from the method and the raw query (without the `?`) alone: the requested
+    /// user, or the rejection to answer with at once (`405` for a method other than GET and
+    /// HEAD, then `400` for a bad `user_id`). Run the host's extractor only on `Ok`.
     ///
     /// ```
+    /// use beams_core::{AuthRejection, BeamsAuth, Instance};
     /// use http::Method;
-    /// # let auth = beams_core::test_util::auth();
-    /// let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
-    /// assert_eq!(requested.as_str(), "alice");
-    /// assert_eq!(auth.check_request(&Method::POST, Some("user_id=alice")).unwrap_err().status(), 405);
-    /// assert_eq!(auth.check_request(&Method::GET, Some("user_id=%ZZ")).unwrap_err().status(), 400);
+    ///
+    /// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
+    /// assert_eq!(auth.check_request(&Method::GET, Some("user_id=alice")).unwrap(), "alice");
+    /// assert_eq!(auth.check_request(&Method::POST, Some("user_id=alice")), Err(AuthRejection::MethodNotAllowed));
+    /// assert_eq!(auth.check_request(&Method::GET, None), Err(AuthRejection::MissingUserId));
+    /// # Ok::<(), beams_core::ConfigError>(())
     /// ```
-    #[allow(
-        clippy::result_large_err,
-        reason = "the Err is the response to send, moved once; boxing would allocate for every 405 and 400"
-    )]
     pub fn check_request(
         &self,
         method: &Method,
         query: Option<&str>,
-    ) -> Result<UserId, Response<String>> {
-        if let Some(not_allowed) = self.check_method(method) {
-            return Err(not_allowed);
-        }
-        self.requested_user(query).map_err(reject)
+    ) -> Result<UserId, AuthRejection> {
+        let checked = if method == Method::GET || method == Method::HEAD {
+            query::user_id_from_query(query)
+        } else {
+            Err(AuthRejection::MethodNotAllowed)
+        };
+        checked.inspect_err(log_rejection)
     }
 
-    /// Phase 2: checks the session against the requested user and issues the token.
-    pub fn authorize(&self, requested: &UserId, session: SessionState<'_>) -> Response<String> {
-        let outcome = match session {
-            SessionState::LoggedIn(user) if user == requested.as_str() => {
-                match token_body(&self.inner.issuer, requested) {
-                    Ok(body) => {
+    /// Phase 2: the response for the `requested` user (from
+    /// [`check_request`](Self::check_request)) given what the host's session says: a token
+    /// for the logged-in user it names, else the rejection's response.
+    pub fn authorize(&self, requested: &UserId, session: SessionUser) -> Response<String> {
+        let rejection = match session {
+            SessionUser::LoggedIn(user) if user == requested.as_str() => {
+                match response::token(&self.inner.issuer, requested) {
+                    Ok(res) => {
                         tracing::debug!(target: "beams::auth", outcome = "issued", user_id = requested.as_str());
-                        return json_response(StatusCode::OK, body);
+                        return res;
                     }
                     Err(error) => {
                         tracing::error!(target: "beams::auth", outcome = "token_failed", %error);
@@ -310,93 +298,77 @@ impl BeamsAuth {
                     }
                 }
             }
-            SessionState::LoggedIn(_) => AuthRejection::UserMismatch,
-            SessionState::LoggedOut => AuthRejection::NotLoggedIn,
-            SessionState::Unavailable { status, error } => {
+            SessionUser::LoggedIn(_) => AuthRejection::UserMismatch,
+            SessionUser::LoggedOut => AuthRejection::NotLoggedIn,
+            SessionUser::Unavailable(reason) => {
+                // `?reason`: the store's own text is escaped, so it cannot forge log lines.
+                tracing::warn!(
+                    target: "beams::auth",
+                    outcome = "session_unavailable",
+                    ?reason,
+                    "the session store could not be read; answering 503"
+                );
+                AuthRejection::SessionUnavailable
+            }
+            SessionUser::Rejected { status, reason } => {
                 if status >= 500 {
                     tracing::warn!(
                         target: "beams::auth",
                         status,
-                        %error,
+                        ?reason,
                         "the session extractor failed; is the host's session layer installed around the Beams route?"
                     );
                 } else {
-                    tracing::debug!(target: "beams::auth", status, %error, "the session extractor rejected the request");
+                    tracing::debug!(target: "beams::auth", status, ?reason, "the session extractor rejected the request");
                 }
-                AuthRejection::SessionUnavailable { status }
+                AuthRejection::ExtractorRejected { status }
             }
         };
-        reject(outcome)
-    }
-
-    /// Both phases, for callers that already know the session.
-    pub fn respond(&self, query: Option<&str>, session: SessionState<'_>) -> Response<String> {
-        match self.requested_user(query) {
-            Ok(requested) => self.authorize(&requested, session),
-            Err(rejection) => reject(rejection),
-        }
-    }
-
-    /// The response for a rejection from [`requested_user`](Self::requested_user) (or any
-    /// other), logged at debug like every outcome of the route.
-    ///
-    /// ```
-    /// # let auth = beams_core::test_util::auth();
-    /// let res = match auth.requested_user(Some("user_id=%ZZ")) {
-    ///     Ok(_) => unreachable!(),
-    ///     Err(rejection) => auth.reject(rejection),
-    /// };
-    /// assert_eq!(res.status(), 400);
-    /// ```
-    pub fn reject(&self, rejection: AuthRejection) -> Response<String> {
-        reject(rejection)
-    }
-
-    /// The 405 for methods other than GET and HEAD, or `None` when the method is allowed.
-    pub fn check_method(&self, method: &Method) -> Option<Response<String>> {
-        if method == Method::GET || method == Method::HEAD {
-            None
-        } else {
-            Some(reject(AuthRejection::MethodNotAllowed))
-        }
+        log_rejection(&rejection);
+        rejection.into_response()
     }
 }
 
-/// Logs a rejection at debug and builds its response.
-pub(crate) fn reject(rejection: AuthRejection) -> Response<String> {
+fn log_rejection(rejection: &AuthRejection) {
     tracing::debug!(target: "beams::auth", outcome = rejection.kind(), status = rejection.status().as_u16());
-    rejection.into_response()
 }
 
-/// `{"token":"<jwt>"}` for `user`, expiring after the issuer's TTL. The token is written
-/// straight into the body (the same bytes [`TokenIssuer::issue`] returns, without a copy).
-fn token_body(issuer: &TokenIssuer, user: &UserId) -> Result<String, crate::TokenError> {
-    let exp = issuer.expiry_at(std::time::SystemTime::now())?;
-    let mut body = Vec::with_capacity(issuer.token_len_hint(user) + 12);
-    body.extend_from_slice(b"{\"token\":\"");
-    issuer.write_token(user, exp, &mut body)?;
-    body.extend_from_slice(b"\"}");
-    Ok(String::from_utf8(body).expect("the body is ASCII"))
+/// Builder for [`BeamsAuth`]; [`build`](Self::build) validates the settings.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct BeamsAuthBuilder {
+    issuer: TokenIssuer,
+    path: String,
+    ttl: Option<std::time::Duration>,
 }
 
-static NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
+impl BeamsAuthBuilder {
+    /// The route's path (default `/pusher/beams-auth`): starts with `/`, no `?`, `#` or
+    /// whitespace.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
 
-/// The headers of every response of the route, built once: cloning the finished map copies
-/// two small tables, where building it would allocate and hash three names per response.
-/// Room for a fourth header (`Allow` on a 405).
-static HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
-    let mut headers = HeaderMap::with_capacity(4);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(NOSNIFF.clone(), HeaderValue::from_static("nosniff"));
-    headers
-});
+    /// How long issued tokens are valid: at least 1 second, at most 24 hours (the default).
+    pub fn token_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
 
-fn json_response(status: StatusCode, body: String) -> Response<String> {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = HEADERS.clone();
-    response
+    /// Validates the settings and builds the route.
+    pub fn build(self) -> Result<BeamsAuth, ConfigError> {
+        let path = self.path;
+        if !path.starts_with('/') || path.contains(['?', '#']) || path.contains(char::is_whitespace)
+        {
+            return Err(ConfigError::InvalidAuthPath(path));
+        }
+        let issuer = match self.ttl {
+            Some(ttl) => self.issuer.checked_ttl(ttl)?,
+            None => self.issuer,
+        };
+        Ok(BeamsAuth::from_parts(path.into_boxed_str(), issuer))
+    }
 }
 
 #[cfg(test)]
@@ -404,7 +376,11 @@ mod tests {
     use super::*;
 
     fn auth() -> BeamsAuth {
-        BeamsAuth::new(BeamsConfig::new("inst", "secret").unwrap())
+        BeamsAuth::new(&Instance::new("inst", "secret").unwrap())
+    }
+
+    fn user(id: &str) -> UserId {
+        UserId::new(id).unwrap()
     }
 
     #[test]
@@ -417,8 +393,9 @@ mod tests {
             AuthRejection::InvalidUserId(UserIdError::TooLong(165)),
             AuthRejection::InvalidUserId(UserIdError::NotUtf8(0)),
             AuthRejection::NotLoggedIn,
-            AuthRejection::SessionUnavailable { status: 500 },
+            AuthRejection::ExtractorRejected { status: 500 },
             AuthRejection::UserMismatch,
+            AuthRejection::SessionUnavailable,
             AuthRejection::MethodNotAllowed,
             AuthRejection::TokenFailed,
         ];
@@ -433,52 +410,92 @@ mod tests {
             assert_eq!(res.headers()["cache-control"], "no-store");
             assert_eq!(res.headers()["x-content-type-options"], "nosniff");
             assert_eq!(
-                res.headers().contains_key("allow"),
-                r == AuthRejection::MethodNotAllowed
+                res.headers().get("allow").map(|v| v.to_str().unwrap()),
+                (r == AuthRejection::MethodNotAllowed).then_some("GET")
+            );
+            assert_eq!(
+                res.headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap()),
+                (r == AuthRejection::SessionUnavailable).then_some("5")
             );
         }
     }
 
     #[test]
     fn methods() {
-        assert!(auth().check_method(&Method::GET).is_none());
-        assert!(auth().check_method(&Method::HEAD).is_none());
-        let res = auth().check_method(&Method::POST).unwrap();
-        assert_eq!(res.status(), 405);
-        assert_eq!(res.headers()["allow"], "GET");
-    }
-
-    #[test]
-    fn extractor_failure_is_401() {
-        let err = "session layer missing";
-        let res = auth().respond(
-            Some("user_id=a"),
-            SessionState::Unavailable {
-                status: 500,
-                error: &err,
-            },
-        );
-        assert_eq!(res.status(), 401);
-        assert!(res.body().contains("could not be read"));
-    }
-
-    #[test]
-    fn exact_string_comparison() {
         let a = auth();
+        assert!(a.check_request(&Method::GET, Some("user_id=a")).is_ok());
+        assert!(a.check_request(&Method::HEAD, Some("user_id=a")).is_ok());
+        for m in [Method::POST, Method::PUT, Method::OPTIONS] {
+            // The method is checked before the query.
+            assert_eq!(
+                a.check_request(&m, Some("user_id=%ZZ")),
+                Err(AuthRejection::MethodNotAllowed)
+            );
+        }
+    }
+
+    #[test]
+    fn session_outcomes() {
+        let a = auth();
+        let status = |s: SessionUser| a.authorize(&user("alice"), s).status();
+        assert_eq!(status(SessionUser::LoggedIn("alice".into())), 200);
+        assert_eq!(status(SessionUser::LoggedIn("Alice".into())), 401);
+        assert_eq!(status(SessionUser::LoggedIn("alice ".into())), 401);
+        assert_eq!(status(SessionUser::LoggedOut), 401);
+        assert_eq!(status(SessionUser::Unavailable("down".into())), 503);
+        for code in [401, 500] {
+            let res = a.authorize(
+                &user("alice"),
+                SessionUser::Rejected {
+                    status: code,
+                    reason: "layer missing".into(),
+                },
+            );
+            assert_eq!(res.status(), 401);
+            assert!(res.body().contains("could not be read"));
+        }
+    }
+
+    #[test]
+    fn hook_outputs_convert() {
+        let io = || std::io::Error::other("down");
         assert_eq!(
-            a.respond(Some("user_id=Alice"), SessionState::LoggedIn("alice"))
-                .status(),
-            401
+            SessionUser::from(Ok::<_, std::io::Error>(Some("a".to_owned()))),
+            SessionUser::LoggedIn("a".into())
         );
         assert_eq!(
-            a.respond(Some("user_id=alice%20"), SessionState::LoggedIn("alice"))
-                .status(),
-            401
+            SessionUser::from(Ok::<Option<String>, _>(None).map_err(|()| io())),
+            SessionUser::LoggedOut
         );
         assert_eq!(
-            a.respond(Some("user_id=alice"), SessionState::LoggedIn("alice"))
-                .status(),
-            200
+            SessionUser::from(Err::<Option<String>, _>(io())),
+            SessionUser::Unavailable("down".into())
         );
+        assert_eq!(
+            SessionUser::from(Some(user("u"))),
+            SessionUser::LoggedIn("u".into())
+        );
+        assert_eq!(SessionUser::from(None::<&str>), SessionUser::LoggedOut);
+    }
+
+    #[test]
+    fn builder_checks_path_and_ttl() {
+        let instance = Instance::new("inst", "secret").unwrap();
+        let b = || BeamsAuth::builder(&instance);
+        assert_eq!(b().path("/beams").build().unwrap().path(), "/beams");
+        for bad in ["beams", "/a?b", "/a#b", "/a b", ""] {
+            assert!(
+                matches!(b().path(bad).build(), Err(ConfigError::InvalidAuthPath(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            b().token_ttl(std::time::Duration::ZERO).build(),
+            Err(ConfigError::InvalidTokenTtl(_))
+        ));
+        assert_eq!(auth().path(), BeamsAuth::DEFAULT_PATH);
+        assert!(!format!("{:?}", auth()).contains("secret"));
     }
 }

@@ -6,24 +6,14 @@ use super::AuthRejection;
 use crate::UserId;
 
 /// The query parameter that carries the requested user id.
-pub const USER_ID_PARAM: &str = "user_id";
+const USER_ID_PARAM: &str = "user_id";
 
 /// Finds exactly one `user_id` in a raw query string and validates it.
 ///
 /// Pairs are split on `&`, a pair's first `=` splits key and value, `%XX` is decoded in keys
 /// and values, and `+` stays a `+` (no client encodes a space as `+`; iOS leaves `+`
 /// unescaped). Other parameters are ignored, even when malformed.
-///
-/// ```
-/// use beams_core::auth::{AuthRejection, user_id_from_query};
-///
-/// assert_eq!(user_id_from_query(Some("user_id=john+test%40example.com")).unwrap(), "john+test@example.com");
-/// assert_eq!(user_id_from_query(Some("a=1&user_id=%C3%A9")).unwrap(), "é");
-/// assert_eq!(user_id_from_query(None), Err(AuthRejection::MissingUserId));
-/// assert_eq!(user_id_from_query(Some("user_id=a&user_id=b")), Err(AuthRejection::RepeatedUserId));
-/// assert_eq!(user_id_from_query(Some("user_id=%ZZ")), Err(AuthRejection::MalformedUserId));
-/// ```
-pub fn user_id_from_query(query: Option<&str>) -> Result<UserId, AuthRejection> {
+pub(super) fn user_id_from_query(query: Option<&str>) -> Result<UserId, AuthRejection> {
     let mut found: Option<&str> = None;
     for pair in query.unwrap_or("").split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -48,35 +38,17 @@ pub fn user_id_from_query(query: Option<&str>) -> Result<UserId, AuthRejection> 
     user.map_err(AuthRejection::InvalidUserId)
 }
 
-/// Decodes `%XX` escapes; `None` when an escape is truncated or not hex. `+` is kept.
-pub(crate) fn percent_decode(input: &str) -> Option<Cow<'_, [u8]>> {
+/// Decodes `%XX` escapes; `None` when an escape is truncated or not hex (where the
+/// `percent-encoding` crate would keep it as text). `+` is kept.
+fn percent_decode(input: &str) -> Option<Cow<'_, [u8]>> {
     let bytes = input.as_bytes();
-    if !bytes.contains(&b'%') {
-        return Some(Cow::Borrowed(bytes));
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = hex(*bytes.get(i + 1)?)?;
-            let lo = hex(*bytes.get(i + 2)?)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(Cow::Owned(out))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    well_formed.then(|| percent_encoding::percent_decode(bytes).into())
 }
 
 #[cfg(test)]

@@ -13,11 +13,10 @@ use super::error::{PublishError, ValidationError};
 use super::notification::Notification;
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::{PublishResponse, Publisher};
-use crate::config::BeamsConfig;
-use crate::user_id::UserId;
+use crate::{Instance, UserId};
 
 /// The `X-Pusher-Library` header's value.
-pub const LIBRARY: &str = concat!("beams-rs ", env!("CARGO_PKG_VERSION"));
+pub(crate) const LIBRARY: &str = concat!("beams-rs ", env!("CARGO_PKG_VERSION"));
 
 /// Longest response body read; the rest is dropped (answers are tiny JSON objects).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -58,12 +57,12 @@ pub enum BuildError {
 /// your application state, usually as an `Arc<dyn Publisher>` or a generic `P: Publisher`.
 ///
 /// ```no_run
-/// use beams_core::BeamsConfig;
+/// use beams_core::Instance;
 /// use beams_core::publish::{BeamsClient, Notification, Publisher, WebNotification, WebPayload};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let config = BeamsConfig::from_env()?;
-/// let client = BeamsClient::new(&config)?;
+/// let instance = Instance::from_env()?;
+/// let client = BeamsClient::new(&instance)?;
 /// let notification = Notification::new()
 ///     .web(WebPayload::new().notification(WebNotification::new("Hi", "Your order shipped")));
 /// let published = client.publish_to_users(&["alice"], &notification).await?;
@@ -76,7 +75,7 @@ pub enum BuildError {
 pub struct BeamsClient {
     http: reqwest::Client,
     instance_id: Box<str>,
-    base_url: Box<str>,
+    endpoint: Box<str>,
     authorization: HeaderValue,
     policy: RetryPolicy,
 }
@@ -85,7 +84,7 @@ impl fmt::Debug for BeamsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BeamsClient")
             .field("instance_id", &self.instance_id)
-            .field("base_url", &self.base_url)
+            .field("endpoint", &self.endpoint)
             .field("secret_key", &"<redacted>")
             .field("retry_policy", &self.policy)
             .finish_non_exhaustive()
@@ -95,21 +94,21 @@ impl fmt::Debug for BeamsClient {
 /// Builder for [`BeamsClient`]: a custom `reqwest::Client`, retry policy and timeout.
 ///
 /// ```
-/// use beams_core::BeamsConfig;
+/// use beams_core::Instance;
 /// use beams_core::publish::{BeamsClient, RetryPolicy};
 /// use std::time::Duration;
 ///
-/// let config = BeamsConfig::builder("my-instance", "my-secret")
-///     .base_url("http://127.0.0.1:4000")
+/// let instance = Instance::builder("my-instance", "my-secret")
+///     .endpoint("http://127.0.0.1:4000")
 ///     .build()?;
-/// let client = BeamsClient::builder(&config)
+/// let client = BeamsClient::builder(&instance)
 ///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
 ///     .timeout(Duration::from_secs(3))
 ///     .build()?;
 /// assert_eq!(client.retry_policy().timeout(), Duration::from_secs(3));
 /// assert!(!format!("{client:?}").contains("my-secret"));
 ///
-/// let refused = BeamsClient::builder(&config)
+/// let refused = BeamsClient::builder(&instance)
 ///     .retry_policy(RetryPolicy::default().with_max_attempts(0))
 ///     .build();
 /// assert!(refused.is_err());
@@ -118,7 +117,7 @@ impl fmt::Debug for BeamsClient {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct BeamsClientBuilder {
-    config: BeamsConfig,
+    instance: Instance,
     http: Option<reqwest::Client>,
     policy: RetryPolicy,
 }
@@ -157,7 +156,7 @@ impl BeamsClientBuilder {
         }
         let mut authorization = HeaderValue::from_str(&format!(
             "Bearer {}",
-            self.config.secret_key().expose_secret()
+            self.instance.secret_key().expose_secret()
         ))
         .map_err(|_| BuildError::InvalidSecretKey)?;
         authorization.set_sensitive(true);
@@ -170,8 +169,8 @@ impl BeamsClientBuilder {
         };
         Ok(BeamsClient {
             http,
-            instance_id: self.config.instance_id().into(),
-            base_url: self.config.base_url().into(),
+            instance_id: self.instance.id().into(),
+            endpoint: self.instance.endpoint().into(),
             authorization,
             policy: self.policy,
         })
@@ -186,15 +185,15 @@ enum Idempotent {
 }
 
 impl BeamsClient {
-    /// A client with the default HTTP client and [`RetryPolicy`].
-    pub fn new(config: &BeamsConfig) -> Result<Self, BuildError> {
-        Self::builder(config).build()
+    /// A client for `instance` with the default HTTP client and [`RetryPolicy`].
+    pub fn new(instance: &Instance) -> Result<Self, BuildError> {
+        Self::builder(instance).build()
     }
 
     /// Starts a builder.
-    pub fn builder(config: &BeamsConfig) -> BeamsClientBuilder {
+    pub fn builder(instance: &Instance) -> BeamsClientBuilder {
         BeamsClientBuilder {
-            config: config.clone(),
+            instance: instance.clone(),
             http: None,
             policy: RetryPolicy::default(),
         }
@@ -206,8 +205,8 @@ impl BeamsClient {
     }
 
     /// The base URL requests go to.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// The retry policy in force.
@@ -238,7 +237,7 @@ impl BeamsClient {
         body: Option<Bytes>,
         idempotent: Idempotent,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
-        let url = format!("{}{path}", self.base_url);
+        let url = format!("{}{path}", self.endpoint);
         let mut attempt = 1;
         loop {
             let (error, retryable, retry_after) = match self
@@ -395,24 +394,24 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let config = BeamsConfig::new("instance", "TOP-SECRET-VALUE").unwrap();
-        let client = BeamsClient::new(&config).unwrap();
+        let instance = Instance::new("instance", "TOP-SECRET-VALUE").unwrap();
+        let client = BeamsClient::new(&instance).unwrap();
         assert!(!format!("{client:?}").contains("TOP-SECRET"));
-        assert!(!format!("{:?}", BeamsClient::builder(&config)).contains("TOP-SECRET"));
+        assert!(!format!("{:?}", BeamsClient::builder(&instance)).contains("TOP-SECRET"));
         assert_eq!(LIBRARY, format!("beams-rs {}", env!("CARGO_PKG_VERSION")));
     }
 
     #[test]
     fn builder_checks() {
-        let config = BeamsConfig::new("instance", "s").unwrap();
+        let instance = Instance::new("instance", "s").unwrap();
         assert!(matches!(
-            BeamsClient::builder(&config)
+            BeamsClient::builder(&instance)
                 .timeout(Duration::ZERO)
                 .build(),
             Err(BuildError::InvalidRetryPolicy(_))
         ));
-        let config = BeamsConfig::new("instance", "bad\nsecret").unwrap();
-        let err = BeamsClient::new(&config).unwrap_err();
+        let instance = Instance::new("instance", "bad\nsecret").unwrap();
+        let err = BeamsClient::new(&instance).unwrap_err();
         assert!(matches!(err, BuildError::InvalidSecretKey));
         assert!(!err.to_string().contains("bad"));
     }

@@ -6,13 +6,13 @@
 //! [`FanOut`] publishes to any number of users in batches of 1000.
 //!
 //! ```no_run
-//! use beams_core::BeamsConfig;
+//! use beams_core::Instance;
 //! use beams_core::publish::{BeamsClient, FanOut, Notification, Publisher, WebNotification, WebPayload};
 //! use std::sync::Arc;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = BeamsConfig::from_env()?;
-//! let publisher: Arc<dyn Publisher> = Arc::new(BeamsClient::new(&config)?);
+//! let instance = Instance::from_env()?;
+//! let publisher: Arc<dyn Publisher> = Arc::new(BeamsClient::new(&instance)?);
 //!
 //! let notification = Notification::new()
 //!     .web(WebPayload::new().notification(WebNotification::new("Sale", "50% off today")));
@@ -41,9 +41,10 @@ mod notification;
 mod retry;
 mod validate;
 
-pub use client::{BeamsClient, BeamsClientBuilder, BuildError, LIBRARY};
+pub use client::{BeamsClient, BeamsClientBuilder, BuildError};
 pub use error::{ApiError, BoxError, Platform, PublishError, ValidationError};
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use fake::{FakePublisher, PublishCall};
 pub use fanout::{BatchOutcome, FanOut, FanOutReport, InvalidUser};
 pub use notification::{

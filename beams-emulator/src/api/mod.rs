@@ -17,7 +17,7 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::server::ConnInfo;
+use crate::conn::ConnInfo;
 use crate::state::EmulatorState;
 
 /// A handler result whose error is a Beams error answer.
@@ -61,7 +61,26 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub(crate) fn router(state: EmulatorState) -> Router {
+/// The emulator's HTTP API as an axum [`Router`], to serve from your own app (the state from
+/// [`EmulatorBuilder::build`](crate::EmulatorBuilder::build)). It serves every endpoint; the
+/// paths are absolute (`/publish_api/…`, `/_emulator/…`), so merge it or use it as a fallback
+/// rather than nesting it under a prefix.
+///
+/// Without the emulator's own server, an injected "drop" fault cannot close the socket before
+/// the response head; it then aborts the response body instead.
+///
+/// ```
+/// use beams_emulator::{Emulator, Platform};
+///
+/// let state = Emulator::builder().instance_id("my-instance").build()?;
+/// let device = state.register_device(Platform::Web);
+/// state.set_device_user(&device.id, "alice")?;
+/// assert_eq!(state.user_devices("alice").len(), 1);
+/// let app: axum::Router = beams_emulator::router(state); // serve it where you like
+/// # let _ = app;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn router(state: EmulatorState) -> Router {
     Router::new().fallback(dispatch).with_state(state)
 }
 

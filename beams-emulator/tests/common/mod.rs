@@ -70,7 +70,7 @@ pub fn device_api(emu: &Emulator, rest: &str) -> String {
     format!(
         "{}/device_api/v1/instances/{}/{rest}",
         emu.base_url(),
-        emu.instance_id()
+        emu.state().instance_id()
     )
 }
 
@@ -78,7 +78,7 @@ pub fn publish_api(emu: &Emulator, rest: &str) -> String {
     format!(
         "{}/publish_api/v1/instances/{}/{rest}",
         emu.base_url(),
-        emu.instance_id()
+        emu.state().instance_id()
     )
 }
 

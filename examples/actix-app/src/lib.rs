@@ -26,8 +26,10 @@ use actix_session::{Session, SessionMiddleware};
 use actix_web::body::MessageBody;
 use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpResponse, web};
-use beams_core::UserId;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType};
+use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
+use beams_actix::UserId;
 use example_support::DemoBeams;
 
 /// The port used when `PORT` is not set.
@@ -101,6 +103,9 @@ pub fn session_middleware(sessions: &Sessions) -> SessionMiddleware<MemorySessio
         .build()
 }
 
+/// The largest form `POST /login` and `POST /notify` read; bigger ones get a `413`.
+pub const FORM_LIMIT: usize = 16 * 1024;
+
 /// The app's routes, without middleware.
 pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
@@ -108,14 +113,15 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
         let bench_auth = auth.clone();
         config
             .app_data(web::Data::new(beams))
+            .app_data(web::FormConfig::default().limit(FORM_LIMIT))
             .route("/", web::get().to(index))
             .route("/demo-config", web::get().to(demo_config))
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
             .route("/notify", web::post().to(notify))
             // The Beams auth route: the logged-in user is whoever `login` stored.
-            .service(beams_actix::service(auth, |session: Session| async move {
-                session_user(&session)
+            .service(beams_actix::resource(auth, |session: Session| async move {
+                session.get::<String>(USER_KEY)
             }));
         // Benchmark only, after every other route (bench/load.sh; needs BEAMS_BENCH_ROUTES=1).
         bench_routes(config, &bench_auth);
@@ -143,16 +149,85 @@ pub fn app(
         .wrap(session_middleware(&sessions))
 }
 
+/// An error answer in the auth route's shape: `{"error":"<reason>","description":"…"}`.
+#[derive(Debug)]
+struct AppError {
+    status: StatusCode,
+    description: String,
+}
+
+impl AppError {
+    fn new(status: StatusCode, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            description: description.into(),
+        }
+    }
+
+    /// A form that could not be read: `413` when too large, else `400`.
+    fn form(error: &actix_web::Error, what: &str) -> Self {
+        let status = match error.as_response_error().status_code() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, what)
+    }
+
+    fn session(error: impl std::fmt::Debug) -> Self {
+        tracing::error!(?error, "the session could not be read or written");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The session store is unavailable. Try again shortly.",
+        )
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.description)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = serde_json::json!({
+            "error": self.status.canonical_reason().unwrap_or("Error"),
+            "description": self.description,
+        });
+        json_no_store(self.status, &body)
+    }
+}
+
+/// JSON that no cache keeps.
+fn json_no_store(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(body)
+}
+
 async fn index() -> HttpResponse {
-    beams_actix::into_actix(example_support::demo_page())
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(example_support::DEMO_PAGE)
 }
 
-fn session_user(session: &Session) -> Option<String> {
-    session.get::<String>(USER_KEY).ok().flatten()
+fn session_user(session: &Session) -> Result<Option<String>, AppError> {
+    session.get::<String>(USER_KEY).map_err(AppError::session)
 }
 
-async fn demo_config(beams: web::Data<DemoBeams>, session: Session) -> HttpResponse {
-    beams_actix::into_actix(beams.demo_config(session_user(&session).as_deref()))
+async fn demo_config(
+    beams: web::Data<DemoBeams>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let user = session_user(&session)?;
+    Ok(json_no_store(
+        StatusCode::OK,
+        &beams.demo_config(user.as_deref()),
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -162,15 +237,55 @@ struct NotifyForm {
 }
 
 async fn notify(
+    req: HttpRequest,
     beams: web::Data<DemoBeams>,
     session: Session,
-    form: Option<web::Form<NotifyForm>>,
-) -> HttpResponse {
-    let form = form.map(web::Form::into_inner);
-    let title = form.as_ref().and_then(|f| f.title.as_deref());
-    let body = form.as_ref().and_then(|f| f.body.as_deref());
-    let user = session_user(&session);
-    beams_actix::into_actix(beams.notify(user.as_deref(), title, body).await)
+    form: Result<web::Form<NotifyForm>, actix_web::Error>,
+) -> Result<HttpResponse, AppError> {
+    // No body at all means the default title and body; a body that is not a readable form
+    // is refused.
+    let form = match form {
+        Ok(form) => Some(form.into_inner()),
+        Err(_) if !req.headers().contains_key(header::CONTENT_TYPE) => None,
+        Err(error) => {
+            return Err(AppError::form(
+                &error,
+                "Send title and body as a url-encoded form of at most 16 KiB.",
+            ));
+        }
+    };
+    let Some(user) = session_user(&session)? else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "You must be logged in to send yourself a notification.",
+        ));
+    };
+    let notification = example_support::notification(
+        form.as_ref().and_then(|f| f.title.as_deref()),
+        form.as_ref().and_then(|f| f.body.as_deref()),
+    );
+    match beams
+        .publisher
+        .publish_to_users(&[user.as_str()], &notification)
+        .await
+    {
+        Ok(published) => {
+            tracing::info!(publish_id = published.publish_id(), "published");
+            Ok(json_no_store(
+                StatusCode::OK,
+                &serde_json::json!({ "publishId": published.publish_id() }),
+            ))
+        }
+        Err(error) => {
+            let status = example_support::notify_status(&error);
+            // Debug: Beams' own text is escaped, so it cannot forge log lines.
+            tracing::warn!(?error, status, "publish failed");
+            Err(AppError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                error.to_string(),
+            ))
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -181,25 +296,31 @@ struct LoginForm {
 async fn login(
     session: Session,
     form: Result<web::Form<LoginForm>, actix_web::Error>,
-) -> HttpResponse {
-    let username = form.ok().map(|form| form.into_inner().username);
-    let user = match example_support::login_user(username) {
-        Ok(user) => user,
-        Err(refused) => return beams_actix::into_actix(refused),
-    };
+) -> Result<HttpResponse, AppError> {
+    let LoginForm { username } = form
+        .map_err(|error| AppError::form(&error, "Send a url-encoded form with a username field."))?
+        .into_inner();
+    let user = UserId::new(username).map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            format!("The username is not a valid Beams user id: {e}."),
+        )
+    })?;
     // A new session id on every login (no session fixation).
     session.renew();
-    if let Err(error) = session.insert(USER_KEY, user.as_str()) {
-        tracing::error!(%error, "could not store the session");
-        return beams_actix::into_actix(example_support::session_not_saved());
-    }
+    session
+        .insert(USER_KEY, user.as_str())
+        .map_err(AppError::session)?;
     tracing::info!(user_id = user.as_str(), "logged in");
-    beams_actix::into_actix(example_support::logged_in_as(Some(user.as_str())))
+    Ok(json_no_store(
+        StatusCode::OK,
+        &serde_json::json!({ "user_id": user.as_str() }),
+    ))
 }
 
 async fn logout(session: Session) -> HttpResponse {
     session.purge();
-    beams_actix::into_actix(example_support::logged_in_as(None))
+    json_no_store(StatusCode::OK, &serde_json::json!({ "user_id": null }))
 }
 
 // ---- Benchmark only (bench/load.sh) -------------------------------------------------------
@@ -211,7 +332,7 @@ async fn logout(session: Session) -> HttpResponse {
 /// user's `{"token":"…"}`.
 pub const BENCH_USER: &str = "bench-user";
 
-fn bench_routes(config: &mut web::ServiceConfig, auth: &beams_core::BeamsAuth) {
+fn bench_routes(config: &mut web::ServiceConfig, auth: &beams_actix::BeamsAuth) {
     if std::env::var_os("BEAMS_BENCH_ROUTES").is_none_or(|v| v != "1") {
         return;
     }
@@ -223,9 +344,9 @@ fn bench_routes(config: &mut web::ServiceConfig, auth: &beams_core::BeamsAuth) {
         web::get().to(move |session: Session| {
             let body = body.clone();
             async move {
-                let status = match session_user(&session) {
-                    Some(_) => http::StatusCode::OK,
-                    None => http::StatusCode::UNAUTHORIZED,
+                let status = match session.get::<String>(USER_KEY) {
+                    Ok(Some(_)) => http::StatusCode::OK,
+                    _ => http::StatusCode::UNAUTHORIZED,
                 };
                 let mut res = http::Response::new(body.to_string());
                 *res.status_mut() = status;

@@ -4,9 +4,9 @@
 //! run the same rows against the same expectations, so their answers are identical row for
 //! row. The logic lives in `examples/support/src/hostile.rs`.
 
-use beams_core::test_util::{INSTANCE_ID, SECRET_KEY};
-use example_support::hostile::{assert_report, run_table};
-use example_support::testing::AppProcess;
+use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY};
+use beams_test_support::hostile::{assert_report, run_table};
+use beams_test_support::process::AppProcess;
 
 #[test]
 fn conformance_table_and_hostile_requests_over_http() {
@@ -18,7 +18,7 @@ fn conformance_table_and_hostile_requests_over_http() {
         ],
         &["BEAMS_ENDPOINT"],
     );
-    let report = run_table(&mut app, example_support::conformance_rows!());
+    let report = run_table(&mut app, beams_test_support::hostile::conformance_rows());
     assert_report("example-actix", &report);
     app.stop();
 }

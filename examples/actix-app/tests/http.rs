@@ -1,8 +1,8 @@
 //! Drives the real `example-actix` binary over HTTP with a cookie jar.
 
-use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token};
+use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token};
 
-use example_support::testing::AppProcess as Server;
+use beams_test_support::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret, plus `set`, minus `remove`.
 fn start_with(set: &[(&str, &str)], remove: &[&str]) -> Server {

@@ -18,15 +18,16 @@
 
 use std::io::{self, Write};
 
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Form, Json, Router};
 use beams_axum::UserId;
 use example_support::DemoBeams;
 use serde::Deserialize;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
@@ -35,6 +36,9 @@ pub const SESSION_USER_KEY: &str = "user_id";
 
 /// The port used when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 3000;
+
+/// The largest form `POST /login` and `POST /notify` read; bigger ones get a `413`.
+pub const FORM_LIMIT: usize = 16 * 1024;
 
 /// `PORT` is not a port number.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +76,12 @@ pub fn app(beams: DemoBeams) -> Router {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/notify", post(notify))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        // The Beams auth route: the logged-in user is whoever `login` stored. A session
+        // store that fails is a 503, not "logged out".
         .merge(beams_axum::router(
             beams.auth.clone(),
-            |session: Session| async move { session_user(&session).await },
+            |session: Session| async move { session.get::<String>(SESSION_USER_KEY).await },
         ))
         .merge(bench_routes(&beams))
         .with_state(beams)
@@ -128,16 +135,66 @@ async fn shutdown_signal() {
     }
 }
 
+/// An error answer in the auth route's shape: `{"error":"<reason>","description":"…"}`.
+struct AppError {
+    status: StatusCode,
+    description: String,
+}
+
+impl AppError {
+    fn new(status: StatusCode, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            description: description.into(),
+        }
+    }
+
+    /// A form that could not be read: `413` when too large, else `400`.
+    fn form(rejection: &FormRejection, what: &str) -> Self {
+        let status = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, what)
+    }
+
+    fn session(error: tower_sessions::session::Error) -> Self {
+        tracing::error!(?error, "the session store failed");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The session store is unavailable. Try again shortly.",
+        )
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": self.status.canonical_reason().unwrap_or("Error"),
+            "description": self.description,
+        });
+        (self.status, no_store(Json(body))).into_response()
+    }
+}
+
+/// JSON that no cache keeps.
+fn no_store(json: Json<Value>) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], json)
+}
+
 async fn index() -> Html<&'static str> {
     Html(example_support::DEMO_PAGE)
 }
 
-async fn session_user(session: &Session) -> Option<String> {
-    session.get::<String>(SESSION_USER_KEY).await.ok().flatten()
-}
-
-async fn demo_config(State(beams): State<DemoBeams>, session: Session) -> http::Response<String> {
-    beams.demo_config(session_user(&session).await.as_deref())
+async fn demo_config(
+    State(beams): State<DemoBeams>,
+    session: Session,
+) -> Result<impl IntoResponse, AppError> {
+    let user: Option<String> = session
+        .get(SESSION_USER_KEY)
+        .await
+        .map_err(AppError::session)?;
+    Ok(no_store(Json(beams.demo_config(user.as_deref()))))
 }
 
 #[derive(Deserialize)]
@@ -150,13 +207,54 @@ async fn notify(
     State(beams): State<DemoBeams>,
     session: Session,
     form: Result<Form<NotifyForm>, FormRejection>,
-) -> http::Response<String> {
-    // No form (or an unreadable one) means the default title and body.
-    let form = form.ok().map(|Form(f)| f);
-    let title = form.as_ref().and_then(|f| f.title.as_deref());
-    let body = form.as_ref().and_then(|f| f.body.as_deref());
-    let user = session_user(&session).await;
-    beams.notify(user.as_deref(), title, body).await
+) -> Result<impl IntoResponse, AppError> {
+    // No body at all means the default title and body; a body that is not a readable form
+    // is refused.
+    let form = match form {
+        Ok(Form(form)) => Some(form),
+        Err(FormRejection::InvalidFormContentType(_)) => None,
+        Err(rejection) => {
+            return Err(AppError::form(
+                &rejection,
+                "Send title and body as a url-encoded form of at most 16 KiB.",
+            ));
+        }
+    };
+    let user: Option<String> = session
+        .get(SESSION_USER_KEY)
+        .await
+        .map_err(AppError::session)?;
+    let Some(user) = user else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "You must be logged in to send yourself a notification.",
+        ));
+    };
+    let notification = example_support::notification(
+        form.as_ref().and_then(|f| f.title.as_deref()),
+        form.as_ref().and_then(|f| f.body.as_deref()),
+    );
+    match beams
+        .publisher
+        .publish_to_users(&[user.as_str()], &notification)
+        .await
+    {
+        Ok(published) => {
+            tracing::info!(publish_id = published.publish_id(), "published");
+            Ok(no_store(Json(
+                json!({ "publishId": published.publish_id() }),
+            )))
+        }
+        Err(error) => {
+            let status = example_support::notify_status(&error);
+            // Debug: Beams' own text is escaped, so it cannot forge log lines.
+            tracing::warn!(?error, status, "publish failed");
+            Err(AppError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                error.to_string(),
+            ))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -164,44 +262,32 @@ struct LoginForm {
     username: String,
 }
 
-async fn login(session: Session, form: Result<Form<LoginForm>, FormRejection>) -> Response {
-    let username = form.ok().map(|Form(LoginForm { username })| username);
-    let user = match example_support::login_user(username) {
-        Ok(user) => user,
-        Err(refused) => return refused.into_response(),
-    };
+async fn login(
+    session: Session,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    let Form(LoginForm { username }) = form.map_err(|rejection| {
+        AppError::form(&rejection, "Send a url-encoded form with a username field.")
+    })?;
+    let user = UserId::new(username).map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            format!("The username is not a valid Beams user id: {e}."),
+        )
+    })?;
     // A new session id at login, so an id planted before login is worthless afterwards.
-    let saved = async {
-        session.cycle_id().await?;
-        session.insert(SESSION_USER_KEY, user.as_str()).await
-    };
-    if let Err(error) = saved.await {
-        tracing::error!(%error, "could not save the login session");
-        return example_support::session_not_saved().into_response();
-    }
+    session.cycle_id().await.map_err(AppError::session)?;
+    session
+        .insert(SESSION_USER_KEY, user.as_str())
+        .await
+        .map_err(AppError::session)?;
     tracing::debug!(user_id = user.as_str(), "logged in");
-    logged_in_as(Some(user.as_str()))
+    Ok(no_store(Json(json!({ "user_id": user.as_str() }))))
 }
 
-async fn logout(session: Session) -> Response {
-    if let Err(error) = session.flush().await {
-        tracing::error!(%error, "could not end the session");
-        return json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The session could not be ended.",
-        );
-    }
-    logged_in_as(None)
-}
-
-/// `{"user_id": …}`: who is logged in after the request.
-fn logged_in_as(user: Option<&str>) -> Response {
-    example_support::logged_in_as(user).into_response()
-}
-
-/// An error in the Beams route's shape: `{"error":"<reason>","description":"<sentence>"}`.
-fn json_error(status: StatusCode, description: &str) -> Response {
-    example_support::error(status, description).into_response()
+async fn logout(session: Session) -> Result<impl IntoResponse, AppError> {
+    session.flush().await.map_err(AppError::session)?;
+    Ok(no_store(Json(json!({ "user_id": null }))))
 }
 
 // ---- Benchmark only (bench/load.sh) -------------------------------------------------------
@@ -227,9 +313,9 @@ fn bench_routes(beams: &DemoBeams) -> Router<DemoBeams> {
     Router::new().route(
         "/bench/bare",
         get(move |session: Session| async move {
-            let status = match session_user(&session).await {
-                Some(_) => StatusCode::OK,
-                None => StatusCode::UNAUTHORIZED,
+            let status = match session.get::<String>(SESSION_USER_KEY).await {
+                Ok(Some(_)) => StatusCode::OK,
+                _ => StatusCode::UNAUTHORIZED,
             };
             let mut res = http::Response::new(body.to_string());
             *res.status_mut() = status;

@@ -2,10 +2,10 @@
 
 use std::process::{Command, Stdio};
 
-use beams_core::test_util::{INSTANCE_ID, SECRET_KEY, verify_token_body};
+use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token_body};
 use reqwest::{Client, StatusCode, header};
 
-use example_support::testing::AppProcess as Server;
+use beams_test_support::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret.
 fn start() -> Server {

@@ -3,7 +3,7 @@
 //! secret, an issued token or a token's signature; and `Debug` of every public type holding
 //! the secret is redacted. The logic lives in `examples/support/src/hostile.rs`.
 
-use example_support::hostile::{assert_debug_redacted, secret_hygiene};
+use beams_test_support::hostile::{assert_debug_redacted, secret_hygiene};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_hold_no_secret_and_no_token() {

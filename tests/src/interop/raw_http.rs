@@ -2,8 +2,8 @@
 //! request target). The client is example-support's raw HTTP/1.1 client (the hostile-input
 //! suite's), run off the async runtime because the apps under test share it.
 
-pub use example_support::hostile::RawResponse;
-use example_support::hostile::{Outcome, request, send_raw};
+pub use beams_test_support::hostile::RawResponse;
+use beams_test_support::hostile::{Outcome, request, send_raw};
 
 /// Sends `GET {target} HTTP/1.1` to `base` (`http://host:port`) with `headers` and
 /// `Connection: close`, and reads the whole answer; panics when none comes.

@@ -1,5 +1,5 @@
-//! Runs an example binary for a test: `PORT=0`, reads its `listening on` line, kills it on
-//! drop. Shared by both example apps' HTTP tests and the browser test.
+//! An example binary as a child process for a test: `PORT=0`, reads its `listening on` line,
+//! kills it on drop. Shared by both example apps' HTTP tests and the browser test.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -151,15 +151,15 @@ fn copy_into(mut from: impl Read, into: &Mutex<Vec<u8>>) {
     }
 }
 
-/// The workspace root (this crate lives in `examples/support`).
+/// The workspace root (this crate lives in `test-support`).
 pub fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+        .join("..")
         .canonicalize()
         .expect("the workspace root exists")
 }
 
-/// Issue 7's end-to-end check: starts `binary` in emulator mode (no `BEAMS_*` variables),
+/// The demo's end-to-end check: starts `binary` in emulator mode (no `BEAMS_*` variables),
 /// lets headless Chromium drive the demo page through `tests/js/demo-e2e.mjs` (log in, get a
 /// token, link the device, press "Notify me", see the notification; and the 401 shown while
 /// logged out), saves a screenshot to `tests/artifacts/demo-<name>.png` and checks the

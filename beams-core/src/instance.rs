@@ -1,22 +1,14 @@
-//! Configuration: instance id, secret key, token lifetime, auth path and base URL.
+//! What identifies a Beams instance: its id, its secret key and its endpoint.
 
 use std::fmt;
 use std::time::Duration;
 
-/// The longest lifetime Beams accepts for a Beams Token, and our default: 24 hours.
-pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+const ENV_INSTANCE_ID: &str = "BEAMS_INSTANCE_ID";
+const ENV_SECRET_KEY: &str = "BEAMS_SECRET_KEY";
+const ENV_ENDPOINT: &str = "BEAMS_ENDPOINT";
 
-/// The default path of the auth route: `/pusher/beams-auth`.
-pub const DEFAULT_AUTH_PATH: &str = "/pusher/beams-auth";
-
-/// Environment variable holding the instance id.
-pub const ENV_INSTANCE_ID: &str = "BEAMS_INSTANCE_ID";
-/// Environment variable holding the secret key.
-pub const ENV_SECRET_KEY: &str = "BEAMS_SECRET_KEY";
-/// Environment variable holding an optional base URL override (an emulator, a proxy).
-pub const ENV_ENDPOINT: &str = "BEAMS_ENDPOINT";
-
-/// Why a [`BeamsConfig`] could not be built.
+/// Why an [`Instance`], a [`BeamsAuth`](crate::BeamsAuth) or a [`TokenIssuer`](crate::TokenIssuer)
+/// could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -36,17 +28,17 @@ pub enum ConfigError {
     /// The secret key is empty.
     #[error("the Beams secret key is empty")]
     EmptySecretKey,
-    /// The token lifetime is zero or longer than [`MAX_TOKEN_TTL`].
+    /// The token lifetime is zero or longer than [`TokenIssuer::MAX_TTL`](crate::TokenIssuer::MAX_TTL).
     #[error("the token TTL must be between 1 second and 24 hours (got {0:?})")]
     InvalidTokenTtl(Duration),
     /// The auth path does not start with `/`, or has a query, fragment or whitespace.
     #[error("the auth path must start with '/' and hold no '?', '#' or whitespace (got {0:?})")]
     InvalidAuthPath(String),
-    /// The base URL is not an absolute `http://` or `https://` URL.
+    /// The endpoint is not an absolute `http://` or `https://` URL without query.
     #[error(
-        "the Beams base URL must be an absolute http:// or https:// URL without query (got {0:?})"
+        "the Beams endpoint must be an absolute http:// or https:// URL without query (got {0:?})"
     )]
-    InvalidBaseUrl(String),
+    InvalidEndpoint(String),
     /// A required environment variable is not set.
     #[error("environment variable {0} is not set")]
     MissingEnv(&'static str),
@@ -112,62 +104,60 @@ impl From<&str> for SecretKey {
     }
 }
 
-/// Validated configuration for one Beams instance.
+/// What identifies one Beams instance: its id, its secret key and the endpoint its APIs are
+/// served at. The auth route ([`BeamsAuth`](crate::BeamsAuth)), the token issuer and the
+/// publish client are all built from one `Instance`.
 ///
 /// ```
-/// use beams_core::BeamsConfig;
-/// use std::time::Duration;
+/// use beams_core::Instance;
 ///
-/// let config = BeamsConfig::builder("1b880590-6301-4bb5-b34f-45db1c5f5644", "my-secret")
-///     .token_ttl(Duration::from_secs(3600))
-///     .build()?;
-/// assert_eq!(config.auth_path(), "/pusher/beams-auth");
+/// let instance = Instance::new("1b880590-6301-4bb5-b34f-45db1c5f5644", "my-secret")?;
+/// assert_eq!(instance.id(), "1b880590-6301-4bb5-b34f-45db1c5f5644");
 /// assert_eq!(
-///     config.base_url(),
+///     instance.endpoint(),
 ///     "https://1b880590-6301-4bb5-b34f-45db1c5f5644.pushnotifications.pusher.com"
 /// );
-/// assert!(!format!("{config:?}").contains("my-secret"));
+/// assert!(!format!("{instance:?}").contains("my-secret"));
+///
+/// // An emulator or a proxy:
+/// let local = Instance::builder("my-instance", "my-secret")
+///     .endpoint("http://127.0.0.1:4000/")
+///     .build()?;
+/// assert_eq!(local.endpoint(), "http://127.0.0.1:4000");
 /// # Ok::<(), beams_core::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct BeamsConfig {
-    instance_id: Box<str>,
+pub struct Instance {
+    id: Box<str>,
     secret_key: SecretKey,
-    token_ttl: Duration,
-    auth_path: Box<str>,
-    base_url: Box<str>,
-    base_url_overridden: bool,
+    endpoint: Box<str>,
 }
 
-impl BeamsConfig {
+impl Instance {
     /// Starts a builder with the two required values.
-    pub fn builder(
-        instance_id: impl Into<String>,
-        secret_key: impl Into<SecretKey>,
-    ) -> BeamsConfigBuilder {
-        BeamsConfigBuilder {
-            instance_id: instance_id.into(),
+    pub fn builder(id: impl Into<String>, secret_key: impl Into<SecretKey>) -> InstanceBuilder {
+        InstanceBuilder {
+            id: id.into(),
             secret_key: secret_key.into(),
-            token_ttl: MAX_TOKEN_TTL,
-            auth_path: DEFAULT_AUTH_PATH.to_owned(),
-            base_url: None,
+            endpoint: None,
         }
     }
 
-    /// Shorthand for `BeamsConfig::builder(instance_id, secret_key).build()`.
+    /// An instance at Beams' own endpoint: `Instance::builder(id, secret_key).build()`.
     pub fn new(
-        instance_id: impl Into<String>,
+        id: impl Into<String>,
         secret_key: impl Into<SecretKey>,
     ) -> Result<Self, ConfigError> {
-        Self::builder(instance_id, secret_key).build()
+        Self::builder(id, secret_key).build()
     }
 
-    /// Reads `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` and the optional `BEAMS_ENDPOINT`.
+    /// Reads `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` and the optional `BEAMS_ENDPOINT` (an
+    /// empty one counts as unset).
     ///
     /// Errors name the variable that is missing or wrong.
     ///
     /// ```no_run
-    /// let config = beams_core::BeamsConfig::from_env()?;
+    /// let instance = beams_core::Instance::from_env()?;
     /// # Ok::<(), beams_core::ConfigError>(())
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -176,6 +166,21 @@ impl BeamsConfig {
 
     /// Like [`from_env`](Self::from_env), reading variables through `get` (for tests and
     /// for hosts with their own configuration source).
+    ///
+    /// ```
+    /// use beams_core::{ConfigError, Instance};
+    ///
+    /// let vars = |name: &str| match name {
+    ///     "BEAMS_INSTANCE_ID" => Ok("my-instance".to_owned()),
+    ///     "BEAMS_SECRET_KEY" => Ok("my-secret".to_owned()),
+    ///     _ => Err(std::env::VarError::NotPresent),
+    /// };
+    /// assert_eq!(Instance::from_env_with(vars)?.id(), "my-instance");
+    ///
+    /// let none = |_: &str| Err(std::env::VarError::NotPresent);
+    /// assert_eq!(Instance::from_env_with(none).unwrap_err(), ConfigError::MissingEnv("BEAMS_INSTANCE_ID"));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     pub fn from_env_with(
         get: impl Fn(&'static str) -> Result<String, std::env::VarError>,
     ) -> Result<Self, ConfigError> {
@@ -190,25 +195,25 @@ impl BeamsConfig {
                 source: Box::new(source),
             }
         };
-        let instance_id = read(ENV_INSTANCE_ID)?.ok_or(ConfigError::MissingEnv(ENV_INSTANCE_ID))?;
+        let id = read(ENV_INSTANCE_ID)?.ok_or(ConfigError::MissingEnv(ENV_INSTANCE_ID))?;
         let secret_key = read(ENV_SECRET_KEY)?.ok_or(ConfigError::MissingEnv(ENV_SECRET_KEY))?;
         let endpoint = read(ENV_ENDPOINT)?.filter(|e| !e.trim().is_empty());
 
-        validate_instance_id(&instance_id).map_err(wrap(ENV_INSTANCE_ID))?;
+        validate_instance_id(&id).map_err(wrap(ENV_INSTANCE_ID))?;
         if secret_key.is_empty() {
             return Err(wrap(ENV_SECRET_KEY)(ConfigError::EmptySecretKey));
         }
-        let mut builder = Self::builder(instance_id, secret_key);
+        let mut builder = Self::builder(id, secret_key);
         if let Some(endpoint) = endpoint {
-            validate_base_url(&endpoint).map_err(wrap(ENV_ENDPOINT))?;
-            builder = builder.base_url(endpoint);
+            validate_endpoint(&endpoint).map_err(wrap(ENV_ENDPOINT))?;
+            builder = builder.endpoint(endpoint);
         }
         builder.build()
     }
 
     /// The instance id, e.g. `1b880590-6301-4bb5-b34f-45db1c5f5644`.
-    pub fn instance_id(&self) -> &str {
-        &self.instance_id
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The secret key (redacted in `Debug`).
@@ -216,95 +221,57 @@ impl BeamsConfig {
         &self.secret_key
     }
 
-    /// How long issued Beams Tokens are valid.
-    pub fn token_ttl(&self) -> Duration {
-        self.token_ttl
-    }
-
-    /// The path the auth route is served at.
-    pub fn auth_path(&self) -> &str {
-        &self.auth_path
-    }
-
     /// The base URL of the Beams APIs, without a trailing slash:
-    /// `https://{instance_id}.pushnotifications.pusher.com` unless overridden.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// Whether the base URL was overridden (e.g. to point at an emulator).
-    pub fn base_url_overridden(&self) -> bool {
-        self.base_url_overridden
+    /// `https://{id}.pushnotifications.pusher.com` unless overridden.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// The `iss` claim of this instance's Beams Tokens:
-    /// `https://{instance_id}.pushnotifications.pusher.com`, whatever the base URL.
-    pub fn issuer(&self) -> String {
-        format!("https://{}.pushnotifications.pusher.com", self.instance_id)
+    /// `https://{id}.pushnotifications.pusher.com`, whatever the endpoint.
+    pub(crate) fn issuer(&self) -> String {
+        beams_host(&self.id)
     }
 }
 
-/// Builder for [`BeamsConfig`]; [`build`](Self::build) validates every value.
+fn beams_host(id: &str) -> String {
+    format!("https://{id}.pushnotifications.pusher.com")
+}
+
+/// Builder for [`Instance`]; [`build`](Self::build) validates every value.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct BeamsConfigBuilder {
-    instance_id: String,
+pub struct InstanceBuilder {
+    id: String,
     secret_key: SecretKey,
-    token_ttl: Duration,
-    auth_path: String,
-    base_url: Option<String>,
+    endpoint: Option<String>,
 }
 
-impl BeamsConfigBuilder {
-    /// How long issued tokens are valid: at most 24 hours (the default), at least 1 second.
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
+impl InstanceBuilder {
+    /// Overrides the base URL of the Beams APIs: an absolute `http://` or `https://` URL
+    /// without query, e.g. `http://127.0.0.1:4000` for an emulator.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
         self
     }
 
-    /// The auth route's path (default `/pusher/beams-auth`).
-    pub fn auth_path(mut self, path: impl Into<String>) -> Self {
-        self.auth_path = path.into();
-        self
-    }
-
-    /// Overrides the base URL of the Beams APIs (e.g. `http://127.0.0.1:4000` for an emulator).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
-
-    /// Validates and builds the configuration.
-    pub fn build(self) -> Result<BeamsConfig, ConfigError> {
-        validate_instance_id(&self.instance_id)?;
+    /// Validates and builds the instance.
+    pub fn build(self) -> Result<Instance, ConfigError> {
+        validate_instance_id(&self.id)?;
         if self.secret_key.expose_secret().is_empty() {
             return Err(ConfigError::EmptySecretKey);
         }
-        if self.token_ttl.is_zero() || self.token_ttl > MAX_TOKEN_TTL {
-            return Err(ConfigError::InvalidTokenTtl(self.token_ttl));
-        }
-        let path = &self.auth_path;
-        if !path.starts_with('/') || path.contains(['?', '#']) || path.contains(char::is_whitespace)
-        {
-            return Err(ConfigError::InvalidAuthPath(self.auth_path));
-        }
-        let (base_url, overridden) = match self.base_url {
+        let endpoint = match self.endpoint {
             Some(url) => {
-                validate_base_url(&url)?;
-                (url.trim_end_matches('/').to_owned(), true)
+                validate_endpoint(&url)?;
+                url.trim_end_matches('/').to_owned()
             }
-            None => (
-                format!("https://{}.pushnotifications.pusher.com", self.instance_id),
-                false,
-            ),
+            None => beams_host(&self.id),
         };
-        Ok(BeamsConfig {
-            instance_id: self.instance_id.into_boxed_str(),
+        Ok(Instance {
+            id: self.id.into_boxed_str(),
             secret_key: self.secret_key,
-            token_ttl: self.token_ttl,
-            auth_path: self.auth_path.into_boxed_str(),
-            base_url: base_url.into_boxed_str(),
-            base_url_overridden: overridden,
+            endpoint: endpoint.into_boxed_str(),
         })
     }
 }
@@ -322,7 +289,7 @@ fn validate_instance_id(id: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn validate_base_url(url: &str) -> Result<(), ConfigError> {
+fn validate_endpoint(url: &str) -> Result<(), ConfigError> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
@@ -339,7 +306,7 @@ fn validate_base_url(url: &str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
-        Err(ConfigError::InvalidBaseUrl(url.to_owned()))
+        Err(ConfigError::InvalidEndpoint(url.to_owned()))
     }
 }
 
@@ -364,36 +331,33 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let c = BeamsConfig::new(ID, "s").unwrap();
-        assert_eq!(c.token_ttl(), MAX_TOKEN_TTL);
-        assert_eq!(c.auth_path(), DEFAULT_AUTH_PATH);
+        let i = Instance::new(ID, "s").unwrap();
         assert_eq!(
-            c.base_url(),
+            i.endpoint(),
             format!("https://{ID}.pushnotifications.pusher.com")
         );
-        assert!(!c.base_url_overridden());
-        assert_eq!(c.issuer(), c.base_url());
+        assert_eq!(i.issuer(), i.endpoint());
     }
 
     #[test]
     fn instance_id_rules() {
         assert_eq!(
-            BeamsConfig::new("", "s").unwrap_err(),
+            Instance::new("", "s").unwrap_err(),
             ConfigError::EmptyInstanceId
         );
         assert_eq!(
-            BeamsConfig::new("abc.evil.com", "s").unwrap_err(),
+            Instance::new("abc.evil.com", "s").unwrap_err(),
             ConfigError::InvalidInstanceId {
                 found: '.',
                 index: 3
             }
         );
         assert!(matches!(
-            BeamsConfig::new("a/b", "s").unwrap_err(),
+            Instance::new("a/b", "s").unwrap_err(),
             ConfigError::InvalidInstanceId { found: '/', .. }
         ));
         assert!(matches!(
-            BeamsConfig::new("é", "s").unwrap_err(),
+            Instance::new("é", "s").unwrap_err(),
             ConfigError::InvalidInstanceId {
                 found: 'é',
                 index: 0
@@ -402,42 +366,20 @@ mod tests {
     }
 
     #[test]
-    fn secret_and_ttl_rules() {
+    fn secret_rules() {
         assert_eq!(
-            BeamsConfig::new(ID, "").unwrap_err(),
+            Instance::new(ID, "").unwrap_err(),
             ConfigError::EmptySecretKey
         );
-        let ttl = |d| BeamsConfig::builder(ID, "s").token_ttl(d).build();
-        assert!(ttl(Duration::from_secs(60)).is_ok());
-        assert!(ttl(MAX_TOKEN_TTL).is_ok());
-        assert_eq!(
-            ttl(MAX_TOKEN_TTL + Duration::from_secs(1)).unwrap_err(),
-            ConfigError::InvalidTokenTtl(MAX_TOKEN_TTL + Duration::from_secs(1))
-        );
-        assert!(ttl(Duration::ZERO).is_err());
     }
 
     #[test]
-    fn path_and_base_url_rules() {
-        let b = || BeamsConfig::builder(ID, "s");
+    fn endpoint_rules() {
+        let b = || Instance::builder(ID, "s");
+        let i = b().endpoint("http://127.0.0.1:4000/").build().unwrap();
+        assert_eq!(i.endpoint(), "http://127.0.0.1:4000");
         assert_eq!(
-            b().auth_path("/beams").build().unwrap().auth_path(),
-            "/beams"
-        );
-        for bad in ["beams", "/a?b", "/a#b", "/a b", ""] {
-            assert!(
-                matches!(
-                    b().auth_path(bad).build(),
-                    Err(ConfigError::InvalidAuthPath(_))
-                ),
-                "{bad}"
-            );
-        }
-        let c = b().base_url("http://127.0.0.1:4000/").build().unwrap();
-        assert_eq!(c.base_url(), "http://127.0.0.1:4000");
-        assert!(c.base_url_overridden());
-        assert_eq!(
-            c.issuer(),
+            i.issuer(),
             format!("https://{ID}.pushnotifications.pusher.com")
         );
         for bad in [
@@ -449,8 +391,8 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    b().base_url(bad).build(),
-                    Err(ConfigError::InvalidBaseUrl(_))
+                    b().endpoint(bad).build(),
+                    Err(ConfigError::InvalidEndpoint(_))
                 ),
                 "{bad}"
             );
@@ -459,51 +401,52 @@ mod tests {
 
     #[test]
     fn secret_is_never_shown() {
-        let c = BeamsConfig::new(ID, "TOP-SECRET-VALUE").unwrap();
-        assert!(!format!("{c:?}").contains("TOP-SECRET"));
-        assert!(
-            !format!("{:?}", BeamsConfig::builder(ID, "TOP-SECRET-VALUE")).contains("TOP-SECRET")
-        );
-        assert_eq!(c.secret_key().to_string(), "<redacted>");
+        let i = Instance::new(ID, "TOP-SECRET-VALUE").unwrap();
+        assert!(!format!("{i:?}").contains("TOP-SECRET"));
+        assert!(!format!("{:?}", Instance::builder(ID, "TOP-SECRET-VALUE")).contains("TOP-SECRET"));
+        assert_eq!(i.secret_key().to_string(), "<redacted>");
     }
 
     #[test]
     fn from_env_names_the_variable() {
-        let e = BeamsConfig::from_env_with(env(&[])).unwrap_err();
+        let e = Instance::from_env_with(env(&[])).unwrap_err();
         assert_eq!(e, ConfigError::MissingEnv("BEAMS_INSTANCE_ID"));
         assert!(e.to_string().contains("BEAMS_INSTANCE_ID"));
-        let e = BeamsConfig::from_env_with(env(&[(ENV_INSTANCE_ID, ID)])).unwrap_err();
+        let e = Instance::from_env_with(env(&[(ENV_INSTANCE_ID, ID)])).unwrap_err();
         assert!(e.to_string().contains("BEAMS_SECRET_KEY"), "{e}");
-        let e = BeamsConfig::from_env_with(env(&[(ENV_INSTANCE_ID, "a b"), (ENV_SECRET_KEY, "s")]))
+        let e = Instance::from_env_with(env(&[(ENV_INSTANCE_ID, "a b"), (ENV_SECRET_KEY, "s")]))
             .unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("environment variable BEAMS_INSTANCE_ID:"),
             "{e}"
         );
-        let e = BeamsConfig::from_env_with(env(&[(ENV_INSTANCE_ID, ID), (ENV_SECRET_KEY, "")]))
+        let e = Instance::from_env_with(env(&[(ENV_INSTANCE_ID, ID), (ENV_SECRET_KEY, "")]))
             .unwrap_err();
         assert!(e.to_string().contains("BEAMS_SECRET_KEY"), "{e}");
-        let e = BeamsConfig::from_env_with(env(&[
+        let e = Instance::from_env_with(env(&[
             (ENV_INSTANCE_ID, ID),
             (ENV_SECRET_KEY, "s"),
             (ENV_ENDPOINT, "localhost:4000"),
         ]))
         .unwrap_err();
         assert!(e.to_string().contains("BEAMS_ENDPOINT"), "{e}");
-        let c = BeamsConfig::from_env_with(env(&[
+        let i = Instance::from_env_with(env(&[
             (ENV_INSTANCE_ID, ID),
             (ENV_SECRET_KEY, "s"),
             (ENV_ENDPOINT, "http://127.0.0.1:4000"),
         ]))
         .unwrap();
-        assert_eq!(c.base_url(), "http://127.0.0.1:4000");
-        let c = BeamsConfig::from_env_with(env(&[
+        assert_eq!(i.endpoint(), "http://127.0.0.1:4000");
+        let i = Instance::from_env_with(env(&[
             (ENV_INSTANCE_ID, ID),
             (ENV_SECRET_KEY, "s"),
             (ENV_ENDPOINT, ""),
         ]))
         .unwrap();
-        assert!(!c.base_url_overridden());
+        assert_eq!(
+            i.endpoint(),
+            format!("https://{ID}.pushnotifications.pusher.com")
+        );
     }
 }

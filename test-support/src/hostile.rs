@@ -1,21 +1,22 @@
 //! Test helpers for the hostile-input and secret-hygiene suites that both example apps run
 //! against their real binaries (`tests/hostile.rs`, `tests/secrets.rs` in each app):
 //!
-//! - [`AppProcess`]: the example binary, with everything it prints captured.
 //! - [`send_raw`]: a tiny HTTP/1.1 client over a `TcpStream` that sends exactly the bytes it
 //!   is given (invalid UTF-8, raw non-ASCII, header floods, absolute-form targets, any
 //!   method), so the suites reach what a well-behaved client library would refuse to send.
-//! - [`run_table`] with [`conformance_rows!`](crate::conformance_rows) and
-//!   [`hostile_rows`]: beams-core's conformance table plus the extra hostile requests, over
-//!   real HTTP, with a logged-in session where a row needs one.
+//! - [`run_table`] with [`conformance_rows`] and [`hostile_rows`]: the conformance table plus
+//!   the extra hostile requests, over real HTTP, with a logged-in session where a row needs
+//!   one.
 //! - [`secret_hygiene`]: every route of an app run with `RUST_LOG=trace`, then a scan of its
 //!   output for the secret and the issued tokens.
 //!
 //! Everything here is framework-neutral and uses only `std` (plus the emulator for the
 //! hygiene run), so both apps' tests share one copy of the logic and their answers are held
-//! to the same expectations row for row.
+//! to the same expectations row for row. Each app runs it against its real binary
+//! ([`AppProcess`]).
 
-use crate::testing::AppProcess;
+use crate::conformance::{self, CaseSession, Observed};
+use crate::process::AppProcess;
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -276,8 +277,7 @@ pub enum RowSession {
 /// Checks a response against a row's expectation.
 pub type Check = Box<dyn Fn(&RawResponse) -> Result<(), String>>;
 
-/// One row of the conformance table, made framework-neutral by
-/// [`conformance_rows!`](crate::conformance_rows).
+/// One row of the conformance table, made framework-neutral by [`conformance_rows`].
 pub struct TableRow {
     /// The row's name.
     pub name: String,
@@ -301,41 +301,36 @@ impl std::fmt::Debug for TableRow {
     }
 }
 
-/// beams-core's conformance table (`beams_core::test_util::cases()`, feature `test-util`) as
-/// [`TableRow`]s. A macro so that this crate needs no test-only feature: it expands in the
-/// test crate, which has `beams-core` with `test-util` as a dev-dependency.
-#[macro_export]
-macro_rules! conformance_rows {
-    () => {
-        ::beams_core::test_util::cases()
-            .into_iter()
-            .map(|case| {
-                use ::beams_core::test_util::CaseSession;
-                let session = match case.session {
-                    CaseSession::LoggedIn(user) => {
-                        $crate::hostile::RowSession::LoggedIn(user.to_owned())
-                    }
-                    CaseSession::LoggedOut => $crate::hostile::RowSession::LoggedOut,
-                    CaseSession::Rejected(status) => $crate::hostile::RowSession::Unproducible(
-                        format!("the host's extractor failing with {status}"),
-                    ),
-                };
-                $crate::hostile::TableRow {
-                    name: case.name.to_owned(),
-                    method: case.method.to_owned(),
-                    target: case.uri(),
-                    session,
-                    check: Box::new(move |r: &$crate::hostile::RawResponse| {
-                        case.check(&::beams_core::test_util::Observed {
-                            status: r.status,
-                            headers: r.headers.clone(),
-                            body: r.body.clone(),
-                        })
-                    }),
+/// The conformance table ([`conformance::cases`]) as [`TableRow`]s.
+pub fn conformance_rows() -> Vec<TableRow> {
+    conformance::cases()
+        .into_iter()
+        .map(|case| {
+            let session = match case.session {
+                CaseSession::LoggedIn(user) => RowSession::LoggedIn(user.to_owned()),
+                CaseSession::LoggedOut => RowSession::LoggedOut,
+                CaseSession::Unavailable => {
+                    RowSession::Unproducible("the session store being down".to_owned())
                 }
-            })
-            .collect::<Vec<_>>()
-    };
+                CaseSession::Rejected(status) => {
+                    RowSession::Unproducible(format!("the host's extractor failing with {status}"))
+                }
+            };
+            TableRow {
+                name: case.name.to_owned(),
+                method: case.method.to_owned(),
+                target: case.uri(),
+                session,
+                check: Box::new(move |r: &RawResponse| {
+                    case.check(&Observed {
+                        status: r.status,
+                        headers: r.headers.clone(),
+                        body: r.body.clone(),
+                    })
+                }),
+            }
+        })
+        .collect()
 }
 
 /// What a hostile request must get. Every expectation is the same for both apps, so passing
@@ -1086,13 +1081,15 @@ pub async fn secret_hygiene(binary: &str) -> HygieneReport {
         ),
         &[200],
     );
-    emulator.inject_fault(Fault::status(500).path_prefix("/publish_api"));
+    emulator
+        .state()
+        .inject_fault(Fault::status(500).path_prefix("/publish_api"));
     send(
         "notify, Beams 500",
         request("POST", b"/notify", &addr, &[c, form], b""),
         &[502],
     );
-    emulator.inject_fault(
+    emulator.state().inject_fault(
         Fault::status(429)
             .retry_after("0")
             .times(3)
@@ -1103,7 +1100,9 @@ pub async fn secret_hygiene(binary: &str) -> HygieneReport {
         request("POST", b"/notify", &addr, &[c, form], b""),
         &[502],
     );
-    emulator.inject_fault(Fault::drop_connection().path_prefix("/publish_api"));
+    emulator
+        .state()
+        .inject_fault(Fault::drop_connection().path_prefix("/publish_api"));
     send(
         "notify, connection dropped",
         request("POST", b"/notify", &addr, &[c, form], b""),
@@ -1181,20 +1180,21 @@ pub async fn secret_hygiene(binary: &str) -> HygieneReport {
 /// where there is one, never shows the secret; a token's `Debug` never shows the token.
 pub async fn assert_debug_redacted() {
     use beams_core::publish::BeamsClient;
-    use beams_core::{BeamsAuth, BeamsConfig, SecretKey, TokenIssuer, UserId};
+    use beams_core::{BeamsAuth, Instance, SecretKey, TokenIssuer, UserId};
     use beams_emulator::Emulator;
 
-    let config = BeamsConfig::builder(HYGIENE_INSTANCE, HYGIENE_SECRET)
-        .base_url("http://127.0.0.1:9")
+    let instance = Instance::builder(HYGIENE_INSTANCE, HYGIENE_SECRET)
+        .endpoint("http://127.0.0.1:9")
         .build()
         .unwrap();
-    let builder = BeamsConfig::builder(HYGIENE_INSTANCE, HYGIENE_SECRET);
+    let builder = Instance::builder(HYGIENE_INSTANCE, HYGIENE_SECRET);
     let key = SecretKey::new(HYGIENE_SECRET);
-    let auth = BeamsAuth::new(config.clone());
-    let issuer = TokenIssuer::new(&config);
+    let auth = BeamsAuth::new(&instance);
+    let auth_builder = BeamsAuth::builder(&instance);
+    let issuer = TokenIssuer::new(&instance);
     let token = issuer.issue(&UserId::new("alice").unwrap()).unwrap();
-    let client = BeamsClient::new(&config).unwrap();
-    let client_builder = BeamsClient::builder(&config);
+    let client = BeamsClient::new(&instance).unwrap();
+    let client_builder = BeamsClient::builder(&instance);
     let emulator_builder = Emulator::builder().secret_key(HYGIENE_SECRET);
     let state = Emulator::builder()
         .secret_key(HYGIENE_SECRET)
@@ -1206,7 +1206,7 @@ pub async fn assert_debug_redacted() {
         .await
         .unwrap();
     let emulator_debug = [format!("{emulator:?}"), format!("{emulator:#?}")];
-    let demo = crate::DemoBeams::with_emulator(emulator).unwrap();
+    let demo = example_support::DemoBeams::with_emulator(emulator).unwrap();
 
     let mut shown: Vec<(&str, String)> = Vec::new();
     macro_rules! debug {
@@ -1216,10 +1216,11 @@ pub async fn assert_debug_redacted() {
         )*};
     }
     debug!(
-        "BeamsConfig" => config,
-        "BeamsConfigBuilder" => builder,
+        "Instance" => instance,
+        "InstanceBuilder" => builder,
         "SecretKey" => key,
         "BeamsAuth" => auth,
+        "BeamsAuthBuilder" => auth_builder,
         "TokenIssuer" => issuer,
         "BeamsToken" => token,
         "BeamsClient" => client,

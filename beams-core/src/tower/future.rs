@@ -6,8 +6,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::BeamsBody;
-use crate::UserId;
-use crate::auth::BeamsAuth;
+use crate::{BeamsAuth, SessionUser, UserId};
 
 pin_project! {
     /// The future of [`BeamsAuthService`](super::BeamsAuthService).
@@ -62,7 +61,8 @@ impl<F, RF> ResponseFuture<F, RF> {
 impl<F, RF, B, E> Future for ResponseFuture<F, RF>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    RF: Future<Output = Option<String>>,
+    RF: Future,
+    RF::Output: Into<SessionUser>,
 {
     type Output = Result<Response<BeamsBody<B>>, E>;
 
@@ -78,8 +78,8 @@ where
                 auth,
                 requested,
             } => {
-                let user = ready!(fut.poll(cx));
-                auth.authorize(requested, user.as_deref().into())
+                let session = ready!(fut.poll(cx));
+                auth.authorize(requested, session.into())
             }
             StateProj::Ready { response } => response.take().expect("polled after completion"),
         };

@@ -1,0 +1,204 @@
+//! The `apns` payload: Apple's `aps` dictionary plus custom keys.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::put;
+
+/// The `apns` payload: Apple's `aps` dictionary plus custom keys.
+///
+/// ```
+/// use beams_core::publish::{ApnsAlert, ApnsPayload, Aps};
+/// use serde_json::json;
+///
+/// let apns = ApnsPayload::new(
+///     Aps::new()
+///         .alert(ApnsAlert::new().title("Hello").body("Hello, world!"))
+///         .sound("default")
+///         .mutable_content(true),
+/// )
+/// .data(json!({"order": 42}));
+/// assert_eq!(
+///     serde_json::to_value(&apns).unwrap(),
+///     json!({
+///         "aps": {
+///             "alert": {"title": "Hello", "body": "Hello, world!"},
+///             "sound": "default",
+///             "mutable-content": 1
+///         },
+///         "data": {"order": 42}
+///     })
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApnsPayload {
+    aps: Aps,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) data: Option<Value>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl ApnsPayload {
+    /// A payload with its `aps` dictionary.
+    pub fn new(aps: Aps) -> Self {
+        Self {
+            aps,
+            data: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Data for the app (`data`): a JSON object.
+    pub fn data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Any other top-level key, sent as it is. Don't use `aps` or `data`.
+    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        put(&mut self.extra, key, value);
+        self
+    }
+}
+
+/// Apple's `aps` dictionary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Aps {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert: Option<ApnsAlert>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    badge: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sound: Option<String>,
+    #[serde(rename = "thread-id", skip_serializing_if = "Option::is_none")]
+    thread_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(rename = "content-available", skip_serializing_if = "Option::is_none")]
+    content_available: Option<u8>,
+    #[serde(rename = "mutable-content", skip_serializing_if = "Option::is_none")]
+    mutable_content: Option<u8>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl Aps {
+    /// An empty `aps` dictionary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The alert: a string, or an [`ApnsAlert`] dictionary.
+    pub fn alert(mut self, alert: impl Into<ApnsAlert>) -> Self {
+        self.alert = Some(alert.into());
+        self
+    }
+
+    /// The number shown on the app icon (0 clears it).
+    pub fn badge(mut self, badge: u32) -> Self {
+        self.badge = Some(badge);
+        self
+    }
+
+    /// The sound file to play (`default` for the system sound).
+    pub fn sound(mut self, sound: impl Into<String>) -> Self {
+        self.sound = Some(sound.into());
+        self
+    }
+
+    /// Groups notifications (`thread-id`).
+    pub fn thread_id(mut self, id: impl Into<String>) -> Self {
+        self.thread_id = Some(id.into());
+        self
+    }
+
+    /// The notification category (actions).
+    pub fn category(mut self, category: impl Into<String>) -> Self {
+        self.category = Some(category.into());
+        self
+    }
+
+    /// A background update (`content-available: 1`).
+    pub fn content_available(mut self, yes: bool) -> Self {
+        self.content_available = yes.then_some(1);
+        self
+    }
+
+    /// Lets a notification service extension modify the content (`mutable-content: 1`).
+    pub fn mutable_content(mut self, yes: bool) -> Self {
+        self.mutable_content = yes.then_some(1);
+        self
+    }
+
+    /// Any other `aps` key, sent as it is (e.g. `interruption-level`).
+    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        put(&mut self.extra, key, value);
+        self
+    }
+}
+
+/// An APNs alert: plain text or a dictionary (`title`, `subtitle`, `body`, …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ApnsAlert {
+    /// A plain string alert.
+    Text(String),
+    /// An alert dictionary.
+    Dict(Map<String, Value>),
+}
+
+impl ApnsAlert {
+    /// An empty alert dictionary; add `title`, `body`, ….
+    pub fn new() -> Self {
+        Self::Dict(Map::new())
+    }
+
+    /// Sets the title.
+    pub fn title(self, title: impl Into<String>) -> Self {
+        self.field("title", title.into())
+    }
+
+    /// Sets the subtitle.
+    pub fn subtitle(self, subtitle: impl Into<String>) -> Self {
+        self.field("subtitle", subtitle.into())
+    }
+
+    /// Sets the body.
+    pub fn body(self, body: impl Into<String>) -> Self {
+        self.field("body", body.into())
+    }
+
+    /// Sets any key of the dictionary (e.g. `loc-key`). A text alert becomes a dictionary
+    /// with its text as `body`.
+    pub fn field(self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let mut map = match self {
+            Self::Dict(map) => map,
+            Self::Text(text) => {
+                let mut map = Map::new();
+                map.insert("body".into(), text.into());
+                map
+            }
+        };
+        put(&mut map, key, value);
+        Self::Dict(map)
+    }
+}
+
+impl Default for ApnsAlert {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl From<&str> for ApnsAlert {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for ApnsAlert {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}

@@ -1,0 +1,360 @@
+//! The emulator's in-memory state: the typed, public view of it here, the operations the
+//! HTTP layer performs on it in [`ops`].
+
+mod ops;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::{broadcast, watch};
+
+use crate::model::{Delivery, Device, Fault, Platform, RecordedPublish, ReportedEvent};
+
+/// The most publishes kept; older ones are forgotten first.
+const MAX_PUBLISHES: usize = 10_000;
+/// The most deliveries kept; older ones are forgotten first.
+const MAX_DELIVERIES: usize = 100_000;
+/// The most reporting events kept.
+const MAX_EVENTS: usize = 10_000;
+
+/// A secret that never shows itself in `Debug`.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Settings fixed when the state is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) instance_id: String,
+    pub(crate) secret: Secret,
+    pub(crate) vapid_public_key: String,
+    pub(crate) sse_keep_alive: Duration,
+    pub(crate) jwt_leeway_secs: i64,
+}
+
+#[derive(Debug)]
+struct DeviceRecord {
+    device: Device,
+    interests: BTreeSet<String>,
+    seq: u64,
+}
+
+impl DeviceRecord {
+    fn snapshot(&self) -> Device {
+        let mut d = self.device.clone();
+        d.interests = self.interests.iter().cloned().collect();
+        d
+    }
+}
+
+#[derive(Debug)]
+struct RateWindow {
+    started: Instant,
+    count: u32,
+}
+
+#[derive(Debug)]
+struct Inner {
+    devices: HashMap<String, DeviceRecord>,
+    next_device_seq: u64,
+    publishes: VecDeque<RecordedPublish>,
+    deliveries: VecDeque<Delivery>,
+    next_delivery_id: u64,
+    events: VecDeque<ReportedEvent>,
+    faults: VecDeque<Fault>,
+    rate_limit: Option<u32>,
+    rate: Option<RateWindow>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    inner: Mutex<Inner>,
+    deliveries_tx: broadcast::Sender<Delivery>,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+/// The outcome of checking the rate limit.
+pub(crate) enum RateCheck {
+    Allowed,
+    Limited,
+}
+
+/// What a set-user request did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SetUserError {
+    DeviceNotFound,
+    AlreadyAssociated,
+    TooManyDevices,
+}
+
+/// Why an interest change was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum InterestError {
+    DeviceNotFound,
+    TooMany,
+}
+
+/// A handle on the emulator's state: what it received and delivered, faults, and the router.
+///
+/// Cheap to clone (an `Arc`). A running [`Emulator`](crate::Emulator) hands it out through
+/// [`state`](crate::Emulator::state). Obtain a state without a server through
+/// [`EmulatorBuilder::build`](crate::EmulatorBuilder::build), to serve
+/// [`router`](crate::router) from your own axum app.
+///
+/// ```
+/// use beams_emulator::{Emulator, Platform};
+///
+/// let state = Emulator::builder().instance_id("my-instance").build()?;
+/// let device = state.register_device(Platform::Web);
+/// state.set_device_user(&device.id, "alice")?;
+/// assert_eq!(state.user_devices("alice").len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct EmulatorState {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for EmulatorState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorState")
+            .field("instance_id", &self.shared.settings.instance_id)
+            .field("secret_key", &self.shared.settings.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The error of [`EmulatorState::set_device_user`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetUserRefused {
+    /// No device has that id.
+    #[error("device not found")]
+    DeviceNotFound,
+    /// The device already belongs to another user.
+    #[error("A User Id is already associated with this device.")]
+    AlreadyAssociated,
+    /// The user already has 100 devices on that platform.
+    #[error("User already has reached the maximum of 100 devices")]
+    TooManyDevices,
+    /// The user id is empty or longer than 164 bytes.
+    #[error("user id must be between 1-164 bytes long")]
+    InvalidUserId,
+}
+
+/// Beams' documented limit of devices per user and platform.
+pub(crate) const MAX_DEVICES_PER_USER: usize = 100;
+/// Beams' documented limit of interests per device.
+pub(crate) const MAX_INTERESTS_PER_DEVICE: usize = 5000;
+
+impl EmulatorState {
+    pub(crate) fn new(settings: Settings, rate_limit: Option<u32>) -> Self {
+        let (deliveries_tx, _) = broadcast::channel(1024);
+        let (shutdown, _) = watch::channel(false);
+        EmulatorState {
+            shared: Arc::new(Shared {
+                settings,
+                inner: Mutex::new(Inner {
+                    devices: HashMap::new(),
+                    next_device_seq: 0,
+                    publishes: VecDeque::new(),
+                    deliveries: VecDeque::new(),
+                    next_delivery_id: 1,
+                    events: VecDeque::new(),
+                    faults: VecDeque::new(),
+                    rate_limit,
+                    rate: None,
+                }),
+                deliveries_tx,
+                shutdown,
+            }),
+        }
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that matters
+        // to an emulator; keep serving.
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// The instance id this emulator serves.
+    pub fn instance_id(&self) -> &str {
+        &self.shared.settings.instance_id
+    }
+
+    /// The secret key publishers must send as `Authorization: Bearer <secret>` and that Beams
+    /// Tokens must be signed with.
+    pub fn secret_key(&self) -> &str {
+        &self.shared.settings.secret.0
+    }
+
+    /// The VAPID public key served at `GET …/web-vapid-public-key` (base64url).
+    pub fn vapid_public_key(&self) -> &str {
+        &self.shared.settings.vapid_public_key
+    }
+
+    /// Every accepted publish, oldest first.
+    pub fn publishes(&self) -> Vec<RecordedPublish> {
+        self.inner().publishes.iter().cloned().collect()
+    }
+
+    /// The accepted publish with this id.
+    pub fn publish(&self, publish_id: &str) -> Option<RecordedPublish> {
+        self.inner()
+            .publishes
+            .iter()
+            .find(|p| p.publish_id == publish_id)
+            .cloned()
+    }
+
+    /// The deliveries made to a device, oldest first (kept after the device is deleted).
+    pub fn deliveries(&self, device_id: &str) -> Vec<Delivery> {
+        self.inner()
+            .deliveries
+            .iter()
+            .filter(|d| d.device_id == device_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The deliveries made to a user's devices, oldest first.
+    pub fn user_deliveries(&self, user_id: &str) -> Vec<Delivery> {
+        self.inner()
+            .deliveries
+            .iter()
+            .filter(|d| d.user_id.as_deref() == Some(user_id))
+            .cloned()
+            .collect()
+    }
+
+    /// Every delivery, oldest first.
+    pub fn all_deliveries(&self) -> Vec<Delivery> {
+        self.inner().deliveries.iter().cloned().collect()
+    }
+
+    /// The deliveries after `after_id` to a device.
+    pub(crate) fn deliveries_after(&self, device_id: &str, after_id: u64) -> Vec<Delivery> {
+        self.inner()
+            .deliveries
+            .iter()
+            .filter(|d| d.device_id == device_id && d.id > after_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The id of the latest delivery made (0 before the first).
+    pub(crate) fn last_delivery_id(&self) -> u64 {
+        self.inner().next_delivery_id - 1
+    }
+
+    /// A live feed of every delivery from now on (a `tokio` broadcast receiver; slow receivers
+    /// lag rather than block the emulator).
+    pub fn subscribe_deliveries(&self) -> broadcast::Receiver<Delivery> {
+        self.shared.deliveries_tx.subscribe()
+    }
+
+    /// Every registered device, in registration order.
+    pub fn devices(&self) -> Vec<Device> {
+        let inner = self.inner();
+        let mut records: Vec<&DeviceRecord> = inner.devices.values().collect();
+        records.sort_by_key(|r| r.seq);
+        records.into_iter().map(DeviceRecord::snapshot).collect()
+    }
+
+    /// The device with this id.
+    pub fn device(&self, device_id: &str) -> Option<Device> {
+        self.inner()
+            .devices
+            .get(device_id)
+            .map(DeviceRecord::snapshot)
+    }
+
+    /// A user's devices, in registration order.
+    pub fn user_devices(&self, user_id: &str) -> Vec<Device> {
+        self.devices()
+            .into_iter()
+            .filter(|d| d.user_id.as_deref() == Some(user_id))
+            .collect()
+    }
+
+    /// The reporting events received, oldest first.
+    pub fn reported_events(&self) -> Vec<ReportedEvent> {
+        self.inner().events.iter().cloned().collect()
+    }
+
+    /// Register a device as the device API would, without HTTP.
+    pub fn register_device(&self, platform: Platform) -> Device {
+        let body = json!({"token": format!("emulator-token-{}", uuid::Uuid::new_v4().simple())});
+        self.register(platform, body).0
+    }
+
+    /// Associate a device with a user, as a verified `PUT …/user` would, without a token.
+    pub fn set_device_user(&self, device_id: &str, user_id: &str) -> Result<(), SetUserRefused> {
+        if user_id.is_empty() || user_id.len() > 164 {
+            return Err(SetUserRefused::InvalidUserId);
+        }
+        self.set_user(device_id, None, user_id)
+            .map_err(|e| match e {
+                SetUserError::DeviceNotFound => SetUserRefused::DeviceNotFound,
+                SetUserError::AlreadyAssociated => SetUserRefused::AlreadyAssociated,
+                SetUserError::TooManyDevices => SetUserRefused::TooManyDevices,
+            })
+    }
+
+    /// Subscribe a device to an interest, without HTTP. Returns `false` if the device is unknown or
+    /// already has 5000 interests.
+    pub fn add_device_interest(&self, device_id: &str, interest: &str) -> bool {
+        self.add_interest(device_id, None, interest).is_ok()
+    }
+
+    /// Queue a fault for the next matching requests (see [`Fault`]).
+    pub fn inject_fault(&self, fault: Fault) {
+        self.inner().faults.push_back(fault);
+    }
+
+    /// The faults still queued, with their remaining counts.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.inner().faults.iter().cloned().collect()
+    }
+
+    /// Remove every queued fault.
+    pub fn clear_faults(&self) {
+        self.inner().faults.clear();
+    }
+
+    /// Turn the rate limit on (`Some(requests per second)`) or off (`None`). It applies to the
+    /// publish and customer APIs and answers `429 {"description":"max 100 RPS"}` (with the limit
+    /// used).
+    pub fn set_rate_limit(&self, requests_per_second: Option<u32>) {
+        let mut inner = self.inner();
+        inner.rate_limit = requests_per_second;
+        inner.rate = None;
+    }
+
+    /// Forget every device, publish, delivery, reporting event and fault. Delivery ids keep
+    /// increasing, so a reconnecting event stream never mistakes new deliveries for old ones.
+    pub fn reset(&self) {
+        let mut inner = self.inner();
+        inner.devices.clear();
+        inner.publishes.clear();
+        inner.deliveries.clear();
+        inner.events.clear();
+        inner.faults.clear();
+        inner.rate = None;
+    }
+}

@@ -1,0 +1,12 @@
+//! Test code shared by beams-rs's crates, examples and suites (never published):
+//!
+//! - [`conformance`]: the auth route's conformance table, replayed by beams-core's tower
+//!   layer, both adapters and both example apps, and the checks of an observed response;
+//! - [`hostile`]: the hostile-input and secret-hygiene harness both example apps run
+//!   against their real binaries;
+//! - [`process`]: an example binary as a child process, and the headless-Chromium demo run.
+#![warn(missing_docs)]
+
+pub mod conformance;
+pub mod hostile;
+pub mod process;
