@@ -4,8 +4,8 @@
 #   scripts/fuzz.sh [seconds-per-target] [target ...]     (default: 60 s, every target)
 #
 # Targets (fuzz/fuzz_targets/):
-#   query_decoder   beams_core::auth::user_id_from_query against a reference decoder, and
-#                   BeamsAuth::respond on the same input
+#   query_decoder   BeamsAuth::check_request (the query decoding) against a reference decoder, and
+#                   BeamsAuth::authorize on the same input
 #   emulator_jwt    the emulator's token verification (PUT …/devices/web/{id}/user) through
 #                   its router: raw Authorization values and JWTs signed with the right key
 #   emulator_json   the emulator's JSON handling: any body to the publish, device, reporting

@@ -4,7 +4,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::server::Emulator;
+use crate::limits::Limits;
+use crate::server::{Emulator, ServerLimits};
 use crate::state::{EmulatorState, Secret, Settings};
 
 /// A valid P-256 public key (the curve's generator point, uncompressed, base64url): browsers accept
@@ -26,6 +27,9 @@ pub enum Error {
     /// header). The message never contains the secret.
     #[error("invalid secret key: it must be non-empty visible ASCII (no spaces)")]
     InvalidSecretKey,
+    /// An inspection origin is not `scheme://host[:port]`.
+    #[error("invalid inspection origin {0:?}: expected scheme://host[:port], e.g. http://127.0.0.1:3000")]
+    InvalidOrigin(String),
     /// The address could not be bound.
     #[error("could not listen on {addr}: {source}")]
     Bind {
@@ -94,6 +98,9 @@ pub struct EmulatorBuilder {
     vapid_public_key: Option<String>,
     sse_keep_alive: Duration,
     jwt_leeway: Duration,
+    limits: Limits,
+    inspection_origins: Vec<String>,
+    max_connections: usize,
 }
 
 impl Default for EmulatorBuilder {
@@ -107,6 +114,9 @@ impl Default for EmulatorBuilder {
             vapid_public_key: None,
             sse_keep_alive: Duration::from_secs(15),
             jwt_leeway: Duration::ZERO,
+            limits: Limits::default(),
+            inspection_origins: Vec::new(),
+            max_connections: 1024,
         }
     }
 }
@@ -124,6 +134,9 @@ impl fmt::Debug for EmulatorBuilder {
             .field("rate_limit", &self.rate_limit)
             .field("sse_keep_alive", &self.sse_keep_alive)
             .field("jwt_leeway", &self.jwt_leeway)
+            .field("limits", &self.limits)
+            .field("inspection_origins", &self.inspection_origins)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -179,9 +192,36 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Build the state without starting a server, to serve
-    /// [`EmulatorState::router`] yourself.
+    /// How much the emulator keeps (see [`Limits`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Lets web pages on `origin` (`scheme://host[:port]`, e.g. the demo app's
+    /// `http://127.0.0.1:3000`) use the inspection API under `/_emulator/`. Without it only
+    /// same-origin and non-browser clients may: the inspection API shows every notification,
+    /// user id and push token, and can inject faults or reset the emulator. Call once per
+    /// origin. The device and reporting APIs stay open to every origin, as Beams' are.
+    pub fn inspection_origin(mut self, origin: impl Into<String>) -> Self {
+        self.inspection_origins.push(origin.into());
+        self
+    }
+
+    /// The most connections served at once (default 1024); at the limit the server stops
+    /// accepting until one ends.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// Build the state without starting a server, to serve [`router`](crate::router)
+    /// yourself.
     pub fn build(self) -> Result<EmulatorState, Error> {
+        self.build_with_limits().map(|(state, _)| state)
+    }
+
+    fn build_with_limits(self) -> Result<(EmulatorState, ServerLimits), Error> {
         let instance_id = self.instance_id.unwrap_or_else(generate_instance_id);
         if instance_id.is_empty()
             || !instance_id
@@ -202,19 +242,44 @@ impl EmulatorBuilder {
                 .unwrap_or_else(|| DEFAULT_VAPID_PUBLIC_KEY.to_owned()),
             sse_keep_alive: self.sse_keep_alive.max(Duration::from_millis(10)),
             jwt_leeway_secs: i64::try_from(self.jwt_leeway.as_secs()).unwrap_or(i64::MAX),
+            limits: self.limits,
+            inspection_origins: self
+                .inspection_origins
+                .into_iter()
+                .map(|o| validate_origin(&o).ok_or(Error::InvalidOrigin(o)))
+                .collect::<Result<_, _>>()?,
         };
-        Ok(EmulatorState::new(settings, self.rate_limit))
+        let server = ServerLimits {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            max_connections: self.max_connections,
+        };
+        Ok((EmulatorState::new(settings, self.rate_limit), server))
     }
 
     /// Bind and start serving (needs a Tokio runtime).
     pub async fn start(self) -> Result<Emulator, Error> {
         let addr = SocketAddr::new(self.host, self.port);
-        let state = self.build()?;
+        let (state, limits) = self.build_with_limits()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
-        Emulator::serve(state, listener).await
+        Emulator::serve(state, listener, limits).await
     }
+}
+
+/// How long a request head may take to arrive, and how long a kept-alive connection may idle.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `scheme://host[:port]`, lower-cased, without a trailing slash; `None` when it is not one.
+fn validate_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = origin.split_once("://")?;
+    let valid = matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    valid.then_some(origin)
 }
 
 #[cfg(test)]
@@ -233,6 +298,22 @@ mod tests {
         assert_ne!(secret, generate_secret_key());
         let id = generate_instance_id();
         assert!(uuid::Uuid::parse_str(&id).is_ok());
+    }
+
+    #[test]
+    fn origins_are_validated_and_normalized() {
+        assert_eq!(
+            validate_origin("HTTP://127.0.0.1:3000/").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        for bad in ["127.0.0.1:3000", "ftp://x", "http://", "http://a/b", "http://a b", "*"] {
+            assert_eq!(validate_origin(bad), None, "{bad}");
+        }
+        let err = EmulatorBuilder::default()
+            .inspection_origin("*")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidOrigin(_)));
     }
 
     #[test]

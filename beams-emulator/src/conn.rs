@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -67,12 +66,6 @@ impl fmt::Debug for ConnInfo {
         f.debug_struct("ConnInfo")
             .field("remote", &self.remote)
             .finish_non_exhaustive()
-    }
-}
-
-impl Connected<IncomingStream<'_, EmuListener>> for ConnInfo {
-    fn connect_info(stream: IncomingStream<'_, EmuListener>) -> Self {
-        stream.remote_addr().clone()
     }
 }
 

@@ -61,9 +61,13 @@
 //! | `PUT …/devices/{platform}/{device}/metadata`, `PUT …/devices/fcm/{device}/token` | 200 |
 //! | `POST /reporting_api/v2/instances/{id}/events` | 200 |
 //!
-//! The device and reporting APIs answer CORS preflights from any origin.
+//! The device and reporting APIs answer CORS preflights from any origin, as Beams' do.
 //!
-//! Inspection (no authentication, CORS-enabled, never affected by faults):
+//! Inspection (no authentication, never affected by faults). It shows every notification,
+//! user id and push token and can inject faults or reset the emulator, so browsers may only
+//! call it from origins allowed with [`EmulatorBuilder::inspection_origin`] (or
+//! `--inspection-origin`); any other `Origin` gets a `403` before the request is handled.
+//! Non-browser clients (no `Origin`) are served.
 //!
 //! | Method and path | Answer |
 //! |---|---|
@@ -92,12 +96,14 @@ mod builder;
 mod conn;
 mod delivery;
 mod jwt;
+mod limits;
 mod model;
 mod server;
 mod state;
 
 pub use api::router;
 pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
+pub use limits::Limits;
 pub use model::{
     Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent,
     UnknownPlatform,

@@ -21,6 +21,11 @@ Options:
       --secret-key <KEY>     Secret key (env BEAMS_SECRET_KEY; default: generated and printed)
       --rate-limit <RPS>     Answer 429 beyond RPS requests/s on the publish and customer APIs
                              (Beams' limit is 100; default: no limit)
+      --inspection-origin <ORIGIN>
+                             Let web pages on ORIGIN (e.g. http://127.0.0.1:3000) use the
+                             inspection API under /_emulator/ (repeatable; env
+                             BEAMS_EMULATOR_INSPECTION_ORIGINS, comma-separated). Other
+                             browser origins get 403 there; the device API stays open.
   -h, --help                 Print this help
   -V, --version              Print the version
 
@@ -33,6 +38,7 @@ struct Args {
     instance_id: Option<String>,
     secret_key: Option<String>,
     rate_limit: Option<u32>,
+    inspection_origins: Vec<String>,
     help: bool,
     version: bool,
 }
@@ -79,6 +85,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     format!("invalid --rate-limit {v:?}: expected a positive number")
                 })?);
             }
+            "--inspection-origin" => parsed
+                .inspection_origins
+                .push(value("--inspection-origin")?),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -133,6 +142,15 @@ async fn main() -> ExitCode {
         .port(args.port.unwrap_or(0));
     if let Some(host) = args.host {
         builder = builder.host(host);
+    }
+    let mut origins = args.inspection_origins;
+    if origins.is_empty()
+        && let Some(list) = env_var("BEAMS_EMULATOR_INSPECTION_ORIGINS")
+    {
+        origins = list.split(',').map(|o| o.trim().to_owned()).collect();
+    }
+    for origin in origins.into_iter().filter(|o| !o.is_empty()) {
+        builder = builder.inspection_origin(origin);
     }
     let emulator = match builder.start().await {
         Ok(emulator) => emulator,
@@ -203,6 +221,13 @@ mod tests {
         assert_eq!(a.port, Some(8085));
         assert_eq!(a.instance_id.as_deref(), Some("abc"));
         assert_eq!(a.secret_key.as_deref(), Some("S"));
+        let a = parse(&[
+            "--inspection-origin",
+            "http://a:1",
+            "--inspection-origin=http://b:2",
+        ])
+        .unwrap();
+        assert_eq!(a.inspection_origins, ["http://a:1", "http://b:2"]);
         assert!(
             parse(&["-p=1"]).is_err(),
             "short flags take a separate value"

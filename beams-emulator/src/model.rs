@@ -80,8 +80,6 @@ pub struct Device {
     pub metadata: Value,
     /// The device's interests, sorted.
     pub interests: Vec<String>,
-    /// The body the device registered with, as received.
-    pub registration: Value,
 }
 
 /// What a publish targeted.

@@ -5,11 +5,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
+use tower_layer::Layer;
 
 use crate::builder::EmulatorBuilder;
-use crate::conn::{ConnInfo, ConnRegistry, EmuListener};
+use crate::conn::{ConnRegistry, EmuListener};
 use crate::state::EmulatorState;
 
 /// A running emulator: an HTTP server on a local port, serving one Beams instance.
@@ -80,25 +88,17 @@ impl Emulator {
     pub(crate) async fn serve(
         state: EmulatorState,
         listener: TcpListener,
+        limits: ServerLimits,
     ) -> Result<Emulator, crate::Error> {
         let local_addr = listener.local_addr().map_err(crate::Error::Io)?;
         let registry = Arc::new(ConnRegistry::default());
-        let mut shutdown = state.shared.shutdown.subscribe();
-        let app =
-            crate::api::router(state.clone()).into_make_service_with_connect_info::<ConnInfo>();
+        let shutdown = state.shared.shutdown.subscribe();
         let listener = EmuListener {
             listener,
             registry: Arc::clone(&registry),
         };
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            // Also ends if the state (and so the sender) is gone.
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        });
-        let task = tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::warn!(target: "beams_emulator", error = %e, "server stopped with an error");
-            }
-        });
+        let router = crate::api::router(state.clone());
+        let task = tokio::spawn(accept_loop(listener, router, limits, shutdown));
         let host = if local_addr.ip().is_unspecified() {
             SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local_addr.port())
         } else {
@@ -164,4 +164,57 @@ impl Drop for Emulator {
         }
         self.registry.kill_all();
     }
+}
+
+/// What the server allows a connection: how long a request head may take to arrive (also
+/// the idle time allowed between requests on a kept-alive connection), and how many
+/// connections are served at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerLimits {
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) max_connections: usize,
+}
+
+/// Accepts connections until shutdown: hyper's HTTP/1 with a header-read timeout on a timer
+/// (a client that sends nothing, sends its head slowly or idles between requests is closed
+/// when it runs out), at most `max_connections` at once (at the limit the server stops
+/// accepting and the kernel queues new clients), and a graceful end.
+async fn accept_loop(
+    mut listener: EmuListener,
+    router: axum::Router,
+    limits: ServerLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Also ends if the state (and so the sender) is gone.
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut stop => break,
+        };
+        let (stream, info) = tokio::select! {
+            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+            () = &mut stop => break,
+        };
+        let service = Extension(ConnectInfo(info)).layer(router.clone());
+        let connection = graceful.watch(
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(target: "beams_emulator", ?error, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

@@ -305,14 +305,16 @@ async fn registration_shapes_interests_metadata_and_delete() {
         .unwrap();
     assert_eq!(response.status(), 400);
 
-    // Re-registration with a known previous id keeps the device and returns its interests.
+    // Re-registration with a known previous id starts a new device with the previous
+    // device's interests; the previous device stays as it was.
     let again = fetch_json(
         c.post(device_api(&emu, "devices/fcm"))
             .json(&json!({"token": "t2", "knownPreviousClientIds": [id]})),
     )
     .await;
-    assert_eq!(again["id"], id.as_str());
+    assert_ne!(again["id"], id.as_str());
     assert_eq!(again["initialInterestSet"].as_array().unwrap().len(), 149);
+    assert_eq!(emu.state().device(&id).unwrap().token.as_deref(), Some("t"));
 
     // Metadata and token.
     let response = c

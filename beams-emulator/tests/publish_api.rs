@@ -417,6 +417,7 @@ async fn delete_user_on_both_paths_removes_the_users_devices() {
 async fn sse_stream_receives_a_delivery() {
     let emu = builder()
         .sse_keep_alive(Duration::from_millis(100))
+        .inspection_origin("http://page.test")
         .start()
         .await
         .unwrap();
@@ -432,7 +433,10 @@ async fn sse_stream_receives_a_delivery() {
         .unwrap();
     assert_eq!(stream.status(), 200);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
-    assert_eq!(stream.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        stream.headers()["access-control-allow-origin"],
+        "http://page.test"
+    );
 
     let (status, response) = post_publish(
         &emu,

@@ -37,7 +37,7 @@ pub fn state() -> &'static EmulatorState {
 /// answer that is not `{"error","description"}` JSON.
 pub fn send(request: Request<Body>) -> (StatusCode, Vec<u8>) {
     runtime().block_on(async {
-        let response = state().router().oneshot(request).await.unwrap();
+        let response = beams_emulator::router(state().clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await

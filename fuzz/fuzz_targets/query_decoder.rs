@@ -1,32 +1,33 @@
-//! `beams_core::auth::user_id_from_query` on any string, checked against a reference decoder
-//! written from DESIGN.md §2; and the whole route decision (`BeamsAuth::respond`) on it.
+//! The auth route's query decoding (`BeamsAuth::check_request`) on any string, checked against
+//! an independent reference decoder; and the whole route decision on it.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use beams_core::auth::{AuthRejection, SessionState, user_id_from_query};
-use beams_core::test_util::reference_user_id;
-use beams_core::{BeamsAuth, BeamsConfig};
+use beams_core::{BeamsAuth, Instance, SessionUser};
+use beams_test_support::conformance::reference_user_id;
+use http::Method;
 use libfuzzer_sys::fuzz_target;
 
 fn auth() -> &'static BeamsAuth {
     static AUTH: OnceLock<BeamsAuth> = OnceLock::new();
-    AUTH.get_or_init(|| BeamsAuth::new(BeamsConfig::new("instance", "secret").unwrap()))
+    AUTH.get_or_init(|| BeamsAuth::new(&Instance::new("instance", "secret").unwrap()))
 }
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else {
         return;
     };
-    let got = user_id_from_query(Some(query)).map(|id| id.into_string());
+    let checked = auth().check_request(&Method::GET, Some(query));
+    let got = checked.clone().map(|id| id.into_string());
     assert_eq!(got, reference_user_id(Some(query)), "query {query:?}");
-    let status = match &got {
+    let res = match checked {
         Ok(id) => {
-            let res = auth().respond(Some(query), SessionState::LoggedIn(id));
+            let res = auth().authorize(&id, SessionUser::LoggedIn(id.as_str().to_owned()));
             assert!(res.body().starts_with("{\"token\":\"ey"));
-            res.status()
+            res
         }
-        Err(_) => auth().respond(Some(query), SessionState::LoggedOut).status(),
+        Err(rejection) => rejection.into_response(),
     };
-    assert!(matches!(status.as_u16(), 200 | 400 | 401), "{status}");
+    assert!(matches!(res.status().as_u16(), 200 | 400), "{}", res.status());
 });

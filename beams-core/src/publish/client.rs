@@ -49,6 +49,12 @@ pub enum BuildError {
     /// The retry policy is unusable.
     #[error("invalid retry policy: {0}")]
     InvalidRetryPolicy(&'static str),
+    /// The endpoint is `https://` but this build has no TLS backend: enable the `rustls-tls`
+    /// or `native-tls` feature.
+    #[error(
+        "the endpoint needs HTTPS but no TLS backend is built in: enable the `rustls-tls` or `native-tls` feature"
+    )]
+    NoTls,
 }
 
 /// Publishes through the Beams HTTP APIs, with the retries of its [`RetryPolicy`].
@@ -124,7 +130,10 @@ pub struct BeamsClientBuilder {
 
 impl BeamsClientBuilder {
     /// Uses this `reqwest::Client` (proxies, TLS roots, pool settings…). Its own timeouts
-    /// apply too; the per-request timeout of the retry policy is set on each request.
+    /// apply too; the per-request timeout of the retry policy is set on each request. Build
+    /// it with `redirect(reqwest::redirect::Policy::none())`: Beams never redirects, and a
+    /// client that follows redirects would re-send the user ids and the notification to
+    /// whatever host a redirect names. (The default client follows none.)
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -160,10 +169,15 @@ impl BeamsClientBuilder {
         ))
         .map_err(|_| BuildError::InvalidSecretKey)?;
         authorization.set_sensitive(true);
+        if self.instance.endpoint().starts_with("https://") && !cfg!(feature = "__tls") {
+            return Err(BuildError::NoTls);
+        }
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
                 .connect_timeout(self.policy.timeout().min(MAX_CONNECT_TIMEOUT))
+                // Beams never redirects: a 3xx is answered as an error, never followed.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(BuildError::Http)?,
         };
@@ -262,7 +276,8 @@ impl BeamsClient {
                     )
                 }
                 Err(error) => {
-                    tracing::debug!(%method, path, attempt, %error, "Beams API request failed");
+                    // Debug: no text from the network reaches the log unescaped.
+                    tracing::debug!(%method, path, attempt, ?error, "Beams API request failed");
                     let retryable = match &error {
                         PublishError::Network { connect: true, .. } => true,
                         PublishError::Network { .. } | PublishError::Timeout { .. } => {
@@ -399,6 +414,22 @@ mod tests {
         assert!(!format!("{client:?}").contains("TOP-SECRET"));
         assert!(!format!("{:?}", BeamsClient::builder(&instance)).contains("TOP-SECRET"));
         assert_eq!(LIBRARY, format!("beams-rs {}", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn https_needs_a_tls_backend() {
+        let https = Instance::new("instance", "s").unwrap();
+        let http = Instance::builder("instance", "s")
+            .endpoint("http://127.0.0.1:4000")
+            .build()
+            .unwrap();
+        assert!(BeamsClient::new(&http).is_ok());
+        let built = BeamsClient::new(&https);
+        if cfg!(feature = "__tls") {
+            assert!(built.is_ok());
+        } else {
+            assert!(matches!(built, Err(BuildError::NoTls)));
+        }
     }
 
     #[test]

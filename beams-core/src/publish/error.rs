@@ -301,7 +301,11 @@ pub enum PublishError {
     /// 5xx: Beams failed (after retries for `delete_user`; a publish is never retried on 5xx).
     #[error("Beams server error: {0}")]
     Server(ApiError),
-    /// Any other non-success status (e.g. 402 over plan limits, a redirect).
+    /// 3xx: the endpoint answered with a redirect. Beams never redirects, so the redirect is
+    /// not followed (it would re-send the user ids and the notification elsewhere).
+    #[error("the Beams endpoint answered with a redirect, which is not followed: {0}")]
+    Redirected(ApiError),
+    /// Any other non-success status (e.g. 402 over plan limits).
     #[error("unexpected answer from Beams: {0}")]
     UnexpectedStatus(ApiError),
     /// No complete answer within the per-request timeout. The request may have been delivered.
@@ -346,6 +350,7 @@ impl PublishError {
             404 => Self::NotFound(error),
             400 | 413 | 422 => Self::Rejected(error),
             429 => Self::RateLimited { retry_after, error },
+            300..=399 => Self::Redirected(error),
             500..=599 => Self::Server(error),
             _ => Self::UnexpectedStatus(error),
         }
@@ -366,6 +371,7 @@ impl PublishError {
             | Self::NotFound(e)
             | Self::Rejected(e)
             | Self::Server(e)
+            | Self::Redirected(e)
             | Self::UnexpectedStatus(e)
             | Self::RateLimited { error: e, .. } => Some(e),
             _ => None,
@@ -448,6 +454,7 @@ mod tests {
                 PublishError::Rejected(_) => "rejected",
                 PublishError::RateLimited { .. } => "rate limited",
                 PublishError::Server(_) => "server",
+                PublishError::Redirected(_) => "redirected",
                 PublishError::UnexpectedStatus(_) => "unexpected",
                 _ => "other",
             }
@@ -462,7 +469,8 @@ mod tests {
         assert_eq!(class(500), "server");
         assert_eq!(class(503), "server");
         assert_eq!(class(402), "unexpected");
-        assert_eq!(class(302), "unexpected");
+        assert_eq!(class(302), "redirected");
+        assert_eq!(class(307), "redirected");
     }
 
     #[test]

@@ -12,20 +12,37 @@ use super::{
     not_found, parse_object, read_body, require_json_content_type,
 };
 use crate::jwt;
+use crate::limits::{
+    DEVICE_BODY_LIMIT, MAX_METADATA_BYTES, MAX_TOKEN_BYTES, REGISTRATION_BODY_LIMIT,
+    REPORTING_BODY_LIMIT,
+};
 use crate::model::{Platform, now_secs};
-use crate::state::{EmulatorState, InterestError, MAX_INTERESTS_PER_DEVICE, SetUserError};
+use crate::state::{
+    DevicesFull, EmulatorState, InterestError, MAX_INTERESTS_PER_DEVICE, Registration,
+    SetUserError,
+};
 
-/// Body cap of device API requests (5000 interests of 164 bytes fit).
-const DEVICE_BODY_LIMIT: usize = 1024 * 1024;
-/// Body cap of reporting events.
-const REPORTING_BODY_LIMIT: usize = 64 * 1024;
 /// Default and maximum page size of `GET …/interests`.
 const MAX_PAGE: usize = 100;
+/// The most `knownPreviousClientIds` looked at.
+const MAX_PREVIOUS_IDS: usize = 16;
 
-fn too_large() -> ApiError {
+fn too_large(limit: usize) -> impl FnOnce() -> ApiError {
+    move || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body too large: the limit is {limit} bytes"),
+        )
+    }
+}
+
+fn full(what: &str, limit: usize) -> ApiError {
     error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("Request body too large: the limit is {DEVICE_BODY_LIMIT} bytes"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!(
+            "The emulator holds its maximum of {limit} {what}: delete some or reset it \
+             (POST /_emulator/reset)"
+        ),
     )
 }
 
@@ -49,12 +66,16 @@ fn device_id(raw: &str) -> HandlerResult<String> {
     }
 }
 
-fn interest_error(e: InterestError) -> ApiError {
-    match e {
+fn interest_error(state: &EmulatorState) -> impl FnOnce(InterestError) -> ApiError + '_ {
+    move |e| match e {
         InterestError::DeviceNotFound => device_not_found(),
         InterestError::TooMany => error(
             StatusCode::BAD_REQUEST,
             format!("Too many interests: a device may have at most {MAX_INTERESTS_PER_DEVICE}"),
+        ),
+        InterestError::Full => full(
+            "interest subscriptions",
+            state.settings().limits.max_subscriptions,
         ),
     }
 }
@@ -72,10 +93,47 @@ fn check_interest(name: &str) -> HandlerResult<()> {
     Ok(())
 }
 
-async fn json_body(request: Request) -> HandlerResult<serde_json::Map<String, Value>> {
+async fn json_body(
+    request: Request,
+    limit: usize,
+) -> HandlerResult<serde_json::Map<String, Value>> {
     require_json_content_type(request.headers())?;
-    let bytes = read_body(request.into_body(), DEVICE_BODY_LIMIT, too_large).await?;
+    let bytes = read_body(request.into_body(), limit, too_large(limit)).await?;
     parse_object(&bytes)
+}
+
+/// The `token` field: a non-empty string of at most [`MAX_TOKEN_BYTES`].
+fn token_field(body: &mut serde_json::Map<String, Value>) -> HandlerResult<String> {
+    match body.remove("token") {
+        Some(Value::String(token)) if !token.is_empty() && token.len() <= MAX_TOKEN_BYTES => {
+            Ok(token)
+        }
+        Some(Value::String(token)) if !token.is_empty() => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("`token` may be at most {MAX_TOKEN_BYTES} bytes"),
+        )),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            "`token` is required and must be a non-empty string",
+        )),
+    }
+}
+
+/// A metadata object of at most [`MAX_METADATA_BYTES`] serialized.
+fn metadata_value(metadata: Value) -> HandlerResult<Value> {
+    if !metadata.is_object() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "`metadata` must be an object",
+        ));
+    }
+    if metadata.to_string().len() > MAX_METADATA_BYTES {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("`metadata` may be at most {MAX_METADATA_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(metadata)
 }
 
 pub(super) async fn route(
@@ -153,7 +211,7 @@ pub(super) async fn route(
             } else {
                 state.remove_interest(&id, platform, &interest)
             };
-            result.map_err(interest_error)?;
+            result.map_err(interest_error(state))?;
             Ok(empty(StatusCode::OK))
         }
         ["devices", p, d, "metadata"] => {
@@ -161,9 +219,10 @@ pub(super) async fn route(
             check_instance(state, instance)?;
             let platform = platform(p)?;
             let id = device_id(d)?;
-            let metadata = json_body(request).await?;
+            let metadata = json_body(request, MAX_METADATA_BYTES).await?;
+            let metadata = metadata_value(Value::Object(metadata))?;
             if state.update_device(&id, platform, |device| {
-                device.metadata = Value::Object(metadata);
+                device.metadata = metadata;
             }) {
                 Ok(empty(StatusCode::OK))
             } else {
@@ -174,14 +233,8 @@ pub(super) async fn route(
             allow(&method, &[Method::PUT])?;
             check_instance(state, instance)?;
             let id = device_id(d)?;
-            let body = json_body(request).await?;
-            let Some(Value::String(token)) = body.get("token") else {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    "`token` is required and must be a string",
-                ));
-            };
-            let token = token.clone();
+            let mut body = json_body(request, REGISTRATION_BODY_LIMIT).await?;
+            let token = token_field(&mut body)?;
             if state.update_device(&id, Platform::Fcm, |device| device.token = Some(token)) {
                 Ok(empty(StatusCode::OK))
             } else {
@@ -193,25 +246,29 @@ pub(super) async fn route(
 }
 
 async fn register(state: &EmulatorState, request: Request, platform: Platform) -> HandlerResult {
-    let body = json_body(request).await?;
-    match body.get("token") {
-        Some(Value::String(token)) if !token.is_empty() => {}
-        _ => {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "`token` is required and must be a non-empty string",
-            ));
-        }
-    }
-    if let Some(metadata) = body.get("metadata")
-        && !metadata.is_object()
-    {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "`metadata` must be an object",
-        ));
-    }
-    let (device, initial) = state.register(platform, Value::Object(body));
+    let mut body = json_body(request, REGISTRATION_BODY_LIMIT).await?;
+    let token = token_field(&mut body)?;
+    let metadata = metadata_value(body.remove("metadata").unwrap_or_else(|| json!({})))?;
+    // Only the Android SDK sends previous ids; a web device never inherits anything.
+    let known_previous_ids = match (platform, body.remove("knownPreviousClientIds")) {
+        (Platform::Fcm | Platform::Apns, Some(Value::Array(ids))) => ids
+            .into_iter()
+            .filter_map(|id| match id {
+                Value::String(id) => Some(id),
+                _ => None,
+            })
+            .take(MAX_PREVIOUS_IDS)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let registration = Registration {
+        token,
+        metadata,
+        known_previous_ids,
+    };
+    let (device, initial) = state
+        .register(platform, registration, true)
+        .map_err(|DevicesFull| full("devices", state.settings().limits.max_devices))?;
     let response = match platform {
         Platform::Web => json!({"id": device.id}),
         Platform::Fcm | Platform::Apns => json!({"id": device.id, "initialInterestSet": initial}),
@@ -301,7 +358,7 @@ async fn replace_interests(
     platform: Platform,
     id: &str,
 ) -> HandlerResult {
-    let body = json_body(request).await?;
+    let body = json_body(request, DEVICE_BODY_LIMIT).await?;
     let Some(Value::Array(items)) = body.get("interests") else {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -321,11 +378,12 @@ async fn replace_interests(
     }
     state
         .replace_interests(id, platform, interests)
-        .map_err(interest_error)?;
+        .map_err(interest_error(state))?;
     Ok(empty(StatusCode::OK))
 }
 
-/// `POST /reporting_api/v2/instances/{id}/events`: best effort, always 200 once read.
+/// `POST /reporting_api/v2/instances/{id}/events`: Beams' checks (a JSON content type, the
+/// fields `event`, `publishId`, `deviceId` and `timestampSecs`), then 200.
 pub(super) async fn report(
     state: &EmulatorState,
     request: Request,
@@ -333,15 +391,34 @@ pub(super) async fn report(
 ) -> HandlerResult {
     allow(request.method(), &[Method::POST])?;
     check_instance(state, instance)?;
-    let bytes = read_body(request.into_body(), REPORTING_BODY_LIMIT, || {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("Request body too large: the limit is {REPORTING_BODY_LIMIT} bytes"),
-        )
-    })
+    require_json_content_type(request.headers())?;
+    let bytes = read_body(
+        request.into_body(),
+        REPORTING_BODY_LIMIT,
+        too_large(REPORTING_BODY_LIMIT),
+    )
     .await?;
-    let body = serde_json::from_slice::<Value>(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    state.record_event(body);
+    let body = parse_object(&bytes)?;
+    for (field, valid) in [
+        ("event", body.get("event").is_some_and(|e| matches!(e.as_str(), Some("delivery" | "open")))),
+        ("publishId", body.get("publishId").is_some_and(Value::is_string)),
+        ("deviceId", body.get("deviceId").is_some_and(Value::is_string)),
+        ("timestampSecs", body.get("timestampSecs").is_some_and(Value::is_number)),
+    ] {
+        if !valid {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "`{field}` is required{}",
+                    match field {
+                        "event" => " and must be \"delivery\" or \"open\"",
+                        "timestampSecs" => " and must be a number",
+                        _ => " and must be a string",
+                    }
+                ),
+            ));
+        }
+    }
+    state.record_event(Value::Object(body), bytes.len());
     Ok(empty(StatusCode::OK))
 }

@@ -241,23 +241,79 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Paths whose responses carry CORS headers: those a browser page calls.
-fn is_cors_path(path: &str) -> bool {
-    path.starts_with("/device_api/")
-        || path.starts_with("/reporting_api/")
-        || path == "/_emulator"
-        || path.starts_with("/_emulator/")
+/// The device and reporting APIs: browser pages on any origin call them, as Beams' own.
+fn is_open_path(path: &str) -> bool {
+    path.starts_with("/device_api/") || path.starts_with("/reporting_api/")
 }
 
 fn is_inspection_path(path: &str) -> bool {
     path == "/_emulator" || path.starts_with("/_emulator/")
 }
 
-fn add_cors(headers: &mut HeaderMap) {
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+/// Which origin may read an answer.
+enum Cors {
+    /// Any (`Access-Control-Allow-Origin: *`): the open APIs.
+    Any,
+    /// This one, allowed by configuration: the inspection API.
+    Origin(HeaderValue),
+    /// No CORS headers: same-origin and non-browser callers only.
+    None,
+}
+
+/// Who may call `path`: the inspection API shows every notification, user id and push token
+/// and can inject faults or reset the emulator, so a browser may only call it from an allowed
+/// origin (or the emulator's own); anything else is a `403` before the request is handled
+/// (a cross-site form or `text/plain` POST needs no preflight, so hiding the answer alone
+/// would not stop it).
+fn cors_for(state: &EmulatorState, path: &str, headers: &HeaderMap) -> Result<Cors, ApiError> {
+    if is_open_path(path) {
+        return Ok(Cors::Any);
+    }
+    if !is_inspection_path(path) {
+        return Ok(Cors::None);
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site");
+        return if cross_site {
+            Err(forbidden_origin("(not sent)"))
+        } else {
+            Ok(Cors::None)
+        };
+    };
+    let text = origin.to_str().unwrap_or("").to_ascii_lowercase();
+    let own = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| text == format!("http://{}", host.to_ascii_lowercase()));
+    if own || state.settings().inspection_origins.contains(&text) {
+        Ok(Cors::Origin(origin.clone()))
+    } else {
+        Err(forbidden_origin(&text))
+    }
+}
+
+fn forbidden_origin(origin: &str) -> ApiError {
+    error(
+        StatusCode::FORBIDDEN,
+        format!(
+            "Origin {origin:?} may not use the inspection API; allow it with \
+             --inspection-origin (EmulatorBuilder::inspection_origin)"
+        ),
+    )
+}
+
+fn add_cors(headers: &mut HeaderMap, cors: &Cors) {
+    let origin = match cors {
+        Cors::Any => HeaderValue::from_static("*"),
+        Cors::Origin(origin) => {
+            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+            origin.clone()
+        }
+        Cors::None => return,
+    };
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("Retry-After"),
@@ -329,16 +385,20 @@ async fn dispatch(State(state): State<EmulatorState>, request: Request) -> Respo
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let cors = is_cors_path(&path);
 
-    let mut response = if cors && method == Method::OPTIONS {
-        preflight(request.headers())
-    } else {
-        handle(state, request, &path).await
+    let response = match cors_for(&state, &path, request.headers()) {
+        Err(forbidden) => forbidden.into_response(),
+        Ok(Cors::None) => handle(state, request, &path).await,
+        Ok(cors) => {
+            let mut response = if method == Method::OPTIONS {
+                preflight(request.headers())
+            } else {
+                handle(state, request, &path).await
+            };
+            add_cors(response.headers_mut(), &cors);
+            response
+        }
     };
-    if cors {
-        add_cors(response.headers_mut());
-    }
     tracing::debug!(
         target: "beams_emulator",
         %method,

@@ -111,9 +111,10 @@ pub(super) async fn publish(
     };
     allow(request.method(), &[Method::POST])?;
     check_instance(state, instance)?;
-    rate_limit(state)?;
     let (parts, body) = request.into_parts();
+    // Authenticate first: callers without the secret must not use up the budget.
     check_secret(state, &parts.headers)?;
+    rate_limit(state)?;
     require_json_content_type(&parts.headers)?;
     let limit = match kind {
         Kind::Interests => INTERESTS_BODY_LIMIT,
@@ -139,6 +140,7 @@ pub(super) async fn publish(
     let publish_id = state.record_publish(
         target,
         Value::Object(object),
+        bytes.len(),
         parts.uri.path().to_owned(),
         recorded_headers(&parts.headers),
     );
@@ -275,8 +277,8 @@ pub(super) async fn customer(
     };
     allow(request.method(), &[Method::DELETE])?;
     check_instance(state, instance)?;
-    rate_limit(state)?;
     check_secret(state, request.headers())?;
+    rate_limit(state)?;
     let Some(user_id) = decode_segment(user) else {
         return Err(error(
             StatusCode::BAD_REQUEST,

@@ -3,7 +3,10 @@
 
 mod ops;
 
+pub(crate) use ops::Registration;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
+
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -11,14 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
+use crate::limits::{BoundedLog, Limits};
 use crate::model::{Delivery, Device, Fault, Platform, RecordedPublish, ReportedEvent};
-
-/// The most publishes kept; older ones are forgotten first.
-const MAX_PUBLISHES: usize = 10_000;
-/// The most deliveries kept; older ones are forgotten first.
-const MAX_DELIVERIES: usize = 100_000;
-/// The most reporting events kept.
-const MAX_EVENTS: usize = 10_000;
 
 /// A secret that never shows itself in `Debug`.
 #[derive(Clone)]
@@ -38,6 +35,9 @@ pub(crate) struct Settings {
     pub(crate) vapid_public_key: String,
     pub(crate) sse_keep_alive: Duration,
     pub(crate) jwt_leeway_secs: i64,
+    pub(crate) limits: Limits,
+    /// Origins allowed to use the inspection API from a browser (CORS).
+    pub(crate) inspection_origins: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -65,10 +65,12 @@ struct RateWindow {
 struct Inner {
     devices: HashMap<String, DeviceRecord>,
     next_device_seq: u64,
-    publishes: VecDeque<RecordedPublish>,
-    deliveries: VecDeque<Delivery>,
+    /// Interest subscriptions over all devices.
+    subscriptions: usize,
+    publishes: BoundedLog<RecordedPublish>,
+    deliveries: BoundedLog<Delivery>,
     next_delivery_id: u64,
-    events: VecDeque<ReportedEvent>,
+    events: BoundedLog<ReportedEvent>,
     faults: VecDeque<Fault>,
     rate_limit: Option<u32>,
     rate: Option<RateWindow>,
@@ -99,8 +101,15 @@ pub(crate) enum SetUserError {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum InterestError {
     DeviceNotFound,
+    /// Beams' limit of interests per device.
     TooMany,
+    /// The emulator's limit of subscriptions over all devices.
+    Full,
 }
+
+/// The emulator holds [`Limits::max_devices`] devices already.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DevicesFull;
 
 /// A handle on the emulator's state: what it received and delivered, faults, and the router.
 ///
@@ -161,18 +170,19 @@ impl EmulatorState {
         let (shutdown, _) = watch::channel(false);
         EmulatorState {
             shared: Arc::new(Shared {
-                settings,
                 inner: Mutex::new(Inner {
                     devices: HashMap::new(),
                     next_device_seq: 0,
-                    publishes: VecDeque::new(),
-                    deliveries: VecDeque::new(),
+                    subscriptions: 0,
+                    publishes: BoundedLog::new(settings.limits.max_publish_bytes),
+                    deliveries: BoundedLog::new(settings.limits.max_delivery_bytes),
                     next_delivery_id: 1,
-                    events: VecDeque::new(),
+                    events: BoundedLog::new(settings.limits.max_event_bytes),
                     faults: VecDeque::new(),
                     rate_limit,
                     rate: None,
                 }),
+                settings,
                 deliveries_tx,
                 shutdown,
             }),
@@ -297,10 +307,18 @@ impl EmulatorState {
         self.inner().events.iter().cloned().collect()
     }
 
-    /// Register a device as the device API would, without HTTP.
+    /// Register a device as the device API would, without HTTP. Counted against
+    /// [`Limits::max_devices`], but never refused: the limit guards the open HTTP API.
     pub fn register_device(&self, platform: Platform) -> Device {
-        let body = json!({"token": format!("emulator-token-{}", uuid::Uuid::new_v4().simple())});
-        self.register(platform, body).0
+        let token = format!("emulator-token-{}", uuid::Uuid::new_v4().simple());
+        let registration = ops::Registration {
+            token,
+            metadata: json!({}),
+            known_previous_ids: Vec::new(),
+        };
+        self.register(platform, registration, false)
+            .map(|(device, _)| device)
+            .unwrap_or_else(|DevicesFull| unreachable!("the library's registrations are not refused"))
     }
 
     /// Associate a device with a user, as a verified `PUT …/user` would, without a token.
@@ -316,8 +334,8 @@ impl EmulatorState {
             })
     }
 
-    /// Subscribe a device to an interest, without HTTP. Returns `false` if the device is unknown or
-    /// already has 5000 interests.
+    /// Subscribe a device to an interest, without HTTP. Returns `false` if the device is unknown,
+    /// already has 5000 interests, or the emulator holds [`Limits::max_subscriptions`].
     pub fn add_device_interest(&self, device_id: &str, interest: &str) -> bool {
         self.add_interest(device_id, None, interest).is_ok()
     }
@@ -351,6 +369,7 @@ impl EmulatorState {
     pub fn reset(&self) {
         let mut inner = self.inner();
         inner.devices.clear();
+        inner.subscriptions = 0;
         inner.publishes.clear();
         inner.deliveries.clear();
         inner.events.clear();

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{
-    DeviceRecord, EmulatorState, Inner, InterestError, MAX_DELIVERIES, MAX_DEVICES_PER_USER,
-    MAX_EVENTS, MAX_INTERESTS_PER_DEVICE, MAX_PUBLISHES, RateCheck, RateWindow, SetUserError,
+    DeviceRecord, DevicesFull, EmulatorState, Inner, InterestError, MAX_DEVICES_PER_USER,
+    MAX_INTERESTS_PER_DEVICE, RateCheck, RateWindow, SetUserError,
 };
 use crate::delivery::platform_payload;
 use crate::model::{
@@ -53,69 +53,72 @@ impl EmulatorState {
         }
     }
 
-    pub(crate) fn record_event(&self, body: Value) {
-        let mut inner = self.inner();
-        inner.events.push_back(ReportedEvent {
+    /// Records a reporting event that took `bytes` on the wire.
+    pub(crate) fn record_event(&self, body: Value, bytes: usize) {
+        let event = ReportedEvent {
             body,
             received_at_ms: now_ms(),
-        });
-        while inner.events.len() > MAX_EVENTS {
-            inner.events.pop_front();
-        }
+        };
+        self.inner().events.push(event, bytes + RECORD_OVERHEAD);
     }
 
-    /// Register a device; returns it and its initial interest set.
-    pub(crate) fn register(&self, platform: Platform, body: Value) -> (Device, Vec<String>) {
+    /// Registers a device; returns it and its initial interest set. With `enforce_limit`, a
+    /// registration past [`Limits::max_devices`](crate::Limits::max_devices) is refused.
+    ///
+    /// An Android SDK re-registering names the ids it had before (`knownPreviousClientIds`);
+    /// the new device starts with the interests of the first of them that exists on the same
+    /// platform (`initialInterestSet`). The previous device is left as it is — its token,
+    /// its user and its interests — and the user is never carried over: knowing a device's
+    /// id must not let a caller take it, or its user's notifications, over.
+    pub(crate) fn register(
+        &self,
+        platform: Platform,
+        registration: Registration,
+        enforce_limit: bool,
+    ) -> Result<(Device, Vec<String>), DevicesFull> {
         let mut inner = self.inner();
-        let token = body.get("token").and_then(Value::as_str).map(str::to_owned);
-        let metadata = body.get("metadata").cloned().unwrap_or_else(|| json!({}));
-
-        // Android re-registrations name the ids the app had before; Beams carries the old
-        // device's interests over (`initialInterestSet`). Reuse that device.
-        let previous = body
-            .get("knownPreviousClientIds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .find(|id| {
+        if enforce_limit && inner.devices.len() >= self.settings().limits.max_devices {
+            return Err(DevicesFull);
+        }
+        let initial: BTreeSet<String> = registration
+            .known_previous_ids
+            .iter()
+            .find_map(|id| {
                 inner
                     .devices
-                    .get(*id)
-                    .is_some_and(|r| r.device.platform == platform)
+                    .get(id)
+                    .filter(|r| r.device.platform == platform)
             })
-            .map(str::to_owned);
-        if let Some(id) = previous
-            && let Some(record) = inner.devices.get_mut(&id)
+            .map(|r| r.interests.clone())
+            .unwrap_or_default();
+        if enforce_limit
+            && inner.subscriptions + initial.len() > self.settings().limits.max_subscriptions
         {
-            record.device.token = token;
-            record.device.metadata = metadata;
-            record.device.registration = body;
-            let interests = record.interests.iter().cloned().collect();
-            return (record.snapshot(), interests);
+            return Err(DevicesFull);
         }
+        inner.subscriptions += initial.len();
 
         let id = format!("{}-{}", platform.as_str(), uuid::Uuid::new_v4());
         let device = Device {
             id: id.clone(),
             platform,
-            token,
+            token: Some(registration.token),
             user_id: None,
-            metadata,
-            interests: Vec::new(),
-            registration: body,
+            metadata: registration.metadata,
+            interests: initial.iter().cloned().collect(),
         };
+        let interests = device.interests.clone();
         let seq = inner.next_device_seq;
         inner.next_device_seq += 1;
         inner.devices.insert(
             id,
             DeviceRecord {
                 device: device.clone(),
-                interests: BTreeSet::new(),
+                interests: initial,
                 seq,
             },
         );
-        (device, Vec::new())
+        Ok((device, interests))
     }
 
     /// Look a device up, requiring the platform if given.
@@ -169,17 +172,25 @@ impl EmulatorState {
 
     pub(crate) fn delete_device(&self, device_id: &str, platform: Platform) {
         let mut inner = self.inner();
-        if Self::record(&mut inner, device_id, Some(platform)).is_some() {
-            inner.devices.remove(device_id);
+        if Self::record(&mut inner, device_id, Some(platform)).is_some()
+            && let Some(record) = inner.devices.remove(device_id)
+        {
+            inner.subscriptions -= record.interests.len();
         }
     }
 
     pub(crate) fn delete_user(&self, user_id: &str) -> usize {
         let mut inner = self.inner();
         let before = inner.devices.len();
-        inner
-            .devices
-            .retain(|_, r| r.device.user_id.as_deref() != Some(user_id));
+        let mut unsubscribed = 0;
+        inner.devices.retain(|_, r| {
+            let keep = r.device.user_id.as_deref() != Some(user_id);
+            if !keep {
+                unsubscribed += r.interests.len();
+            }
+            keep
+        });
+        inner.subscriptions -= unsubscribed;
         before - inner.devices.len()
     }
 
@@ -189,15 +200,22 @@ impl EmulatorState {
         platform: Option<Platform>,
         interest: &str,
     ) -> Result<(), InterestError> {
+        let max = self.settings().limits.max_subscriptions;
         let mut inner = self.inner();
+        let full = inner.subscriptions >= max;
         let record =
             Self::record(&mut inner, device_id, platform).ok_or(InterestError::DeviceNotFound)?;
-        if !record.interests.contains(interest) {
-            if record.interests.len() >= MAX_INTERESTS_PER_DEVICE {
-                return Err(InterestError::TooMany);
-            }
-            record.interests.insert(interest.to_owned());
+        if record.interests.contains(interest) {
+            return Ok(());
         }
+        if record.interests.len() >= MAX_INTERESTS_PER_DEVICE {
+            return Err(InterestError::TooMany);
+        }
+        if full {
+            return Err(InterestError::Full);
+        }
+        record.interests.insert(interest.to_owned());
+        inner.subscriptions += 1;
         Ok(())
     }
 
@@ -210,7 +228,9 @@ impl EmulatorState {
         let mut inner = self.inner();
         let record = Self::record(&mut inner, device_id, Some(platform))
             .ok_or(InterestError::DeviceNotFound)?;
-        record.interests.remove(interest);
+        if record.interests.remove(interest) {
+            inner.subscriptions -= 1;
+        }
         Ok(())
     }
 
@@ -223,10 +243,17 @@ impl EmulatorState {
         if interests.len() > MAX_INTERESTS_PER_DEVICE {
             return Err(InterestError::TooMany);
         }
+        let max = self.settings().limits.max_subscriptions;
         let mut inner = self.inner();
+        let others = inner.subscriptions;
         let record = Self::record(&mut inner, device_id, Some(platform))
             .ok_or(InterestError::DeviceNotFound)?;
+        let others = others - record.interests.len();
+        if others + interests.len() > max {
+            return Err(InterestError::Full);
+        }
         record.interests = interests;
+        inner.subscriptions = others + record_len(&inner, device_id);
         Ok(())
     }
 
@@ -247,10 +274,13 @@ impl EmulatorState {
     }
 
     /// Record an accepted publish, route it and record its deliveries; returns the publish id.
+    /// Records an accepted publish whose body took `body_bytes`, routes it and records its
+    /// deliveries; returns the publish id.
     pub(crate) fn record_publish(
         &self,
         target: PublishTarget,
         body: Value,
+        body_bytes: usize,
         path: String,
         headers: BTreeMap<String, String>,
     ) -> String {
@@ -291,21 +321,32 @@ impl EmulatorState {
                 next_id += 1;
             }
             inner.next_delivery_id = next_id;
-            inner.publishes.push_back(RecordedPublish {
-                publish_id: publish_id.clone(),
-                target,
-                body,
-                path,
-                headers,
-                received_at_ms: now,
-                delivered_to: made.iter().map(|d| d.device_id.clone()).collect(),
-            });
-            while inner.publishes.len() > MAX_PUBLISHES {
-                inner.publishes.pop_front();
-            }
-            inner.deliveries.extend(made.iter().cloned());
-            while inner.deliveries.len() > MAX_DELIVERIES {
-                inner.deliveries.pop_front();
+            let delivered_to: Vec<String> = made.iter().map(|d| d.device_id.clone()).collect();
+            let publish_bytes = body_bytes
+                + delivered_to.iter().map(String::len).sum::<usize>()
+                + RECORD_OVERHEAD;
+            inner.publishes.push(
+                RecordedPublish {
+                    publish_id: publish_id.clone(),
+                    target,
+                    body,
+                    path,
+                    headers,
+                    received_at_ms: now,
+                    delivered_to,
+                },
+                publish_bytes,
+            );
+            // What a delivery holds is its platform's payload plus the metadata; measured
+            // once per platform.
+            let mut payload_bytes = [None; 3];
+            for delivery in &made {
+                let slot = &mut payload_bytes[delivery.platform as usize];
+                let bytes = *slot.get_or_insert_with(|| {
+                    serde_json::to_vec(&delivery.payload).map_or(0, |v| v.len())
+                });
+                let size = bytes + delivery.device_id.len() + RECORD_OVERHEAD;
+                inner.deliveries.push(delivery.clone(), size);
             }
         }
         for delivery in made {
@@ -314,4 +355,19 @@ impl EmulatorState {
         }
         publish_id
     }
+}
+
+/// What a record costs besides its variable parts (ids, numbers, allocation overhead).
+const RECORD_OVERHEAD: usize = 256;
+
+fn record_len(inner: &Inner, device_id: &str) -> usize {
+    inner.devices.get(device_id).map_or(0, |r| r.interests.len())
+}
+
+/// A device registration as the device API received it, validated.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub(crate) token: String,
+    pub(crate) metadata: Value,
+    pub(crate) known_previous_ids: Vec<String>,
 }

@@ -1,0 +1,119 @@
+//! [`Limits`]: how much an emulator keeps, so that unauthenticated callers (the device and
+//! reporting APIs are open, as Beams' are) cannot grow it without bound.
+
+/// How much an emulator keeps. The device and reporting APIs carry no secret (browsers call
+/// them), so everything they can grow is bounded: requests past a limit are refused with a
+/// Beams-shaped error, and the history the emulator records is kept within a byte budget,
+/// oldest first out.
+///
+/// ```
+/// use beams_emulator::{Emulator, Limits};
+///
+/// let mut limits = Limits::default();
+/// limits.max_devices = 100;
+/// let state = Emulator::builder().limits(limits).build()?;
+/// # let _ = state;
+/// # Ok::<(), beams_emulator::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Registered devices; a registration past it is refused with `422` (default 10 000).
+    pub max_devices: usize,
+    /// Interest subscriptions over all devices; a subscription past it is refused with
+    /// `422` (default 100 000). Beams' own limit of 5 000 per device applies too.
+    pub max_subscriptions: usize,
+    /// Bytes of recorded deliveries kept (default 32 MiB).
+    pub max_delivery_bytes: usize,
+    /// Bytes of recorded publish bodies kept (default 16 MiB).
+    pub max_publish_bytes: usize,
+    /// Bytes of recorded reporting events kept (default 4 MiB).
+    pub max_event_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_devices: 10_000,
+            max_subscriptions: 100_000,
+            max_delivery_bytes: 32 << 20,
+            max_publish_bytes: 16 << 20,
+            max_event_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Largest body of a device registration (`POST …/devices/{platform}`): a token and a small
+/// metadata object. A web push subscription, base64-encoded, is well under 1 KiB.
+pub(crate) const REGISTRATION_BODY_LIMIT: usize = 8 * 1024;
+/// Largest token a device may register with.
+pub(crate) const MAX_TOKEN_BYTES: usize = 4 * 1024;
+/// Largest serialized metadata object a device may carry.
+pub(crate) const MAX_METADATA_BYTES: usize = 1024;
+/// Largest reporting event body.
+pub(crate) const REPORTING_BODY_LIMIT: usize = 4 * 1024;
+/// Largest body of other device API requests (`PUT …/interests` with 5 000 interests of
+/// 164 characters fits).
+pub(crate) const DEVICE_BODY_LIMIT: usize = 1024 * 1024;
+
+/// A log kept within a byte budget: pushing evicts the oldest entries until the total fits.
+#[derive(Debug)]
+pub(crate) struct BoundedLog<T> {
+    entries: std::collections::VecDeque<(T, usize)>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl<T> BoundedLog<T> {
+    pub(crate) fn new(budget: usize) -> Self {
+        Self {
+            entries: std::collections::VecDeque::new(),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    /// Appends `entry`, which takes about `bytes`; an entry larger than the whole budget is
+    /// not kept.
+    pub(crate) fn push(&mut self, entry: T, bytes: usize) {
+        if bytes > self.budget {
+            return;
+        }
+        self.entries.push_back((entry, bytes));
+        self.bytes += bytes;
+        while self.bytes > self.budget {
+            match self.entries.pop_front() {
+                Some((_, size)) => self.bytes -= size,
+                None => break,
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.entries.iter().map(|(entry, _)| entry)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_stays_within_its_budget_oldest_out() {
+        let mut log = BoundedLog::new(100);
+        for i in 0..50 {
+            log.push(i, 10);
+            assert!(log.bytes <= 100);
+        }
+        assert_eq!(log.iter().copied().collect::<Vec<_>>(), (40..50).collect::<Vec<_>>());
+        log.push(99, 101);
+        assert_eq!(log.iter().count(), 10, "an entry over the budget is not kept");
+        log.clear();
+        assert_eq!((log.iter().count(), log.bytes), (0, 0));
+    }
+}
