@@ -582,13 +582,24 @@ async fn error_statuses_map_to_typed_errors() {
 async fn redirects_are_errors_and_never_followed() {
     let elsewhere = TestServer::start(vec![]).await;
     for status in [301, 302, 303, 307, 308] {
-        let location = format!("{}/publish_api/v1/instances/{ID}/publishes/users", elsewhere.base_url);
-        let (server, err) =
-            failed_publish(vec![Reply::status(status, "").header("Location", &location)]).await;
-        assert!(matches!(err, PublishError::Redirected(_)), "{status}: {err:?}");
+        let location = format!(
+            "{}/publish_api/v1/instances/{ID}/publishes/users",
+            elsewhere.base_url
+        );
+        let (server, err) = failed_publish(vec![
+            Reply::status(status, "").header("Location", &location),
+        ])
+        .await;
+        assert!(
+            matches!(err, PublishError::Redirected(_)),
+            "{status}: {err:?}"
+        );
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(server.requests().len(), 1, "{status}: not retried");
-        assert!(elsewhere.requests().is_empty(), "{status}: the redirect was followed");
+        assert!(
+            elsewhere.requests().is_empty(),
+            "{status}: the redirect was followed"
+        );
     }
 }
 

@@ -28,7 +28,9 @@ pub enum Error {
     #[error("invalid secret key: it must be non-empty visible ASCII (no spaces)")]
     InvalidSecretKey,
     /// An inspection origin is not `scheme://host[:port]`.
-    #[error("invalid inspection origin {0:?}: expected scheme://host[:port], e.g. http://127.0.0.1:3000")]
+    #[error(
+        "invalid inspection origin {0:?}: expected scheme://host[:port], e.g. http://127.0.0.1:3000"
+    )]
     InvalidOrigin(String),
     /// The address could not be bound.
     #[error("could not listen on {addr}: {source}")]
@@ -306,7 +308,14 @@ mod tests {
             validate_origin("HTTP://127.0.0.1:3000/").as_deref(),
             Some("http://127.0.0.1:3000")
         );
-        for bad in ["127.0.0.1:3000", "ftp://x", "http://", "http://a/b", "http://a b", "*"] {
+        for bad in [
+            "127.0.0.1:3000",
+            "ftp://x",
+            "http://",
+            "http://a/b",
+            "http://a b",
+            "*",
+        ] {
             assert_eq!(validate_origin(bad), None, "{bad}");
         }
         let err = EmulatorBuilder::default()

@@ -110,9 +110,16 @@ mod tests {
             log.push(i, 10);
             assert!(log.bytes <= 100);
         }
-        assert_eq!(log.iter().copied().collect::<Vec<_>>(), (40..50).collect::<Vec<_>>());
+        assert_eq!(
+            log.iter().copied().collect::<Vec<_>>(),
+            (40..50).collect::<Vec<_>>()
+        );
         log.push(99, 101);
-        assert_eq!(log.iter().count(), 10, "an entry over the budget is not kept");
+        assert_eq!(
+            log.iter().count(),
+            10,
+            "an entry over the budget is not kept"
+        );
         log.clear();
         assert_eq!((log.iter().count(), log.bytes), (0, 0));
     }

@@ -205,9 +205,8 @@ async fn accept_loop(
             () = &mut stop => break,
         };
         let service = Extension(ConnectInfo(info)).layer(router.clone());
-        let connection = graceful.watch(
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
-        );
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(target: "beams_emulator", ?error, "connection ended");

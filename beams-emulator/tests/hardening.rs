@@ -35,7 +35,9 @@ async fn idle_and_slow_header_connections_are_closed_while_others_are_served() {
     let emu = start().await;
     let addr = emu.local_addr();
     // 200 sockets that send nothing, and one that sends a header line every second.
-    let idle: Vec<TcpStream> = (0..200).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
     let slow = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
@@ -111,7 +113,11 @@ async fn the_rate_limit_counts_only_authenticated_requests() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "callers without the secret used up the budget");
+    assert_eq!(
+        r.status(),
+        200,
+        "callers without the secret used up the budget"
+    );
 }
 
 #[tokio::test]
@@ -131,7 +137,10 @@ async fn known_previous_ids_do_not_take_a_device_over() {
         let attacker_id = attacker["id"].as_str().unwrap();
         assert_ne!(attacker_id, victim.id, "{platform}");
         let still = state.device(&victim.id).unwrap();
-        assert_eq!(still.token, victim.token, "{platform}: the victim's token was replaced");
+        assert_eq!(
+            still.token, victim.token,
+            "{platform}: the victim's token was replaced"
+        );
         assert_eq!(still.user_id.as_deref(), Some("victim"), "{platform}");
         let new = state.device(attacker_id).unwrap();
         assert_eq!(new.user_id, None, "{platform}: the user was carried over");
@@ -209,7 +218,10 @@ async fn the_inspection_api_refuses_other_origins() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(emu.state().pending_faults().is_empty(), "a cross-site POST queued a fault");
+    assert!(
+        emu.state().pending_faults().is_empty(),
+        "a cross-site POST queued a fault"
+    );
 
     // The device API stays open to every origin, as Beams' is.
     let r = c
@@ -280,7 +292,10 @@ async fn unauthenticated_callers_cannot_grow_it_without_bound() {
     for (n, id) in ids.iter().enumerate().take(15) {
         for interest in ["a", "b"] {
             let r = c
-                .post(device_api(&emu, &format!("devices/fcm/{id}/interests/{interest}")))
+                .post(device_api(
+                    &emu,
+                    &format!("devices/fcm/{id}/interests/{interest}"),
+                ))
                 .send()
                 .await
                 .unwrap();
@@ -288,7 +303,10 @@ async fn unauthenticated_callers_cannot_grow_it_without_bound() {
         }
     }
     let r = c
-        .post(device_api(&emu, &format!("devices/fcm/{}/interests/c", ids[19])))
+        .post(device_api(
+            &emu,
+            &format!("devices/fcm/{}/interests/c", ids[19]),
+        ))
         .send()
         .await
         .unwrap();
@@ -301,14 +319,20 @@ async fn unauthenticated_callers_cannot_grow_it_without_bound() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = c
-        .post(device_api(&emu, &format!("devices/fcm/{}/interests/c", ids[19])))
+        .post(device_api(
+            &emu,
+            &format!("devices/fcm/{}/interests/c", ids[19]),
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
 
     // Reporting events: a 5 KiB event is refused; the stored ones stay within their bytes.
-    let events = format!("{}/reporting_api/v2/instances/{INSTANCE}/events", emu.base_url());
+    let events = format!(
+        "{}/reporting_api/v2/instances/{INSTANCE}/events",
+        emu.base_url()
+    );
     let event = |pad: usize| {
         json!({"publishId": "pubid-x", "event": "delivery", "deviceId": "web-x",
                "timestampSecs": 1, "pad": "p".repeat(pad)})
@@ -329,7 +353,10 @@ async fn unauthenticated_callers_cannot_grow_it_without_bound() {
 async fn the_reporting_api_checks_its_body_as_beams_does() {
     let emu = start().await;
     let c = client();
-    let url = format!("{}/reporting_api/v2/instances/{INSTANCE}/events", emu.base_url());
+    let url = format!(
+        "{}/reporting_api/v2/instances/{INSTANCE}/events",
+        emu.base_url()
+    );
     let full = json!({"publishId": "pubid-1", "event": "open", "deviceId": "web-1",
                       "userId": "alice", "timestampSecs": 1_700_000_000});
     let r = c

@@ -2,11 +2,14 @@
 //!
 //! - [`conformance`]: the auth route's conformance table, replayed by beams-core's tower
 //!   layer, both adapters and both example apps, and the checks of an observed response;
+//! - [`hardening`]: the checks that keep the fixes of a hostile-client run fixed (slow
+//!   clients, cross-site posts, oversized forms, session caps, log forging);
 //! - [`hostile`]: the hostile-input and secret-hygiene harness both example apps run
 //!   against their real binaries;
 //! - [`process`]: an example binary as a child process, and the headless-Chromium demo run.
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod hardening;
 pub mod hostile;
 pub mod process;

@@ -18,8 +18,7 @@ use crate::limits::{
 };
 use crate::model::{Platform, now_secs};
 use crate::state::{
-    DevicesFull, EmulatorState, InterestError, MAX_INTERESTS_PER_DEVICE, Registration,
-    SetUserError,
+    DevicesFull, EmulatorState, InterestError, MAX_INTERESTS_PER_DEVICE, Registration, SetUserError,
 };
 
 /// Default and maximum page size of `GET …/interests`.
@@ -400,10 +399,23 @@ pub(super) async fn report(
     .await?;
     let body = parse_object(&bytes)?;
     for (field, valid) in [
-        ("event", body.get("event").is_some_and(|e| matches!(e.as_str(), Some("delivery" | "open")))),
-        ("publishId", body.get("publishId").is_some_and(Value::is_string)),
-        ("deviceId", body.get("deviceId").is_some_and(Value::is_string)),
-        ("timestampSecs", body.get("timestampSecs").is_some_and(Value::is_number)),
+        (
+            "event",
+            body.get("event")
+                .is_some_and(|e| matches!(e.as_str(), Some("delivery" | "open"))),
+        ),
+        (
+            "publishId",
+            body.get("publishId").is_some_and(Value::is_string),
+        ),
+        (
+            "deviceId",
+            body.get("deviceId").is_some_and(Value::is_string),
+        ),
+        (
+            "timestampSecs",
+            body.get("timestampSecs").is_some_and(Value::is_number),
+        ),
     ] {
         if !valid {
             return Err(error(

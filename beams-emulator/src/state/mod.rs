@@ -318,7 +318,9 @@ impl EmulatorState {
         };
         self.register(platform, registration, false)
             .map(|(device, _)| device)
-            .unwrap_or_else(|DevicesFull| unreachable!("the library's registrations are not refused"))
+            .unwrap_or_else(|DevicesFull| {
+                unreachable!("the library's registrations are not refused")
+            })
     }
 
     /// Associate a device with a user, as a verified `PUT …/user` would, without a token.

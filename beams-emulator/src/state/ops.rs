@@ -322,9 +322,8 @@ impl EmulatorState {
             }
             inner.next_delivery_id = next_id;
             let delivered_to: Vec<String> = made.iter().map(|d| d.device_id.clone()).collect();
-            let publish_bytes = body_bytes
-                + delivered_to.iter().map(String::len).sum::<usize>()
-                + RECORD_OVERHEAD;
+            let publish_bytes =
+                body_bytes + delivered_to.iter().map(String::len).sum::<usize>() + RECORD_OVERHEAD;
             inner.publishes.push(
                 RecordedPublish {
                     publish_id: publish_id.clone(),
@@ -361,7 +360,10 @@ impl EmulatorState {
 const RECORD_OVERHEAD: usize = 256;
 
 fn record_len(inner: &Inner, device_id: &str) -> usize {
-    inner.devices.get(device_id).map_or(0, |r| r.interests.len())
+    inner
+        .devices
+        .get(device_id)
+        .map_or(0, |r| r.interests.len())
 }
 
 /// A device registration as the device API received it, validated.

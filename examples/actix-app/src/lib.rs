@@ -20,14 +20,15 @@
 
 mod store;
 
-pub use store::MemorySessionStore;
+pub use store::{AppStore, MemorySessionStore, REDIS_TIMEOUT};
 
 use actix_session::{Session, SessionMiddleware};
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
 use beams_actix::UserId;
 use example_support::DemoBeams;
@@ -41,15 +42,72 @@ pub const USER_KEY: &str = "user_id";
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "beams-example-session";
 
-/// The port from `PORT` ([`DEFAULT_PORT`] when unset; `0` picks a free port).
-pub fn port_from_env() -> Result<u16, String> {
-    match std::env::var("PORT") {
-        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_PORT),
-        Ok(port) => port
-            .trim()
-            .parse()
-            .map_err(|_| format!("PORT must be a port number, got {port:?}")),
-        Err(std::env::VarError::NotUnicode(_)) => Err("PORT is not valid Unicode".to_owned()),
+/// How many sessions the in-memory store holds at most when `SESSION_CAPACITY` is not set.
+pub const DEFAULT_SESSION_CAPACITY: u64 = 10_000;
+
+/// What the app reads from the environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// `PORT` (default 3001; 0 picks a free port).
+    pub port: u16,
+    /// `REDIS_URL`: keep sessions in this Redis (e.g. `redis://127.0.0.1:6379`).
+    pub redis_url: Option<String>,
+    /// `SESSION_KEY`: the key that signs and encrypts the session cookie, at least 64 bytes;
+    /// every replica must have the same one. Generated when unset (one process only).
+    pub session_key: Option<Key>,
+    /// `SESSION_CAPACITY`: the most sessions kept in memory without Redis (default 10 000).
+    pub session_capacity: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Settings")
+            .field("port", &self.port)
+            // A Redis URL may hold a password.
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field(
+                "session_key",
+                &self.session_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("session_capacity", &self.session_capacity)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads `PORT`, `REDIS_URL`, `SESSION_KEY` and `SESSION_CAPACITY`.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        let number = |name, default: u64| match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name} must be a number (got {v:?})")),
+        };
+        let port = number("PORT", u64::from(DEFAULT_PORT))?;
+        let session_key = match var("SESSION_KEY") {
+            None => None,
+            Some(key) => Some(Key::try_from(key.as_bytes()).map_err(|_| {
+                format!(
+                    "SESSION_KEY must be at least 64 bytes (got {}); generate one with \
+                     `head -c 48 /dev/urandom | base64`",
+                    key.len()
+                )
+            })?),
+        };
+        Ok(Self {
+            port: u16::try_from(port)
+                .map_err(|_| format!("PORT must be at most 65535 (got {port})"))?,
+            redis_url: var("REDIS_URL"),
+            session_key,
+            session_capacity: number("SESSION_CAPACITY", DEFAULT_SESSION_CAPACITY)?,
+        })
     }
 }
 
@@ -59,26 +117,39 @@ pub fn port_from_env() -> Result<u16, String> {
 #[derive(Clone)]
 pub struct Sessions {
     key: Key,
-    store: MemorySessionStore,
+    store: AppStore,
 }
 
 impl Sessions {
-    /// Sessions encrypted with `key`, in a new, empty store.
-    pub fn new(key: Key) -> Self {
-        Self {
-            key,
-            store: MemorySessionStore::default(),
-        }
+    /// Sessions encrypted with `key`, in `store`.
+    pub fn new(key: Key, store: AppStore) -> Self {
+        Self { key, store }
     }
 
-    /// Sessions that last as long as the process: a fresh random key and an empty store.
+    /// Sessions that last as long as the process: a fresh random key and an empty in-memory
+    /// store.
     pub fn generate() -> Self {
-        Self::new(Key::generate())
+        Self::new(
+            Key::generate(),
+            AppStore::Memory(MemorySessionStore::new(DEFAULT_SESSION_CAPACITY)),
+        )
     }
 
-    /// The store, to look at from tests.
-    pub fn store(&self) -> &MemorySessionStore {
-        &self.store
+    /// The sessions `settings` ask for: in Redis with `REDIS_URL`, else in memory; with the
+    /// key from `SESSION_KEY`, else a generated one.
+    pub async fn from_settings(settings: &Settings) -> Result<Self, String> {
+        let store = match &settings.redis_url {
+            Some(url) => AppStore::redis(url).await?,
+            None => AppStore::Memory(MemorySessionStore::new(settings.session_capacity)),
+        };
+        if settings.redis_url.is_some() && settings.session_key.is_none() {
+            tracing::warn!(
+                "REDIS_URL is set without SESSION_KEY: the generated cookie key is this process's \
+                 own, so other replicas cannot read its sessions"
+            );
+        }
+        let key = settings.session_key.clone().unwrap_or_else(Key::generate);
+        Ok(Self::new(key, store))
     }
 }
 
@@ -93,10 +164,11 @@ impl std::fmt::Debug for Sessions {
 
 /// The session layer: the cookie carries an encrypted random key, the session stays in
 /// `sessions`' store, and logout deletes it there, so a copy of the cookie taken before logout
-/// is worthless afterwards.
+/// is worthless afterwards. A store that cannot be read fails the request with actix-session's
+/// own `500` before any handler runs.
 ///
 /// The cookie is not marked `Secure` because the example serves plain http on localhost.
-pub fn session_middleware(sessions: &Sessions) -> SessionMiddleware<MemorySessionStore> {
+pub fn session_middleware(sessions: &Sessions) -> SessionMiddleware<AppStore> {
     SessionMiddleware::builder(sessions.store.clone(), sessions.key.clone())
         .cookie_name(SESSION_COOKIE.to_owned())
         .cookie_secure(false)
@@ -116,9 +188,18 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::FormConfig::default().limit(FORM_LIMIT))
             .route("/", web::get().to(index))
             .route("/demo-config", web::get().to(demo_config))
-            .route("/login", web::post().to(login))
-            .route("/logout", web::post().to(logout))
-            .route("/notify", web::post().to(notify))
+            .route(
+                "/login",
+                web::post().to(login).wrap(from_fn(refuse_cross_site)),
+            )
+            .route(
+                "/logout",
+                web::post().to(logout).wrap(from_fn(refuse_cross_site)),
+            )
+            .route(
+                "/notify",
+                web::post().to(notify).wrap(from_fn(refuse_cross_site)),
+            )
             // The Beams auth route: the logged-in user is whoever `login` stored.
             .service(beams_actix::resource(auth, |session: Session| async move {
                 session.get::<String>(USER_KEY)
@@ -147,6 +228,24 @@ pub fn app(
     App::new()
         .configure(routes(beams))
         .wrap(session_middleware(&sessions))
+}
+
+/// Refuses a state-changing request from another site with a `403` (see
+/// [`example_support::is_cross_site`]).
+async fn refuse_cross_site(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let headers = request.headers();
+    let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
+    if example_support::is_cross_site(header("sec-fetch-site"), header("origin"), header("host")) {
+        let refusal = AppError::new(
+            StatusCode::FORBIDDEN,
+            "Cross-site requests may not change the session or publish.",
+        );
+        return Ok(request.into_response(refusal.error_response()));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
 }
 
 /// An error answer in the auth route's shape: `{"error":"<reason>","description":"…"}`.

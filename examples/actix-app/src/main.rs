@@ -13,32 +13,37 @@ fn main() -> std::io::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-
-    let port = example_actix::port_from_env().unwrap_or_else(|message| {
+    let fail = |message: String| -> ! {
         eprintln!("example-actix: {message}");
         std::process::exit(2);
-    });
-    // Sessions live as long as the process: a fresh cookie key and an empty store on every
-    // start, shared by all workers.
-    let sessions = example_actix::Sessions::generate();
+    };
+    let settings = example_actix::Settings::from_env().unwrap_or_else(|e| fail(e));
 
     actix_web::rt::System::new().block_on(async move {
-        let beams = example_support::DemoBeams::from_env_or_emulator()
+        let listener = std::net::TcpListener::bind(("127.0.0.1", settings.port))?;
+        let port = listener.local_addr()?.port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let beams = example_support::DemoBeams::from_env_or_emulator(&origin)
             .await
-            .unwrap_or_else(|message| {
-                eprintln!("example-actix: {message}");
-                std::process::exit(2);
-            });
+            .unwrap_or_else(|e| fail(e));
         eprintln!("example-actix: {}", beams.describe());
+        // Shared by all workers: the cookie key and the store the cookie points into.
+        let sessions = example_actix::Sessions::from_settings(&settings)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        // actix-web closes a connection whose request head takes longer than 5 s (408) and
+        // an idle kept-alive one after 5 s; stated here so a reader sees the bounds.
         let server = HttpServer::new(move || example_actix::app(beams.clone(), sessions.clone()))
-            .bind(("127.0.0.1", port))?;
-        let port = server.addrs().first().map_or(port, |addr| addr.port());
-        let server = server.run();
+            .client_request_timeout(std::time::Duration::from_secs(5))
+            .keep_alive(std::time::Duration::from_secs(5))
+            .max_connections(1024)
+            .listen(listener)?
+            .run();
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://127.0.0.1:{port}")?;
+        writeln!(stdout, "listening on {origin}")?;
         stdout.flush()?;
         drop(stdout);
-        eprintln!("example-actix: open http://127.0.0.1:{port} for the demo");
+        eprintln!("example-actix: open {origin} for the demo");
         server.await
     })
 }

@@ -1,69 +1,90 @@
-//! A server-side session store for actix-session, kept in this process's memory.
+//! Where the app keeps its actix-session sessions: in this process's memory (one process),
+//! or in Redis through actix-session's own `RedisSessionStore` (shared by every replica).
 //!
-//! The session cookie then carries only a random key (encrypted by actix-session), and the
-//! session itself stays on the server. So logout ([`Session::purge`]) revokes the session for
-//! every copy of the cookie: a cookie copied before logout no longer names a logged-in user,
-//! and the Beams route answers 401 to it. actix-session's `CookieSessionStore`, by contrast,
-//! keeps the whole session in the cookie, so an old copy stays valid until the key changes.
-//!
-//! One process only, emptied on restart, and it grows with every login until sessions expire
-//! (expired ones are dropped as they are met and in sweeps as the store grows): fine for the
-//! demo. An app running several processes needs a shared store, such as actix-session's Redis
-//! store.
+//! Either way the session stays on the server and the cookie carries only a random key, so
+//! logout ([`Session::purge`]) revokes the session for every copy of the cookie.
+//! actix-session's `CookieSessionStore`, by contrast, keeps the whole session in the cookie,
+//! so an old copy stays valid until the key changes.
 //!
 //! [`Session::purge`]: actix_session::Session::purge
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_session::storage::{
-    LoadError, SaveError, SessionKey, SessionStore, UpdateError, generate_session_key,
+    LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
+    generate_session_key,
 };
-use actix_web::cookie::time::Duration;
+use actix_web::cookie::time;
 
 /// The session state actix-session hands to a store.
 type State = HashMap<String, String>;
 
 /// Sessions never live longer than this, whatever TTL actix-session asks for.
-const MAX_TTL: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 60 * 60);
+const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
 
-/// The first sweep of expired sessions happens at this many sessions.
-const FIRST_SWEEP_AT: usize = 1024;
+/// How long one Redis operation may take before the request fails (actix-session answers
+/// 500): a Redis that is down or paused never makes a request hang.
+pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// An in-memory [`SessionStore`]: clone it into every worker so that they share the sessions.
+/// An in-memory [`SessionStore`]: at most a given number of sessions (a moka cache), each
+/// dropped when it expires. Clone it into every worker so that they share the sessions.
 ///
 /// ```
 /// use actix_session::SessionMiddleware;
 /// use actix_web::cookie::Key;
 /// use example_actix::MemorySessionStore;
 ///
-/// let store = MemorySessionStore::default();
+/// let store = MemorySessionStore::new(1_000);
 /// let middleware = SessionMiddleware::new(store.clone(), Key::generate());
 /// # let _ = middleware;
 /// assert!(store.is_empty());
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemorySessionStore {
-    inner: Arc<Mutex<Sessions>>,
+    cache: moka::sync::Cache<String, Entry>,
 }
 
-#[derive(Default)]
-struct Sessions {
-    by_key: HashMap<String, Entry>,
-    /// Sweep expired sessions when a save finds at least this many.
-    sweep_at: usize,
-}
-
+#[derive(Clone)]
 struct Entry {
     state: State,
-    expires: Instant,
+    ttl: Duration,
+}
+
+/// Each entry lives as long as the TTL actix-session gave it, from its last write.
+struct EntryExpiry;
+
+impl moka::Expiry<String, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &String, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.ttl)
+    }
 }
 
 impl MemorySessionStore {
-    /// How many sessions the store holds (expired ones not yet dropped included).
-    pub fn len(&self) -> usize {
-        self.lock().by_key.len()
+    /// A store of at most `capacity` sessions.
+    pub fn new(capacity: u64) -> Self {
+        Self {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(EntryExpiry)
+                .build(),
+        }
+    }
+
+    /// How many sessions the store holds.
+    pub fn len(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
     }
 
     /// Whether the store holds no session.
@@ -71,10 +92,21 @@ impl MemorySessionStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, Sessions> {
-        // Every change below is a single map operation, so a panic elsewhere while the lock
-        // was held cannot have left the map half-changed: keep using it.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn insert_new(&self, state: State, ttl: &time::Duration) -> SessionKey {
+        // 64 random alphanumerics: a clash is practically impossible, but never overwrite.
+        loop {
+            let key = generate_session_key();
+            let entry = self
+                .cache
+                .entry(key.as_ref().to_owned())
+                .or_insert_with(|| Entry {
+                    state: state.clone(),
+                    ttl: ttl_of(ttl),
+                });
+            if entry.is_fresh() {
+                return key;
+            }
+        }
     }
 }
 
@@ -87,82 +119,157 @@ impl std::fmt::Debug for MemorySessionStore {
     }
 }
 
-fn expiry(now: Instant, ttl: &Duration) -> Instant {
+fn ttl_of(ttl: &time::Duration) -> Duration {
     // A negative TTL means "already expired".
-    let ttl = std::time::Duration::try_from(*ttl).unwrap_or_default();
-    now + ttl.min(MAX_TTL)
-}
-
-impl Sessions {
-    fn live_mut(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
-        if self.by_key.get(key).is_some_and(|e| e.expires <= now) {
-            self.by_key.remove(key);
-        }
-        self.by_key.get_mut(key)
-    }
-
-    fn insert_new(&mut self, state: State, ttl: &Duration, now: Instant) -> SessionKey {
-        if self.by_key.len() >= self.sweep_at.max(FIRST_SWEEP_AT) {
-            self.by_key.retain(|_, e| e.expires > now);
-            // Sweep again only once the store has doubled, so sweeps cost O(1) per save.
-            self.sweep_at = self.by_key.len() * 2;
-        }
-        let mut key = generate_session_key();
-        // 64 random alphanumerics: a clash is practically impossible, but never overwrite.
-        while self.by_key.contains_key(key.as_ref()) {
-            key = generate_session_key();
-        }
-        let expires = expiry(now, ttl);
-        self.by_key
-            .insert(key.as_ref().to_owned(), Entry { state, expires });
-        key
-    }
+    Duration::try_from(*ttl).unwrap_or_default().min(MAX_TTL)
 }
 
 impl SessionStore for MemorySessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
-        let mut sessions = self.lock();
-        Ok(sessions
-            .live_mut(session_key.as_ref(), Instant::now())
-            .map(|e| e.state.clone()))
+        Ok(self.cache.get(session_key.as_ref()).map(|e| e.state))
     }
 
-    async fn save(&self, session_state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
-        Ok(self.lock().insert_new(session_state, ttl, Instant::now()))
+    async fn save(
+        &self,
+        session_state: State,
+        ttl: &time::Duration,
+    ) -> Result<SessionKey, SaveError> {
+        Ok(self.insert_new(session_state, ttl))
     }
 
     async fn update(
         &self,
         session_key: SessionKey,
         session_state: State,
-        ttl: &Duration,
+        ttl: &time::Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let now = Instant::now();
-        let mut sessions = self.lock();
-        match sessions.live_mut(session_key.as_ref(), now) {
-            Some(entry) => {
-                entry.state = session_state;
-                entry.expires = expiry(now, ttl);
-                Ok(session_key)
-            }
-            // Gone (expired, or deleted by a logout elsewhere): the state goes under a fresh key,
-            // as actix-session's Redis store does, and the old key stays dead. Not reached in
-            // this app: only login (which renews the key) and logout change a session.
-            None => Ok(sessions.insert_new(session_state, ttl, now)),
+        let entry = Entry {
+            state: session_state,
+            ttl: ttl_of(ttl),
+        };
+        if self.cache.contains_key(session_key.as_ref()) {
+            self.cache.insert(session_key.as_ref().to_owned(), entry);
+            return Ok(session_key);
         }
+        // Gone (expired, or deleted by a logout elsewhere): the state goes under a fresh key,
+        // as actix-session's Redis store does, and the old key stays dead.
+        Ok(self.insert_new(entry.state, ttl))
     }
 
-    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> anyhow::Result<()> {
-        let now = Instant::now();
-        if let Some(entry) = self.lock().live_mut(session_key.as_ref(), now) {
-            entry.expires = expiry(now, ttl);
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        ttl: &time::Duration,
+    ) -> anyhow::Result<()> {
+        if let Some(mut entry) = self.cache.get(session_key.as_ref()) {
+            entry.ttl = ttl_of(ttl);
+            self.cache.insert(session_key.as_ref().to_owned(), entry);
         }
         Ok(())
     }
 
     async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
-        self.lock().by_key.remove(session_key.as_ref());
+        self.cache.invalidate(session_key.as_ref());
         Ok(())
+    }
+}
+
+/// The app's session store: [`MemorySessionStore`], or actix-session's `RedisSessionStore` on
+/// a connection pool whose every step, and every whole operation, gives up after
+/// [`REDIS_TIMEOUT`].
+#[derive(Clone)]
+pub enum AppStore {
+    /// In this process.
+    Memory(MemorySessionStore),
+    /// In Redis, shared by every replica.
+    Redis(RedisSessionStore),
+}
+
+impl std::fmt::Debug for AppStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory(store) => store.fmt(f),
+            Self::Redis(_) => f.write_str("RedisSessionStore"),
+        }
+    }
+}
+
+impl AppStore {
+    /// actix-session's `RedisSessionStore` on a deadpool pool for the Redis at `url`: waiting
+    /// for, creating and checking a connection each time out after [`REDIS_TIMEOUT`]. The
+    /// pool connects lazily, so the app starts while Redis is down (and answers 500 until it
+    /// is back).
+    pub async fn redis(url: &str) -> Result<Self, String> {
+        let mut config = deadpool_redis::Config::from_url(url);
+        let mut pool = deadpool_redis::PoolConfig::new(16);
+        pool.timeouts = deadpool_redis::Timeouts {
+            wait: Some(REDIS_TIMEOUT),
+            create: Some(REDIS_TIMEOUT),
+            recycle: Some(REDIS_TIMEOUT),
+        };
+        config.pool = Some(pool);
+        let pool = config
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .map_err(|e| format!("REDIS_URL: {e}"))?;
+        let store = RedisSessionStore::new_pooled(pool)
+            .await
+            .map_err(|e| format!("REDIS_URL: {e}"))?;
+        Ok(Self::Redis(store))
+    }
+}
+
+/// `op`, or `timed_out` once [`REDIS_TIMEOUT`] has passed.
+async fn within<T, E>(
+    op: impl Future<Output = Result<T, E>>,
+    timed_out: impl FnOnce(anyhow::Error) -> E,
+) -> Result<T, E> {
+    match actix_web::rt::time::timeout(REDIS_TIMEOUT, op).await {
+        Ok(result) => result,
+        Err(_) => Err(timed_out(anyhow::anyhow!(
+            "the session store did not answer within {REDIS_TIMEOUT:?}"
+        ))),
+    }
+}
+
+impl SessionStore for AppStore {
+    async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
+        match self {
+            Self::Memory(store) => store.load(session_key).await,
+            Self::Redis(store) => within(store.load(session_key), LoadError::Other).await,
+        }
+    }
+
+    async fn save(&self, state: State, ttl: &time::Duration) -> Result<SessionKey, SaveError> {
+        match self {
+            Self::Memory(store) => store.save(state, ttl).await,
+            Self::Redis(store) => within(store.save(state, ttl), SaveError::Other).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: State,
+        ttl: &time::Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        match self {
+            Self::Memory(store) => store.update(key, state, ttl).await,
+            Self::Redis(store) => within(store.update(key, state, ttl), UpdateError::Other).await,
+        }
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &time::Duration) -> anyhow::Result<()> {
+        match self {
+            Self::Memory(store) => store.update_ttl(key, ttl).await,
+            Self::Redis(store) => within(store.update_ttl(key, ttl), |e| e).await,
+        }
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        match self {
+            Self::Memory(store) => store.delete(key).await,
+            Self::Redis(store) => within(store.delete(key), |e| e).await,
+        }
     }
 }
 
@@ -174,13 +281,13 @@ mod tests {
         HashMap::from([("user_id".to_owned(), format!("\"{user}\""))])
     }
 
-    fn day() -> Duration {
-        Duration::days(1)
+    fn day() -> time::Duration {
+        time::Duration::days(1)
     }
 
     #[actix_web::test]
     async fn save_load_update_delete() {
-        let store = MemorySessionStore::default();
+        let store = MemorySessionStore::new(100);
         let key = store.save(state("alice"), &day()).await.unwrap();
         assert_eq!(key.as_ref().len(), 64);
         assert_eq!(store.load(&key).await.unwrap(), Some(state("alice")));
@@ -198,12 +305,12 @@ mod tests {
 
         store.delete(&key).await.unwrap();
         assert_eq!(store.load(&key).await.unwrap(), None);
-        assert!(store.is_empty());
+        assert_eq!(store.len(), 0);
     }
 
     #[actix_web::test]
     async fn a_deleted_key_is_never_revived_by_an_update() {
-        let store = MemorySessionStore::default();
+        let store = MemorySessionStore::new(100);
         let key = store.save(state("alice"), &day()).await.unwrap();
         let old: String = key.as_ref().to_owned();
         store.delete(&key).await.unwrap();
@@ -222,55 +329,56 @@ mod tests {
 
     #[actix_web::test]
     async fn expired_sessions_load_as_none_and_are_dropped() {
-        let store = MemorySessionStore::default();
-        for ttl in [Duration::ZERO, Duration::seconds(-5)] {
+        let store = MemorySessionStore::new(100);
+        for ttl in [time::Duration::ZERO, time::Duration::seconds(-5)] {
             let key = store.save(state("alice"), &ttl).await.unwrap();
             assert_eq!(store.load(&key).await.unwrap(), None);
             store.update_ttl(&key, &day()).await.unwrap();
             assert_eq!(store.load(&key).await.unwrap(), None, "no revival by TTL");
         }
-        assert!(store.is_empty(), "expired sessions are dropped when met");
+        // moka drops expired entries in its own housekeeping; they are never served.
     }
 
     #[actix_web::test]
     async fn update_ttl_extends_a_live_session() {
-        let store = MemorySessionStore::default();
-        let key = store.save(state("alice"), &Duration::ZERO).await.unwrap();
+        let store = MemorySessionStore::new(100);
+        let key = store
+            .save(state("alice"), &time::Duration::ZERO)
+            .await
+            .unwrap();
         // Expired at once: extending it is too late.
         store.update_ttl(&key, &day()).await.unwrap();
         assert_eq!(store.load(&key).await.unwrap(), None);
 
         let key = store.save(state("alice"), &day()).await.unwrap();
-        store.update_ttl(&key, &Duration::ZERO).await.unwrap();
+        store.update_ttl(&key, &time::Duration::ZERO).await.unwrap();
         assert_eq!(store.load(&key).await.unwrap(), None, "a zero TTL ends it");
     }
 
     #[actix_web::test]
-    async fn saves_sweep_expired_sessions_as_the_store_grows() {
-        let store = MemorySessionStore::default();
-        for _ in 0..FIRST_SWEEP_AT {
-            store.save(state("gone"), &Duration::ZERO).await.unwrap();
+    async fn the_store_holds_at_most_its_capacity() {
+        let store = MemorySessionStore::new(50);
+        for i in 0..1_000 {
+            store.save(state(&format!("u{i}")), &day()).await.unwrap();
         }
-        assert_eq!(store.len(), FIRST_SWEEP_AT);
-        let live = store.save(state("alice"), &day()).await.unwrap();
-        assert_eq!(
-            store.len(),
-            1,
-            "the save at the threshold swept the expired ones"
-        );
-        assert_eq!(store.load(&live).await.unwrap(), Some(state("alice")));
+        let held = store.len();
+        assert!(held <= 50, "{held} sessions held");
+        assert!(held > 0);
     }
 
     #[actix_web::test]
     async fn huge_ttls_are_capped_not_overflowed() {
-        let store = MemorySessionStore::default();
-        let key = store.save(state("alice"), &Duration::MAX).await.unwrap();
+        let store = MemorySessionStore::new(100);
+        let key = store
+            .save(state("alice"), &time::Duration::MAX)
+            .await
+            .unwrap();
         assert_eq!(store.load(&key).await.unwrap(), Some(state("alice")));
     }
 
     #[test]
     fn debug_shows_no_keys_or_states() {
-        let store = MemorySessionStore::default();
+        let store = MemorySessionStore::new(100);
         let key = actix_web::rt::System::new()
             .block_on(store.save(state("alice"), &day()))
             .unwrap();

@@ -13,23 +13,39 @@
 //! `cargo run -p example-axum` listens on `127.0.0.1:$PORT` (default 3000). With
 //! `BEAMS_INSTANCE_ID` and `BEAMS_SECRET_KEY` set it uses that Beams instance (and
 //! `BEAMS_ENDPOINT`); without them it starts an embedded Beams emulator
-//! ([`example_support::DemoBeams`]).
+//! ([`example_support::DemoBeams`]). With `REDIS_URL` set, sessions live in that Redis, so
+//! several replicas share them; otherwise in this process's memory, at most
+//! `SESSION_CAPACITY` (default 10 000) at once.
 #![warn(missing_docs)]
 
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use beams_axum::UserId;
 use example_support::DemoBeams;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+use tokio::sync::Semaphore;
+use tower_sessions::cookie::time;
+use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
+use tower_sessions_moka_store::MokaStore;
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::{
+    Builder, ClientLike, Config, Pool, ReconnectPolicy,
+};
 
 /// The session key under which the logged-in user's id is stored.
 pub const SESSION_USER_KEY: &str = "user_id";
@@ -40,16 +56,63 @@ pub const DEFAULT_PORT: u16 = 3000;
 /// The largest form `POST /login` and `POST /notify` read; bigger ones get a `413`.
 pub const FORM_LIMIT: usize = 16 * 1024;
 
-/// `PORT` is not a port number.
-#[derive(Debug, thiserror::Error)]
-#[error("PORT must be a number from 0 to 65535 (got {0:?})")]
-pub struct InvalidPort(pub String);
+/// How long a request head may take to arrive, and how long a kept-alive connection may idle.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The port from `PORT`, or [`DEFAULT_PORT`]. `PORT=0` picks a free port.
-pub fn port_from_env() -> Result<u16, InvalidPort> {
-    match std::env::var("PORT") {
-        Err(_) => Ok(DEFAULT_PORT),
-        Ok(value) => value.trim().parse().map_err(|_| InvalidPort(value)),
+/// The most connections served at once; at the limit the server stops accepting until one
+/// ends.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// How long one session-store operation may take before the request is answered `503`.
+pub const STORE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Sessions end after this long without a request.
+const SESSION_IDLE: time::Duration = time::Duration::days(1);
+
+/// What the app reads from the environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// `PORT` (default 3000; 0 picks a free port).
+    pub port: u16,
+    /// `REDIS_URL`: keep sessions in this Redis (e.g. `redis://127.0.0.1:6379`).
+    pub redis_url: Option<String>,
+    /// `SESSION_CAPACITY`: the most sessions kept in memory without Redis (default 10 000).
+    pub session_capacity: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("port", &self.port)
+            // A Redis URL may hold a password.
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("session_capacity", &self.session_capacity)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads `PORT`, `REDIS_URL` and `SESSION_CAPACITY`.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        let number = |name, default| match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name} must be a number (got {v:?})")),
+        };
+        let port = number("PORT", u64::from(DEFAULT_PORT))?;
+        Ok(Self {
+            port: u16::try_from(port)
+                .map_err(|_| format!("PORT must be at most 65535 (got {port})"))?,
+            redis_url: var("REDIS_URL"),
+            session_capacity: number("SESSION_CAPACITY", 10_000)?,
+        })
     }
 }
 
@@ -64,18 +127,21 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The whole app: pages, login, logout, notify and the Beams auth route, inside a cookie
-/// session.
-pub fn app(beams: DemoBeams) -> Router {
+/// The whole app: pages, login, logout, notify and the Beams auth route, inside sessions
+/// kept in `store`.
+pub fn app<S: SessionStore + Clone>(beams: DemoBeams, store: S) -> Router {
     // Plain HTTP on localhost: the cookie cannot be `Secure`. Behind TLS, keep the default.
-    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
+    let sessions = SessionManagerLayer::new(store)
+        .with_secure(false)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
 
     Router::new()
-        .route("/", get(index))
-        .route("/demo-config", get(demo_config))
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/notify", post(notify))
+        .layer(middleware::from_fn(refuse_cross_site))
+        .route("/", get(index))
+        .route("/demo-config", get(demo_config))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         // The Beams auth route: the logged-in user is whoever `login` stored. A session
         // store that fails is a 503, not "logged out".
@@ -89,25 +155,102 @@ pub fn app(beams: DemoBeams) -> Router {
         .layer(sessions)
 }
 
-/// Serves `app` on `listener` until Ctrl-C or SIGTERM.
-pub async fn serve(listener: TcpListener, app: Router) -> io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// Sessions in memory: at most `capacity`, each dropped when it expires.
+pub fn memory_store(capacity: u64) -> MokaStore {
+    MokaStore::new(Some(capacity))
 }
 
-/// Binds `127.0.0.1:port`, prints `listening on http://127.0.0.1:<port>` (the real port, also
-/// for `PORT=0`) as the only line on stdout, and serves the app.
-pub async fn run(beams: DemoBeams, port: u16) -> io::Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    let port = listener.local_addr()?.port();
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "listening on http://127.0.0.1:{port}")?;
-    stdout.flush()?;
-    drop(stdout);
+/// Sessions in the Redis at `url`, shared by every replica. Each operation gives up after
+/// [`STORE_TIMEOUT`] (so a Redis that is down or paused makes requests fail quickly, never
+/// hang), and the connection is re-established in the background when Redis returns.
+pub async fn redis_store(url: &str) -> Result<RedisStore<Pool>, String> {
+    let config = Config::from_url(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+    let pool = Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.connection_timeout = STORE_TIMEOUT;
+            c.internal_command_timeout = STORE_TIMEOUT;
+        })
+        .with_performance_config(|p| p.default_command_timeout = STORE_TIMEOUT)
+        .set_policy(ReconnectPolicy::new_constant(0, 200))
+        .build_pool(2)
+        .map_err(|e| format!("REDIS_URL: {e}"))?;
+    pool.connect();
+    if tokio::time::timeout(Duration::from_secs(2), pool.wait_for_connect())
+        .await
+        .is_err()
+    {
+        tracing::warn!("Redis is not reachable yet; session requests answer 503 until it is");
+    }
+    Ok(RedisStore::new(pool))
+}
+
+/// Binds `127.0.0.1:port`, builds the app, prints `listening on http://127.0.0.1:<port>` (the
+/// real port, also for `PORT=0`) as the only line on stdout, and serves until Ctrl-C or
+/// SIGTERM.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let listener = TcpListener::bind(("127.0.0.1", settings.port))
+        .await
+        .map_err(|e| format!("cannot listen on port {}: {e}", settings.port))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let beams = DemoBeams::from_env_or_emulator(&origin).await?;
     eprintln!("example-axum: {}", beams.describe());
-    eprintln!("example-axum: open http://127.0.0.1:{port} for the demo");
-    serve(listener, app(beams)).await
+    let app = match &settings.redis_url {
+        Some(url) => {
+            eprintln!("example-axum: sessions in Redis");
+            app(beams, redis_store(url).await?)
+        }
+        None => app(beams, memory_store(settings.session_capacity)),
+    };
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "listening on {origin}").map_err(|e| e.to_string())?;
+    stdout.flush().map_err(|e| e.to_string())?;
+    drop(stdout);
+    eprintln!("example-axum: open {origin} for the demo");
+    serve(listener, app, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Serves `app` on `listener` until `shutdown` completes: hyper's HTTP/1 with a header-read
+/// timeout on a timer (a client that sends nothing, sends its request head slowly, or idles
+/// between requests is closed after [`HEADER_READ_TIMEOUT`]) and at most
+/// [`MAX_CONNECTIONS`] connections at once; in-flight requests finish on shutdown.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, typically: wait instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = graceful.watch(
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone())),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(?error, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn shutdown_signal() {
@@ -133,6 +276,26 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Refuses a state-changing request from another site with a `403` (see
+/// [`example_support::is_cross_site`]).
+async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let header = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+    let cross_site = example_support::is_cross_site(
+        header("sec-fetch-site"),
+        header(header::ORIGIN.as_str()),
+        header(header::HOST.as_str()),
+    );
+    if cross_site {
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "Cross-site requests may not change the session or publish.",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// An error answer in the auth route's shape: `{"error":"<reason>","description":"…"}`.

@@ -5,25 +5,18 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     example_axum::init_tracing();
-    let port = match example_axum::port_from_env() {
-        Ok(port) => port,
+    let settings = match example_axum::Settings::from_env() {
+        Ok(settings) => settings,
         Err(error) => {
             eprintln!("example-axum: {error}");
             return ExitCode::from(2);
         }
     };
-    let beams = match example_support::DemoBeams::from_env_or_emulator().await {
-        Ok(beams) => beams,
-        Err(error) => {
-            eprintln!("example-axum: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match example_axum::run(beams, port).await {
+    match example_axum::run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("example-axum: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

@@ -42,8 +42,9 @@ impl std::fmt::Debug for DemoBeams {
 impl DemoBeams {
     /// Uses `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` (and `BEAMS_ENDPOINT`) when they are set;
     /// when neither of the two is set, starts an embedded emulator on `127.0.0.1` (port
-    /// `BEAMS_EMULATOR_PORT`, default any free port) and uses that.
-    pub async fn from_env_or_emulator() -> Result<Self, String> {
+    /// `BEAMS_EMULATOR_PORT`, default any free port) and uses that. The demo page, served at
+    /// `app_origin` (`http://127.0.0.1:<port>`), may use the emulator's inspection API.
+    pub async fn from_env_or_emulator(app_origin: &str) -> Result<Self, String> {
         let unset = |var| std::env::var_os(var).is_none();
         if unset("BEAMS_INSTANCE_ID") && unset("BEAMS_SECRET_KEY") {
             let port = match std::env::var("BEAMS_EMULATOR_PORT") {
@@ -53,8 +54,11 @@ impl DemoBeams {
                     .map_err(|_| format!("BEAMS_EMULATOR_PORT must be a port number, got {p:?}"))?,
                 Err(_) => 0,
             };
+            let localhost = app_origin.replacen("127.0.0.1", "localhost", 1);
             let emulator = Emulator::builder()
                 .port(port)
+                .inspection_origin(app_origin)
+                .inspection_origin(localhost)
                 .start()
                 .await
                 .map_err(|e| format!("could not start the embedded Beams emulator: {e}"))?;
@@ -138,6 +142,40 @@ pub fn notification(title: Option<&str>, body: Option<&str>) -> Notification {
         .filter(|b| !b.is_empty())
         .unwrap_or("This notification was published to you.");
     Notification::new().web(WebPayload::new().notification(WebNotification::new(title, body)))
+}
+
+/// Whether a state-changing request (`POST /login`, `/logout`, `/notify`) comes from another
+/// site, which a browser tells in `Sec-Fetch-Site`, or else in `Origin`. Cookies alone cannot
+/// tell: `SameSite` treats every port of one host as the same site, so a page on any other
+/// local port could otherwise post forms with the user's session. Requests without either
+/// header (curl, mobile apps, tests) are not from a browser page and pass.
+///
+/// ```
+/// use example_support::is_cross_site;
+///
+/// assert!(!is_cross_site(Some(b"same-origin"), None, Some(b"127.0.0.1:3000")));
+/// assert!(is_cross_site(Some(b"same-site"), None, Some(b"127.0.0.1:3000")));
+/// assert!(is_cross_site(None, Some(b"http://127.0.0.1:4000"), Some(b"127.0.0.1:3000")));
+/// assert!(!is_cross_site(None, Some(b"http://127.0.0.1:3000"), Some(b"127.0.0.1:3000")));
+/// assert!(!is_cross_site(None, None, None));
+/// ```
+pub fn is_cross_site(
+    sec_fetch_site: Option<&[u8]>,
+    origin: Option<&[u8]>,
+    host: Option<&[u8]>,
+) -> bool {
+    if let Some(site) = sec_fetch_site {
+        return !matches!(site, b"same-origin" | b"none");
+    }
+    let Some(origin) = origin else {
+        return false;
+    };
+    let own = host.is_some_and(|host| {
+        [b"http://".as_slice(), b"https://"]
+            .iter()
+            .any(|scheme| origin.strip_prefix(*scheme) == Some(host))
+    });
+    !own
 }
 
 /// The status `POST /notify` answers with for a failed publish: 400 for input Beams would

@@ -36,7 +36,7 @@ pub async fn demo_beams() -> DemoBeams {
 /// Which example app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framework {
-    /// `example-axum` (tower-sessions, memory store).
+    /// `example-axum` (tower-sessions, in-memory moka store).
     Axum,
     /// `example-actix` (actix-session, in-memory server-side store).
     Actix,
@@ -87,10 +87,12 @@ impl App {
                     .await
                     .expect("bind 127.0.0.1:0");
                 let port = listener.local_addr().expect("local address").port();
-                let router = example_axum::app(beams.clone());
-                let task = tokio::spawn(async move {
-                    let _ = axum::serve(listener, router).await;
-                });
+                let router = example_axum::app(beams.clone(), example_axum::memory_store(1_000));
+                let task = tokio::spawn(example_axum::serve(
+                    listener,
+                    router,
+                    std::future::pending(),
+                ));
                 (format!("http://127.0.0.1:{port}"), Running::Axum(task))
             }
             Framework::Actix => {

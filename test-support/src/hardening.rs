@@ -1,0 +1,251 @@
+//! What hostile clients did to the example apps, kept fixed: each check runs against an app's
+//! real binary (both apps run the same checks, so they hold the same bounds).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::hostile::{Outcome, form_encode, login, request, send_raw};
+use crate::process::AppProcess;
+
+/// Reads from `stream` until the server closes it: how long that took, or `None` if it was
+/// still open after `limit`.
+pub fn closed_within(mut stream: TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(limit)).ok()?;
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(start.elapsed());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// 200 sockets that send nothing and one that sends a header line every second: all are
+/// closed within 20 s (the apps allow 5 s for a request head), and the app keeps answering
+/// meanwhile and afterwards.
+pub fn idle_and_slow_connections_are_closed(app: &AppProcess) {
+    let addr = app.addr();
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let slow_addr = addr.clone();
+    let slow = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(&slow_addr).expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .expect("write");
+        let start = Instant::now();
+        for i in 0..30 {
+            std::thread::sleep(Duration::from_secs(1));
+            if stream
+                .write_all(format!("X-Slow-{i}: {i}\r\n").as_bytes())
+                .is_err()
+            {
+                return Some(start.elapsed());
+            }
+        }
+        closed_within(stream, Duration::from_secs(1)).map(|d| start.elapsed() + d)
+    });
+    let page = send_raw(&addr, &request("GET", b"/", &addr, &[], b""), false);
+    assert_eq!(page.status(), Some(200), "while idle sockets are open");
+
+    let closed: Vec<Option<Duration>> = idle
+        .into_iter()
+        .map(|s| closed_within(s, Duration::from_secs(20)))
+        .collect();
+    let open = closed.iter().filter(|c| c.is_none()).count();
+    assert_eq!(
+        open, 0,
+        "{open} of 200 idle connections still open after 20 s"
+    );
+    let slow = slow.join().expect("the slow client");
+    assert!(
+        slow.is_some_and(|d| d < Duration::from_secs(15)),
+        "a header line every second kept the connection open: {slow:?}"
+    );
+    let page = send_raw(&addr, &request("GET", b"/", &addr, &[], b""), false);
+    assert_eq!(page.status(), Some(200), "after the idle sockets");
+}
+
+/// `POST /login`, `/logout` and `/notify` from another site (told by `Sec-Fetch-Site` or
+/// `Origin`) are refused with a JSON `403` and change nothing; same-origin posts and posts
+/// without either header (non-browser clients) pass.
+pub fn cross_site_posts_are_refused(app: &AppProcess) {
+    let addr = app.addr();
+    let form = b"Content-Type: application/x-www-form-urlencoded".as_slice();
+    let own_origin = format!("Origin: http://{addr}");
+    let post = |path: &str, headers: &[&[u8]], body: &[u8]| {
+        send_raw(
+            &addr,
+            &request("POST", path.as_bytes(), &addr, headers, body),
+            false,
+        )
+    };
+    let cookie = login(&addr, "alice").unwrap_or_else(|o| panic!("login: {}", o.summary()));
+    let cookie = format!("Cookie: {cookie}");
+    let hostile: [&[&[u8]]; 4] = [
+        &[b"Sec-Fetch-Site: cross-site"],
+        &[b"Sec-Fetch-Site: same-site"],
+        &[b"Origin: http://127.0.0.1:1"],
+        &[b"Origin: null"],
+    ];
+    for headers in hostile {
+        for path in ["/login", "/logout", "/notify"] {
+            let mut all: Vec<&[u8]> = headers.to_vec();
+            all.extend([form, cookie.as_bytes()]);
+            let outcome = post(path, &all, b"username=mallory&title=x");
+            match &outcome {
+                Outcome::Response(r) if r.status == 403 => {
+                    let body = r.json();
+                    assert_eq!(body["error"], "Forbidden", "{path}");
+                    assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+                }
+                other => panic!("{path} with {headers:?}: {}", other.summary()),
+            }
+        }
+    }
+    // Still alice, logged in: the refused logout and login changed nothing.
+    let token = send_raw(
+        &addr,
+        &request(
+            "GET",
+            b"/pusher/beams-auth?user_id=alice",
+            &addr,
+            &[cookie.as_bytes()],
+            b"",
+        ),
+        false,
+    );
+    assert_eq!(token.status(), Some(200), "{}", token.summary());
+    // The app's own pages and non-browser clients may post.
+    for headers in [
+        vec![b"Sec-Fetch-Site: same-origin".as_slice()],
+        vec![own_origin.as_bytes()],
+        vec![],
+    ] {
+        let mut all = headers.clone();
+        all.push(form);
+        let outcome = post("/login", &all, b"username=bob");
+        assert_eq!(
+            outcome.status(),
+            Some(200),
+            "{headers:?}: {}",
+            outcome.summary()
+        );
+    }
+}
+
+/// A `/notify` form over the 16 KiB limit is a `413`, never a publish with the default text;
+/// the same for `/login`.
+pub fn oversized_forms_are_refused(app: &AppProcess) {
+    let addr = app.addr();
+    let cookie = login(&addr, "alice").unwrap_or_else(|o| panic!("login: {}", o.summary()));
+    let cookie = format!("Cookie: {cookie}");
+    let form = b"Content-Type: application/x-www-form-urlencoded".as_slice();
+    let big = format!("title={}", form_encode(&"x".repeat(300_000)));
+    for path in ["/notify", "/login"] {
+        let outcome = send_raw(
+            &addr,
+            &request(
+                "POST",
+                path.as_bytes(),
+                &addr,
+                &[form, cookie.as_bytes()],
+                big.as_bytes(),
+            ),
+            false,
+        );
+        match &outcome {
+            Outcome::Response(r) => {
+                assert_eq!(r.status, 413, "{path}: {}", outcome.summary());
+                assert_eq!(r.json()["error"], "Payload Too Large");
+            }
+            Outcome::Closed(why) => panic!("{path}: closed ({why})"),
+        }
+    }
+}
+
+/// With `SESSION_CAPACITY=50`, 300 logins leave at most 50 sessions that still get a token.
+pub fn the_session_store_is_capped(app: &AppProcess, capacity: usize) {
+    let addr = app.addr();
+    let cookies: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            let user = format!("user{i}");
+            let cookie = login(&addr, &user).unwrap_or_else(|o| panic!("login: {}", o.summary()));
+            (user, cookie)
+        })
+        .collect();
+    let live = cookies
+        .iter()
+        .filter(|(user, cookie)| {
+            let target = format!("/pusher/beams-auth?user_id={user}");
+            let header = format!("Cookie: {cookie}");
+            send_raw(
+                &addr,
+                &request("GET", target.as_bytes(), &addr, &[header.as_bytes()], b""),
+                false,
+            )
+            .status()
+                == Some(200)
+        })
+        .count();
+    eprintln!("{live} of 300 sessions still live with a capacity of {capacity}");
+    assert!(
+        live <= capacity,
+        "{live} of 300 sessions still live with a capacity of {capacity}"
+    );
+    assert!(live > 0, "no session survived at all");
+}
+
+/// Text from Beams (here an error description with line breaks, from an emulator fault)
+/// never forges a log line: it is logged escaped.
+pub async fn upstream_text_cannot_forge_log_lines(binary: &str) {
+    use beams_emulator::{Emulator, Fault};
+    const FORGED: &str = "FORGED-LINE admin logged in";
+    let emulator = Emulator::builder()
+        .start()
+        .await
+        .expect("the emulator starts");
+    let state = emulator.state();
+    let app = AppProcess::start(
+        binary,
+        &[
+            ("BEAMS_INSTANCE_ID", state.instance_id()),
+            ("BEAMS_SECRET_KEY", state.secret_key()),
+            ("BEAMS_ENDPOINT", emulator.base_url()),
+            ("RUST_LOG", "debug"),
+        ],
+        &[],
+    );
+    let addr = app.addr();
+    state.inject_fault(
+        Fault::status(500)
+            .description(format!("boom\n{FORGED}\r\n{FORGED}"))
+            .path_prefix("/publish_api"),
+    );
+    let cookie = login(&addr, "alice").unwrap_or_else(|o| panic!("login: {}", o.summary()));
+    let cookie = format!("Cookie: {cookie}");
+    let outcome = send_raw(
+        &addr,
+        &request("POST", b"/notify", &addr, &[cookie.as_bytes()], b""),
+        false,
+    );
+    assert_eq!(outcome.status(), Some(502), "{}", outcome.summary());
+    std::thread::sleep(Duration::from_millis(300));
+    let output = app.stop_with_output();
+    assert!(
+        output.contains("publish failed"),
+        "the failure was not logged at all:\n{output}"
+    );
+    let forged: Vec<&str> = output
+        .lines()
+        .filter(|line| line.trim_start().starts_with("FORGED-LINE"))
+        .collect();
+    assert!(forged.is_empty(), "forged log lines: {forged:?}\n{output}");
+}
