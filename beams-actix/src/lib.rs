@@ -118,6 +118,33 @@
 //! configuration, the signing key and your hook are captured when the app is built, so
 //! nothing is looked up in `app_data` and nothing can be missing at run time.
 //!
+//! # Delivery reports
+//!
+//! Beams reports what happened to each publish through signed webhooks: which users' devices
+//! it reached, which users have no devices, and when a device acknowledged or the user opened
+//! the notification. With the `webhooks` feature, one line mounts a receiver that verifies
+//! them (HMAC-SHA1 of the raw body, before anything parses it) and hands your closure a typed
+//! event:
+//!
+//! ```
+//! # #[cfg(feature = "webhooks")] {
+//! use actix_web::App;
+//! use beams_actix::webhook::{Webhook, WebhookReceiver};
+//!
+//! let app = App::new()
+//!     // POST /pusher/beams-webhooks, signed with the webhook's secret from the dashboard.
+//!     .service(beams_actix::webhook_resource(
+//!         WebhookReceiver::new("my-webhook-secret"),
+//!         |webhook: Webhook| async move { println!("{:?}", webhook.event) },
+//!     ));
+//! # let _ = app;
+//! # }
+//! ```
+//!
+//! Answer quickly (Beams wants a `2xx` within three seconds) and expect retries with the same
+//! `event_id`; a handler returning `Err` gets a `500`, so that Beams retries. See
+//! [`beams_core::webhook`] for every answer.
+//!
 //! # Publishing
 //!
 //! With the `publish` feature (plus `rustls-tls` or `native-tls` for Beams' HTTPS), the
@@ -130,10 +157,13 @@
 //!   beams-core.
 //! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
 //!   add HTTPS and imply `publish`.
+//! - `webhooks`: [`webhook_resource`] and [`webhook`], receiving Beams' delivery reports.
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+#[cfg(feature = "webhooks")]
+mod receive;
 mod response;
 mod route;
 
@@ -143,10 +173,16 @@ pub use beams_core;
 #[cfg(feature = "publish")]
 #[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
 pub use beams_core::publish;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use beams_core::webhook;
 pub use beams_core::{
     AuthRejection, BeamsAuth, BeamsAuthBuilder, ConfigError, Instance, InstanceBuilder,
     ResolveUserId, SessionUser, UserId,
 };
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use receive::webhook_resource;
 pub use response::into_actix;
 
 /// The auth route as a [`Resource`] at [`BeamsAuth::path`], for `App::service` or

@@ -31,9 +31,9 @@ pub enum ConfigError {
     /// The token lifetime is zero or longer than [`TokenIssuer::MAX_TTL`](crate::TokenIssuer::MAX_TTL).
     #[error("the token TTL must be between 1 second and 24 hours (got {0:?})")]
     InvalidTokenTtl(Duration),
-    /// The auth path does not start with `/`, or has a query, fragment or whitespace.
-    #[error("the auth path must start with '/' and hold no '?', '#' or whitespace (got {0:?})")]
-    InvalidAuthPath(String),
+    /// A route's path does not start with `/`, or has a query, fragment or whitespace.
+    #[error("a route's path must start with '/' and hold no '?', '#' or whitespace (got {0:?})")]
+    InvalidPath(String),
     /// The endpoint is not an absolute `http://` or `https://` URL without query.
     #[error(
         "the Beams endpoint must be an absolute http:// or https:// URL without query (got {0:?})"

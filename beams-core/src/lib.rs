@@ -31,7 +31,9 @@
 //! - `rust-crypto` (default): HMAC-SHA256 on RustCrypto's `hmac` and `sha2`, as a jsonwebtoken
 //!   signer (no RSA, ECDSA or EdDSA code is built). `aws-lc-rs`: jsonwebtoken's aws-lc-rs
 //!   backend instead (a C build). With both, `rust-crypto` is used.
-//! - `tower`: [`tower::BeamsAuthLayer`], the route in front of any tower service.
+//! - `webhooks`: [`webhook`], receiving Beams' delivery reports (signed webhooks).
+//! - `tower`: [`tower::BeamsAuthLayer`], the route in front of any tower service (and, with
+//!   `webhooks`, the webhook receiver).
 //! - `publish`: [`publish`], the reqwest client (plain HTTP only); `rustls-tls` or
 //!   `native-tls` add HTTPS, which Beams itself needs, and imply `publish`.
 //! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests.
@@ -49,6 +51,9 @@ pub mod publish;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhook;
 
 pub use auth::{AuthRejection, BeamsAuth, BeamsAuthBuilder, ResolveUserId, SessionUser};
 pub use instance::{ConfigError, Instance, InstanceBuilder, SecretKey};

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::limits::Limits;
+use crate::model::WebhookTarget;
 use crate::server::{Emulator, ServerLimits};
 use crate::state::{EmulatorState, Secret, Settings};
 
@@ -103,6 +104,8 @@ pub struct EmulatorBuilder {
     limits: Limits,
     inspection_origins: Vec<String>,
     max_connections: usize,
+    webhooks: Vec<WebhookTarget>,
+    webhook_retry_scale: f64,
 }
 
 impl Default for EmulatorBuilder {
@@ -119,6 +122,8 @@ impl Default for EmulatorBuilder {
             limits: Limits::default(),
             inspection_origins: Vec::new(),
             max_connections: 1024,
+            webhooks: Vec::new(),
+            webhook_retry_scale: 1.0,
         }
     }
 }
@@ -139,6 +144,8 @@ impl fmt::Debug for EmulatorBuilder {
             .field("limits", &self.limits)
             .field("inspection_origins", &self.inspection_origins)
             .field("max_connections", &self.max_connections)
+            .field("webhooks", &self.webhooks)
+            .field("webhook_retry_scale", &self.webhook_retry_scale)
             .finish_non_exhaustive()
     }
 }
@@ -210,6 +217,29 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Calls `target` with Beams' webhook events: `v1.PublishToUsersAttempt` after each
+    /// publish to users, computed from the emulator's devices, and
+    /// `v1.UserNotificationAcknowledgement` / `v1.UserNotificationOpen` for each reporting-API
+    /// `delivery` / `open` event with a `userId`. Signed with the target's secret, retried as
+    /// Beams retries (see [`webhook_retry_scale`](Self::webhook_retry_scale)), every attempt
+    /// recorded ([`EmulatorState::webhook_attempts`], `GET /_emulator/webhooks`). Call once
+    /// per webhook.
+    pub fn webhook(mut self, target: WebhookTarget) -> Self {
+        self.webhooks.push(target);
+        self
+    }
+
+    /// Multiplies Beams' webhook retry delays of 10, 30, 120 and 300 seconds (default 1; tests
+    /// use e.g. 0.001 for 10, 30, 120 and 300 ms). The 3-second answer budget stays.
+    pub fn webhook_retry_scale(mut self, scale: f64) -> Self {
+        self.webhook_retry_scale = if scale.is_finite() && scale >= 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        self
+    }
+
     /// The most connections served at once (default 1024); at the limit the server stops
     /// accepting until one ends.
     pub fn max_connections(mut self, connections: usize) -> Self {
@@ -245,6 +275,8 @@ impl EmulatorBuilder {
             sse_keep_alive: self.sse_keep_alive.max(Duration::from_millis(10)),
             jwt_leeway_secs: i64::try_from(self.jwt_leeway.as_secs()).unwrap_or(i64::MAX),
             limits: self.limits,
+            webhooks: self.webhooks,
+            webhook_retry_scale: self.webhook_retry_scale,
             inspection_origins: self
                 .inspection_origins
                 .into_iter()

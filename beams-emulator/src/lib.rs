@@ -78,6 +78,7 @@
 //! | `GET /_emulator/users/{user}/devices` | [`Device`]s |
 //! | `GET /_emulator/devices/{device}/stream` | server-sent events: one `delivery` event per delivery (data: the [`Delivery`] JSON, `id`: its id, `Last-Event-ID` honoured), keep-alive comments |
 //! | `GET /_emulator/events` | [`ReportedEvent`]s |
+//! | `GET /_emulator/webhooks` | [`WebhookAttempt`]s |
 //! | `POST /_emulator/reset` | 204, everything forgotten |
 //! | `GET`, `POST`, `DELETE /_emulator/faults` | queue ([`Fault`] JSON or an array), list, clear |
 //!
@@ -100,13 +101,14 @@ mod limits;
 mod model;
 mod server;
 mod state;
+mod webhook;
 
 pub use api::router;
 pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
 pub use limits::Limits;
 pub use model::{
     Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent,
-    UnknownPlatform,
+    UnknownPlatform, WebhookAttempt, WebhookTarget,
 };
 pub use server::Emulator;
 pub use state::{EmulatorState, SetUserRefused};

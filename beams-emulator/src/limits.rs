@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_publish_bytes: usize,
     /// Bytes of recorded reporting events kept (default 4 MiB).
     pub max_event_bytes: usize,
+    /// Bytes of recorded webhook attempts kept (default 4 MiB).
+    pub max_webhook_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +41,7 @@ impl Default for Limits {
             max_delivery_bytes: 32 << 20,
             max_publish_bytes: 16 << 20,
             max_event_bytes: 4 << 20,
+            max_webhook_bytes: 4 << 20,
         }
     }
 }

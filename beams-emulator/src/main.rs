@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use beams_emulator::{Emulator, generate_instance_id, generate_secret_key};
+use beams_emulator::{Emulator, WebhookTarget, generate_instance_id, generate_secret_key};
 
 const USAGE: &str = "\
 Usage: beams-emulator [OPTIONS]
@@ -26,6 +26,14 @@ Options:
                              inspection API under /_emulator/ (repeatable; env
                              BEAMS_EMULATOR_INSPECTION_ORIGINS, comma-separated). Other
                              browser origins get 403 there; the device API stays open.
+      --webhook-url <URL>    Call URL with Beams' webhook events (PublishToUsersAttempt after
+                             each publish to users, UserNotificationAcknowledgement/Open for
+                             reported deliveries/opens); env BEAMS_EMULATOR_WEBHOOK_URL
+      --webhook-secret <S>   Sign them with S (hex HMAC-SHA1 in Webhook-Signature); env
+                             BEAMS_EMULATOR_WEBHOOK_SECRET. Never printed.
+      --webhook-retry-scale <F>
+                             Multiply Beams' retry delays of 10, 30, 120 and 300 s by F
+                             (default 1)
   -h, --help                 Print this help
   -V, --version              Print the version
 
@@ -39,6 +47,9 @@ struct Args {
     secret_key: Option<String>,
     rate_limit: Option<u32>,
     inspection_origins: Vec<String>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_retry_scale: Option<f64>,
     help: bool,
     version: bool,
 }
@@ -88,6 +99,20 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--inspection-origin" => parsed
                 .inspection_origins
                 .push(value("--inspection-origin")?),
+            "--webhook-url" => parsed.webhook_url = Some(value("--webhook-url")?),
+            // Never echo the value back: it is a secret.
+            "--webhook-secret" => parsed.webhook_secret = Some(value("--webhook-secret")?),
+            "--webhook-retry-scale" => {
+                let v = value("--webhook-retry-scale")?;
+                parsed.webhook_retry_scale = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|f: &f64| f.is_finite() && *f >= 0.0)
+                        .ok_or_else(|| {
+                            format!("invalid --webhook-retry-scale {v:?}: expected a number >= 0")
+                        })?,
+                );
+            }
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -152,6 +177,22 @@ async fn main() -> ExitCode {
     for origin in origins.into_iter().filter(|o| !o.is_empty()) {
         builder = builder.inspection_origin(origin);
     }
+    let webhook_url = args
+        .webhook_url
+        .or_else(|| env_var("BEAMS_EMULATOR_WEBHOOK_URL"));
+    let webhook_secret = args
+        .webhook_secret
+        .or_else(|| env_var("BEAMS_EMULATOR_WEBHOOK_SECRET"));
+    if let Some(url) = &webhook_url {
+        let mut target = WebhookTarget::new(url.clone());
+        if let Some(secret) = webhook_secret {
+            target = target.secret(secret);
+        }
+        builder = builder.webhook(target);
+    }
+    if let Some(scale) = args.webhook_retry_scale {
+        builder = builder.webhook_retry_scale(scale);
+    }
     let emulator = match builder.start().await {
         Ok(emulator) => emulator,
         Err(e) => {
@@ -184,6 +225,9 @@ async fn main() -> ExitCode {
     }
     println!("  BEAMS_ENDPOINT={base}");
     println!();
+    if let Some(url) = &webhook_url {
+        println!("Webhooks: {url} (attempts at {base}/_emulator/webhooks)");
+    }
     println!("Inspect: {base}/_emulator/publishes, {base}/_emulator/devices (Ctrl-C to stop)");
 
     wait_for_signal().await;
@@ -228,6 +272,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(a.inspection_origins, ["http://a:1", "http://b:2"]);
+        let a = parse(&[
+            "--webhook-url",
+            "http://127.0.0.1:3000/pusher/beams-webhooks",
+            "--webhook-secret=S",
+            "--webhook-retry-scale",
+            "0.01",
+        ])
+        .unwrap();
+        assert_eq!(a.webhook_secret.as_deref(), Some("S"));
+        assert_eq!(a.webhook_retry_scale, Some(0.01));
+        assert!(parse(&["--webhook-retry-scale", "-1"]).is_err());
         assert!(
             parse(&["-p=1"]).is_err(),
             "short flags take a separate value"

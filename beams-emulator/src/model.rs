@@ -343,3 +343,93 @@ pub(crate) fn now_secs() -> i64 {
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// A webhook the emulator calls with Beams' events, as a webhook configured in the Beams
+/// dashboard would be: a URL, an optional secret (the `Webhook-Signature` is then the hex
+/// HMAC-SHA1 of the body) and custom data (sent as `custom_data`).
+///
+/// ```
+/// use beams_emulator::WebhookTarget;
+///
+/// let target = WebhookTarget::new("http://127.0.0.1:3000/pusher/beams-webhooks")
+///     .secret("my-webhook-secret")
+///     .custom_data(serde_json::json!({"env": "dev"}));
+/// assert!(!format!("{target:?}").contains("my-webhook-secret"));
+/// ```
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct WebhookTarget {
+    /// Where the events are POSTed (plain `http://`).
+    pub url: String,
+    /// The signing secret, if any.
+    pub secret: Option<String>,
+    /// Sent as `custom_data` (`{}` by default).
+    pub custom_data: Value,
+    /// Sent as `Webhook-ID-UUID`: which configured webhook this is (generated).
+    pub id: String,
+}
+
+impl WebhookTarget {
+    /// A webhook to `url`, without a secret or custom data.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            secret: None,
+            custom_data: Value::Object(serde_json::Map::new()),
+            id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// Signs the events with `secret`.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// Sends `data` as `custom_data`.
+    pub fn custom_data(mut self, data: Value) -> Self {
+        self.custom_data = data;
+        self
+    }
+}
+
+impl fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("custom_data", &self.custom_data)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// One attempt at delivering a webhook, as the emulator recorded it
+/// (`GET /_emulator/webhooks`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WebhookAttempt {
+    /// `Webhook-Request-ID-UUID`: the same for every attempt at one event.
+    pub request_id: String,
+    /// `Webhook-ID-UUID`: the target's id.
+    pub webhook_id: String,
+    /// The target's URL.
+    pub url: String,
+    /// `v1.PublishToUsersAttempt`, `v1.UserNotificationAcknowledgement` or `v1.UserNotificationOpen`.
+    pub event_type: String,
+    /// The event's id (`metadata.event_id`), the same on every attempt.
+    pub event_id: String,
+    /// 1 for the first attempt, up to 5.
+    pub attempt: u32,
+    /// The answer's status, if one came within 3 seconds.
+    pub status: Option<u16>,
+    /// Why there was no usable answer (connection refused, timed out after 3 s, …).
+    pub error: Option<String>,
+    /// Whether this attempt succeeded (a `2xx` within 3 seconds).
+    pub delivered: bool,
+    /// The body sent (the same bytes on every attempt).
+    pub body: Value,
+    /// When the attempt was made, in milliseconds since the Unix epoch.
+    pub sent_at_ms: u64,
+}

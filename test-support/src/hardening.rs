@@ -249,3 +249,118 @@ pub async fn upstream_text_cannot_forge_log_lines(binary: &str) {
         .collect();
     assert!(forged.is_empty(), "forged log lines: {forged:?}\n{output}");
 }
+
+/// The webhook receiver of an app started with `BEAMS_WEBHOOK_SECRET=secret`, over real HTTP,
+/// with signatures computed by Python's `hmac` and Node's `crypto` (as Beams' docs do): what
+/// is taken, what is refused and how, and that a taken report reaches the demo's
+/// `/delivery-report`.
+pub fn webhooks_are_verified(app: &AppProcess, secret: &str) {
+    use crate::independent::{node_hmac, python_hmac};
+    let addr = app.addr();
+    let path = b"/pusher/beams-webhooks".as_slice();
+    let attempt = serde_json::json!({
+        "payload": {"instance_id": "i", "publish_id": "pubid-webhook-test",
+                    "users_delivered_to_gateway": [], "users_no_devices": ["wanda"],
+                    "users_gateway_failed": []},
+        "metadata": {"created_at": "2019-03-11T10:42:16+0000", "event_type": "v1.PublishToUsersAttempt",
+                     "event_id": "ev-1", "product": "beams"},
+        "custom_data": {},
+    })
+    .to_string()
+    .into_bytes();
+    let unknown = br#"{"payload":{"x":1},"metadata":{"event_type":"v9.Future","event_id":"ev-2"},"custom_data":{}}"#.to_vec();
+    let send = |signature: Option<&str>, body: &[u8]| {
+        let header = signature.map(|s| format!("Webhook-Signature: {s}"));
+        let mut headers: Vec<&[u8]> = vec![b"Content-Type: application/json"];
+        if let Some(h) = &header {
+            headers.push(h.as_bytes());
+        }
+        send_raw(&addr, &request("POST", path, &addr, &headers, body), false)
+    };
+    let expect = |outcome: Outcome, status: u16, what: &str| {
+        let Outcome::Response(r) = &outcome else {
+            panic!("{what}: {}", outcome.summary());
+        };
+        assert_eq!(r.status, status, "{what}: {}", outcome.summary());
+        assert_eq!(r.header("content-type"), Some("application/json"), "{what}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
+        r.clone()
+    };
+    let good = python_hmac(secret, &attempt, false);
+    let mut tampered = attempt.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0x20;
+    let big = vec![b' '; (1 << 20) + 1];
+
+    expect(send(Some(&good), &attempt), 200, "signed by Python");
+    expect(
+        send(Some(&good.to_ascii_uppercase()), &attempt),
+        200,
+        "upper-case hex",
+    );
+    expect(
+        send(Some(&node_hmac(secret, &attempt)), &attempt),
+        200,
+        "signed by Node",
+    );
+    expect(
+        send(Some(&python_hmac(secret, &unknown, false)), &unknown),
+        200,
+        "unknown event type",
+    );
+    for (what, signature, body) in [
+        ("tampered body", Some(good.clone()), tampered.as_slice()),
+        (
+            "wrong secret",
+            Some(python_hmac("not-the-secret", &attempt, false)),
+            &attempt,
+        ),
+        ("missing header", None, &attempt),
+        ("empty header", Some(String::new()), &attempt),
+        ("non-hex header", Some("zz".repeat(20)), &attempt),
+        (
+            "SHA-256 instead of SHA-1",
+            Some(python_hmac(secret, &attempt, true)),
+            &attempt,
+        ),
+    ] {
+        let r = expect(send(signature.as_deref(), body), 401, what);
+        assert_eq!(r.json()["error"], "Unauthorized", "{what}");
+    }
+    expect(
+        send(Some(&python_hmac(secret, b"not json", false)), b"not json"),
+        400,
+        "signed non-JSON",
+    );
+    expect(
+        send(Some(&python_hmac(secret, &big, false)), &big),
+        413,
+        "over 1 MiB",
+    );
+    let r = expect(
+        send_raw(&addr, &request("GET", path, &addr, &[], b""), false),
+        405,
+        "GET",
+    );
+    assert_eq!(r.header("allow"), Some("POST"));
+
+    // The signed report reached the app's store: wanda has no devices.
+    let cookie = login(&addr, "wanda").unwrap_or_else(|o| panic!("login: {}", o.summary()));
+    let cookie = format!("Cookie: {cookie}");
+    let report = send_raw(
+        &addr,
+        &request(
+            "GET",
+            b"/delivery-report?publishId=pubid-webhook-test",
+            &addr,
+            &[cookie.as_bytes()],
+            b"",
+        ),
+        false,
+    );
+    let Outcome::Response(report) = report else {
+        panic!("{}", report.summary());
+    };
+    assert_eq!(report.status, 200);
+    assert_eq!(report.json()["attempt"], "no_devices");
+}

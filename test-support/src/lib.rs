@@ -6,10 +6,12 @@
 //!   clients, cross-site posts, oversized forms, session caps, log forging);
 //! - [`hostile`]: the hostile-input and secret-hygiene harness both example apps run
 //!   against their real binaries;
+//! - [`independent`]: webhook signatures by Python's `hmac` and Node's `crypto`;
 //! - [`process`]: an example binary as a child process, and the headless-Chromium demo run.
 #![warn(missing_docs)]
 
 pub mod conformance;
 pub mod hardening;
 pub mod hostile;
+pub mod independent;
 pub mod process;

@@ -204,6 +204,11 @@ pub fn run_demo_in_chromium(binary: &str, name: &str) {
         "/pusher/beams-auth?user_id=zo%C3%AB%20%2Btest"
     );
     assert_eq!(summary["notification"]["title"], "Hello, zoë!", "{summary}");
+    assert_eq!(
+        summary["report"],
+        serde_json::json!({"attempt": "delivered to 1 device(s)", "acknowledged": "acknowledged", "opened": "opened"}),
+        "{summary}"
+    );
     assert!(
         summary["publishId"]
             .as_str()

@@ -5,7 +5,9 @@
 //
 // Steps: logged out, "Get a Beams Token" shows the auth route's 401; log in as `zoë +test`; wait
 // until the device is registered and linked, the token's claims are shown and the live stream is
-// connected; "Notify me"; wait until the notification is listed; full-page screenshot.
+// connected; "Notify me"; wait until the notification is listed and its delivery report (from the
+// emulator's webhooks to the app) says "delivered to 1 device(s)" and "acknowledged"; press Open
+// and wait for "opened"; full-page screenshot.
 // Success: exit 0 and one JSON summary on stdout. Failure: exit 1 and a message on stderr with the
 // page's console errors, failed requests and visible text (plus a screenshot next to the asked one,
 // `*.failed.png`). Every step is bounded (STEP_MS) and so is the whole run (TOTAL_MS).
@@ -192,6 +194,29 @@ try {
   check(await page.locator('#empty-note').isHidden(), '"No notifications yet." is still shown');
   mark('delivered');
 
+  step = 'waiting for the delivery report: delivered and acknowledged (webhooks)';
+  const reportItem = page.locator('#reports li.report', { hasText: publishId });
+  await reportItem.waitFor({ state: 'visible' });
+  await page.waitForFunction((id) => {
+    const li = document.querySelector(`#reports li.report[data-publish-id="${id}"]`);
+    return li && li.querySelector('.attempt').textContent === 'delivered to 1 device(s)'
+      && li.querySelector('.ack').textContent === 'acknowledged';
+  }, publishId);
+  mark('reportDeliveredAcknowledged');
+
+  step = 'pressing Open and waiting for "opened" (webhooks)';
+  await item.locator('button.open').click();
+  await page.waitForFunction((id) => {
+    const li = document.querySelector(`#reports li.report[data-publish-id="${id}"]`);
+    return li && li.querySelector('.opened').textContent === 'opened';
+  }, publishId);
+  const reportShown = {
+    attempt: await reportItem.locator('.attempt').innerText(),
+    acknowledged: await reportItem.locator('.ack').innerText(),
+    opened: await reportItem.locator('.opened').innerText(),
+  };
+  mark('reportOpened');
+
   step = 'taking the screenshot';
   await page.screenshot({ path: screenshot, fullPage: true, timeout: STEP_MS });
   check(statSync(screenshot).size > 0, 'the screenshot is empty');
@@ -213,6 +238,7 @@ try {
     streamState: 'connected',
     publishId,
     notification: shown,
+    report: reportShown,
     screenshot,
     timingsMs: { ...timings, total: Date.now() - started },
   };

@@ -329,6 +329,11 @@ impl BeamsAuth {
     }
 }
 
+/// A route path: starts with `/`, no query, fragment or whitespace.
+pub(crate) fn valid_path(path: &str) -> bool {
+    path.starts_with('/') && !path.contains(['?', '#']) && !path.contains(char::is_whitespace)
+}
+
 fn log_rejection(rejection: &AuthRejection) {
     tracing::debug!(target: "beams::auth", outcome = rejection.kind(), status = rejection.status().as_u16());
 }
@@ -359,9 +364,8 @@ impl BeamsAuthBuilder {
     /// Validates the settings and builds the route.
     pub fn build(self) -> Result<BeamsAuth, ConfigError> {
         let path = self.path;
-        if !path.starts_with('/') || path.contains(['?', '#']) || path.contains(char::is_whitespace)
-        {
-            return Err(ConfigError::InvalidAuthPath(path));
+        if !valid_path(&path) {
+            return Err(ConfigError::InvalidPath(path));
         }
         let issuer = match self.ttl {
             Some(ttl) => self.issuer.checked_ttl(ttl)?,
@@ -487,7 +491,7 @@ mod tests {
         assert_eq!(b().path("/beams").build().unwrap().path(), "/beams");
         for bad in ["beams", "/a?b", "/a#b", "/a b", ""] {
             assert!(
-                matches!(b().path(bad).build(), Err(ConfigError::InvalidAuthPath(_))),
+                matches!(b().path(bad).build(), Err(ConfigError::InvalidPath(_))),
                 "{bad}"
             );
         }

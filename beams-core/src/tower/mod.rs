@@ -37,6 +37,8 @@
 
 mod body;
 mod future;
+#[cfg(feature = "webhooks")]
+mod webhook;
 
 use std::task::{Context, Poll};
 
@@ -46,6 +48,9 @@ use tower_service::Service;
 
 pub use body::BeamsBody;
 pub use future::ResponseFuture;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use webhook::{BeamsWebhookLayer, BeamsWebhookService, WebhookFuture};
 
 use crate::{BeamsAuth, ResolveUserId};
 

@@ -431,6 +431,7 @@ pub(super) async fn report(
             ));
         }
     }
+    crate::webhook::reported(state, &body);
     state.record_event(Value::Object(body), bytes.len());
     Ok(empty(StatusCode::OK))
 }

@@ -48,6 +48,10 @@ pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]
             allow(&method, &[Method::GET])?;
             Ok(json_response(StatusCode::OK, &state.reported_events()))
         }
+        ["webhooks"] => {
+            allow(&method, &[Method::GET])?;
+            Ok(json_response(StatusCode::OK, &state.webhook_attempts()))
+        }
         ["devices"] => {
             allow(&method, &[Method::GET])?;
             Ok(json_response(StatusCode::OK, &state.devices()))

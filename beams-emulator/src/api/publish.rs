@@ -137,16 +137,17 @@ pub(super) async fn publish(
     .await?;
     let object = parse_object(&bytes)?;
     let target = validate(kind, &object)?;
-    let publish_id = state.record_publish(
+    let outcome = state.record_publish(
         target,
         Value::Object(object),
         bytes.len(),
         parts.uri.path().to_owned(),
         recorded_headers(&parts.headers),
     );
+    crate::webhook::publish_attempt(state, &outcome);
     Ok(json_response(
         StatusCode::OK,
-        &json!({"publishId": publish_id}),
+        &json!({"publishId": outcome.publish_id}),
     ))
 }
 

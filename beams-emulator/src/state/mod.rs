@@ -3,7 +3,7 @@
 
 mod ops;
 
-pub(crate) use ops::Registration;
+pub(crate) use ops::{PublishOutcome, Registration};
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -15,7 +15,10 @@ use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
 use crate::limits::{BoundedLog, Limits};
-use crate::model::{Delivery, Device, Fault, Platform, RecordedPublish, ReportedEvent};
+use crate::model::{
+    Delivery, Device, Fault, Platform, RecordedPublish, ReportedEvent, WebhookAttempt,
+    WebhookTarget,
+};
 
 /// A secret that never shows itself in `Debug`.
 #[derive(Clone)]
@@ -38,6 +41,10 @@ pub(crate) struct Settings {
     pub(crate) limits: Limits,
     /// Origins allowed to use the inspection API from a browser (CORS).
     pub(crate) inspection_origins: Vec<String>,
+    /// The webhooks called with Beams' events.
+    pub(crate) webhooks: Vec<WebhookTarget>,
+    /// Multiplies Beams' webhook retry delays (10, 30, 120 and 300 s).
+    pub(crate) webhook_retry_scale: f64,
 }
 
 #[derive(Debug)]
@@ -71,6 +78,7 @@ struct Inner {
     deliveries: BoundedLog<Delivery>,
     next_delivery_id: u64,
     events: BoundedLog<ReportedEvent>,
+    webhook_attempts: BoundedLog<WebhookAttempt>,
     faults: VecDeque<Fault>,
     rate_limit: Option<u32>,
     rate: Option<RateWindow>,
@@ -78,6 +86,8 @@ struct Inner {
 
 pub(crate) struct Shared {
     pub(crate) settings: Settings,
+    /// The HTTP client of the webhooks.
+    pub(crate) webhook_client: reqwest::Client,
     inner: Mutex<Inner>,
     deliveries_tx: broadcast::Sender<Delivery>,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -178,11 +188,13 @@ impl EmulatorState {
                     deliveries: BoundedLog::new(settings.limits.max_delivery_bytes),
                     next_delivery_id: 1,
                     events: BoundedLog::new(settings.limits.max_event_bytes),
+                    webhook_attempts: BoundedLog::new(settings.limits.max_webhook_bytes),
                     faults: VecDeque::new(),
                     rate_limit,
                     rate: None,
                 }),
                 settings,
+                webhook_client: reqwest::Client::new(),
                 deliveries_tx,
                 shutdown,
             }),
@@ -307,6 +319,15 @@ impl EmulatorState {
         self.inner().events.iter().cloned().collect()
     }
 
+    /// Every attempt at delivering a webhook, oldest first.
+    pub fn webhook_attempts(&self) -> Vec<WebhookAttempt> {
+        self.inner().webhook_attempts.iter().cloned().collect()
+    }
+
+    pub(crate) fn record_webhook_attempt(&self, attempt: WebhookAttempt, bytes: usize) {
+        self.inner().webhook_attempts.push(attempt, bytes);
+    }
+
     /// Register a device as the device API would, without HTTP. Counted against
     /// [`Limits::max_devices`], but never refused: the limit guards the open HTTP API.
     pub fn register_device(&self, platform: Platform) -> Device {
@@ -366,7 +387,7 @@ impl EmulatorState {
         inner.rate = None;
     }
 
-    /// Forget every device, publish, delivery, reporting event and fault. Delivery ids keep
+    /// Forget every device, publish, delivery, reporting event, webhook attempt and fault. Delivery ids keep
     /// increasing, so a reconnecting event stream never mistakes new deliveries for old ones.
     pub fn reset(&self) {
         let mut inner = self.inner();
@@ -375,6 +396,7 @@ impl EmulatorState {
         inner.publishes.clear();
         inner.deliveries.clear();
         inner.events.clear();
+        inner.webhook_attempts.clear();
         inner.faults.clear();
         inner.rate = None;
     }

@@ -275,7 +275,7 @@ impl EmulatorState {
 
     /// Record an accepted publish, route it and record its deliveries; returns the publish id.
     /// Records an accepted publish whose body took `body_bytes`, routes it and records its
-    /// deliveries; returns the publish id.
+    /// deliveries.
     pub(crate) fn record_publish(
         &self,
         target: PublishTarget,
@@ -283,12 +283,12 @@ impl EmulatorState {
         body_bytes: usize,
         path: String,
         headers: BTreeMap<String, String>,
-    ) -> String {
+    ) -> PublishOutcome {
         let publish_id = format!("pubid-{}", uuid::Uuid::new_v4());
         let instance_id = self.instance_id().to_owned();
         let now = now_ms();
         let mut made = Vec::new();
-        {
+        let users = {
             let mut inner = self.inner();
             let mut recipients: Vec<&DeviceRecord> = inner
                 .devices
@@ -321,6 +321,16 @@ impl EmulatorState {
                 next_id += 1;
             }
             inner.next_delivery_id = next_id;
+            // Per user: delivered when a device of theirs got it, else "no devices" (none at
+            // all, or none of a platform the publish has a payload for).
+            let users = match &target {
+                PublishTarget::Users(users) => {
+                    Some(users.iter().cloned().partition::<Vec<_>, _>(|user| {
+                        made.iter().any(|d| d.user_id.as_ref() == Some(user))
+                    }))
+                }
+                PublishTarget::Interests(_) => None,
+            };
             let delivered_to: Vec<String> = made.iter().map(|d| d.device_id.clone()).collect();
             let publish_bytes =
                 body_bytes + delivered_to.iter().map(String::len).sum::<usize>() + RECORD_OVERHEAD;
@@ -347,12 +357,19 @@ impl EmulatorState {
                 let size = bytes + delivery.device_id.len() + RECORD_OVERHEAD;
                 inner.deliveries.push(delivery.clone(), size);
             }
-        }
+            users
+        };
         for delivery in made {
             // No receiver is fine.
             let _ = self.shared.deliveries_tx.send(delivery);
         }
-        publish_id
+        PublishOutcome {
+            publish_id,
+            users: users.map(|(delivered, no_devices)| UsersOutcome {
+                delivered,
+                no_devices,
+            }),
+        }
     }
 }
 
@@ -372,4 +389,19 @@ pub(crate) struct Registration {
     pub(crate) token: String,
     pub(crate) metadata: Value,
     pub(crate) known_previous_ids: Vec<String>,
+}
+
+/// What became of an accepted publish.
+#[derive(Debug)]
+pub(crate) struct PublishOutcome {
+    pub(crate) publish_id: String,
+    /// For a publish to users.
+    pub(crate) users: Option<UsersOutcome>,
+}
+
+/// Which users of a publish to users were delivered to.
+#[derive(Debug)]
+pub(crate) struct UsersOutcome {
+    pub(crate) delivered: Vec<String>,
+    pub(crate) no_devices: Vec<String>,
 }

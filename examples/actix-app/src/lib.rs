@@ -10,6 +10,8 @@
 //! | `GET /pusher/beams-auth`   | the Beams auth route (from `beams-actix`)                 |
 //! | `POST /notify`             | publishes to the logged-in user (form `title`, `body`)    |
 //! | `GET /demo-config`         | what the demo page needs: mode, instance, emulator URL    |
+//! | `POST /pusher/beams-webhooks` | Beams' delivery reports (`beams_actix::webhook_resource`) |
+//! | `GET /delivery-report`     | what they said about the logged-in user's publish         |
 //!
 //! Without `BEAMS_INSTANCE_ID` and `BEAMS_SECRET_KEY` the binary starts an embedded Beams
 //! emulator (see [`example_support::DemoBeams`]).
@@ -31,6 +33,7 @@ use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
 use beams_actix::UserId;
+use beams_actix::webhook::Webhook;
 use example_support::DemoBeams;
 
 /// The port used when `PORT` is not set.
@@ -183,11 +186,14 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
         let auth = beams.auth.clone();
         let bench_auth = auth.clone();
+        let webhooks = beams.webhooks.clone();
+        let reports = beams.reports.clone();
         config
             .app_data(web::Data::new(beams))
             .app_data(web::FormConfig::default().limit(FORM_LIMIT))
             .route("/", web::get().to(index))
             .route("/demo-config", web::get().to(demo_config))
+            .route("/delivery-report", web::get().to(delivery_report))
             .route(
                 "/login",
                 web::post().to(login).wrap(from_fn(refuse_cross_site)),
@@ -204,6 +210,17 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(beams_actix::resource(auth, |session: Session| async move {
                 session.get::<String>(USER_KEY)
             }));
+        // Beams' delivery reports, when the app has a webhook secret: verified by beams-actix,
+        // recorded for the demo page (quickly: Beams wants an answer within 3 s).
+        if let Some(receiver) = webhooks {
+            config.service(beams_actix::webhook_resource(
+                receiver,
+                move |webhook: Webhook| {
+                    reports.record(&webhook);
+                    std::future::ready(())
+                },
+            ));
+        }
         // Benchmark only, after every other route (bench/load.sh; needs BEAMS_BENCH_ROUTES=1).
         bench_routes(config, &bench_auth);
     }
@@ -326,6 +343,31 @@ async fn demo_config(
     Ok(json_no_store(
         StatusCode::OK,
         &beams.demo_config(user.as_deref()),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct ReportQuery {
+    #[serde(rename = "publishId")]
+    publish_id: String,
+}
+
+/// `GET /delivery-report?publishId=…`: what the webhooks said about the logged-in user's
+/// publish.
+async fn delivery_report(
+    beams: web::Data<DemoBeams>,
+    session: Session,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = session_user(&session)? else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "You must be logged in to see your delivery reports.",
+        ));
+    };
+    Ok(json_no_store(
+        StatusCode::OK,
+        &beams.delivery_report(&query.publish_id, &user),
     ))
 }
 

@@ -51,3 +51,9 @@ fn the_session_store_is_capped() {
 async fn upstream_text_cannot_forge_log_lines() {
     hardening::upstream_text_cannot_forge_log_lines(BINARY).await;
 }
+
+#[test]
+fn webhooks_are_verified_against_independent_signatures() {
+    let secret = "app-webhook-secret";
+    hardening::webhooks_are_verified(&start(&[("BEAMS_WEBHOOK_SECRET", secret)]), secret);
+}

@@ -9,6 +9,9 @@
 //! - `GET /pusher/beams-auth?user_id=…` — the Beams auth route, mounted with one line of
 //!   [`beams_axum::router`], reading the user from the tower-sessions session.
 //! - `POST /notify` — form fields `title`, `body` (optional): publishes to the logged-in user.
+//! - `POST /pusher/beams-webhooks` — Beams' delivery reports (with `BEAMS_WEBHOOK_SECRET`,
+//!   and always in emulator mode), mounted with one line of [`beams_axum::webhook_router`].
+//! - `GET /delivery-report?publishId=…` — what they said about the logged-in user's publish.
 //!
 //! `cargo run -p example-axum` listens on `127.0.0.1:$PORT` (default 3000). With
 //! `BEAMS_INSTANCE_ID` and `BEAMS_SECRET_KEY` set it uses that Beams instance (and
@@ -23,13 +26,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use beams_axum::UserId;
+use beams_axum::webhook::Webhook;
 use example_support::DemoBeams;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -142,6 +146,7 @@ pub fn app<S: SessionStore + Clone>(beams: DemoBeams, store: S) -> Router {
         .layer(middleware::from_fn(refuse_cross_site))
         .route("/", get(index))
         .route("/demo-config", get(demo_config))
+        .route("/delivery-report", get(delivery_report))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         // The Beams auth route: the logged-in user is whoever `login` stored. A session
         // store that fails is a 503, not "logged out".
@@ -149,6 +154,7 @@ pub fn app<S: SessionStore + Clone>(beams: DemoBeams, store: S) -> Router {
             beams.auth.clone(),
             |session: Session| async move { session.get::<String>(SESSION_USER_KEY).await },
         ))
+        .merge(webhook_routes(&beams))
         .merge(bench_routes(&beams))
         .with_state(beams)
         // After the routes, so the session wraps the Beams route too.
@@ -358,6 +364,48 @@ async fn demo_config(
         .await
         .map_err(AppError::session)?;
     Ok(no_store(Json(beams.demo_config(user.as_deref()))))
+}
+
+/// `POST /pusher/beams-webhooks`, when the app has a webhook secret: Beams' delivery reports,
+/// verified by beams-axum, recorded for the demo page (quickly: Beams wants an answer within
+/// 3 s).
+fn webhook_routes(beams: &DemoBeams) -> Router<DemoBeams> {
+    let Some(receiver) = beams.webhooks.clone() else {
+        return Router::new();
+    };
+    let reports = beams.reports.clone();
+    beams_axum::webhook_router(receiver, move |webhook: Webhook| {
+        reports.record(&webhook);
+        std::future::ready(())
+    })
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    #[serde(rename = "publishId")]
+    publish_id: String,
+}
+
+/// `GET /delivery-report?publishId=…`: what the webhooks said about the logged-in user's
+/// publish.
+async fn delivery_report(
+    State(beams): State<DemoBeams>,
+    session: Session,
+    Query(query): Query<ReportQuery>,
+) -> Result<impl IntoResponse, AppError> {
+    let user: Option<String> = session
+        .get(SESSION_USER_KEY)
+        .await
+        .map_err(AppError::session)?;
+    let Some(user) = user else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "You must be logged in to see your delivery reports.",
+        ));
+    };
+    Ok(no_store(Json(
+        beams.delivery_report(&query.publish_id, &user),
+    )))
 }
 
 #[derive(Deserialize)]

@@ -5,13 +5,18 @@
 //! The apps' handlers are their own, written as ordinary axum and actix-web code.
 #![warn(missing_docs)]
 
+mod reports;
+
 use std::sync::Arc;
 
 use beams_core::publish::{
     BeamsClient, Notification, PublishError, Publisher, WebNotification, WebPayload,
 };
+use beams_core::webhook::WebhookReceiver;
 use beams_core::{BeamsAuth, Instance};
-use beams_emulator::Emulator;
+use beams_emulator::{Emulator, WebhookTarget};
+
+pub use reports::{DeliveryReport, DeliveryReports};
 
 /// The demo page served at `GET /` by both apps.
 pub const DEMO_PAGE: &str = include_str!("../../demo-page/index.html");
@@ -26,6 +31,11 @@ pub struct DemoBeams {
     pub auth: BeamsAuth,
     /// The publish client used by `POST /notify`.
     pub publisher: Arc<dyn Publisher>,
+    /// The webhook receiver, mounted at `/pusher/beams-webhooks` when there is one:
+    /// with `BEAMS_WEBHOOK_SECRET` set, and always in emulator mode (the emulator calls it).
+    pub webhooks: Option<WebhookReceiver>,
+    /// What the webhooks reported, for the demo page.
+    pub reports: DeliveryReports,
     emulator: Option<Arc<Emulator>>,
 }
 
@@ -34,6 +44,7 @@ impl std::fmt::Debug for DemoBeams {
         f.debug_struct("DemoBeams")
             .field("instance", &self.instance)
             .field("auth", &self.auth)
+            .field("webhooks", &self.webhooks)
             .field("emulator", &self.emulator)
             .finish_non_exhaustive()
     }
@@ -43,8 +54,13 @@ impl DemoBeams {
     /// Uses `BEAMS_INSTANCE_ID`, `BEAMS_SECRET_KEY` (and `BEAMS_ENDPOINT`) when they are set;
     /// when neither of the two is set, starts an embedded emulator on `127.0.0.1` (port
     /// `BEAMS_EMULATOR_PORT`, default any free port) and uses that. The demo page, served at
-    /// `app_origin` (`http://127.0.0.1:<port>`), may use the emulator's inspection API.
+    /// `app_origin` (`http://127.0.0.1:<port>`), may use the emulator's inspection API, and
+    /// the emulator calls the app's webhook receiver at `{app_origin}/pusher/beams-webhooks`,
+    /// signed with `BEAMS_WEBHOOK_SECRET` (or a generated secret).
     pub async fn from_env_or_emulator(app_origin: &str) -> Result<Self, String> {
+        let webhook_secret = std::env::var("BEAMS_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty());
         let unset = |var| std::env::var_os(var).is_none();
         if unset("BEAMS_INSTANCE_ID") && unset("BEAMS_SECRET_KEY") {
             let port = match std::env::var("BEAMS_EMULATOR_PORT") {
@@ -55,18 +71,33 @@ impl DemoBeams {
                 Err(_) => 0,
             };
             let localhost = app_origin.replacen("127.0.0.1", "localhost", 1);
+            let secret = webhook_secret.unwrap_or_else(beams_emulator::generate_secret_key);
+            let target =
+                WebhookTarget::new(format!("{app_origin}{}", WebhookReceiver::DEFAULT_PATH))
+                    .secret(secret.clone());
             let emulator = Emulator::builder()
                 .port(port)
                 .inspection_origin(app_origin)
                 .inspection_origin(localhost)
+                .webhook(target)
                 .start()
                 .await
                 .map_err(|e| format!("could not start the embedded Beams emulator: {e}"))?;
-            return Self::with_emulator(emulator);
+            return Ok(Self::with_emulator(emulator)?.with_webhooks(&secret));
         }
         let instance =
             Instance::from_env().map_err(|e| format!("invalid Beams configuration: {e}"))?;
-        Self::new(instance, None)
+        let beams = Self::new(instance, None)?;
+        Ok(match webhook_secret {
+            Some(secret) => beams.with_webhooks(&secret),
+            None => beams,
+        })
+    }
+
+    /// Receives webhooks signed with `secret`.
+    pub fn with_webhooks(mut self, secret: &str) -> Self {
+        self.webhooks = Some(WebhookReceiver::new(secret));
+        self
     }
 
     /// Uses a running emulator (tests start their own).
@@ -87,6 +118,8 @@ impl DemoBeams {
             auth: BeamsAuth::new(&instance),
             instance,
             publisher: Arc::new(client),
+            webhooks: None,
+            reports: DeliveryReports::default(),
             emulator: emulator.map(Arc::new),
         })
     }
@@ -125,7 +158,35 @@ impl DemoBeams {
             "instanceId": self.instance.id(),
             "emulatorBaseUrl": self.emulator().map(Emulator::base_url),
             "authPath": self.auth.path(),
+            "webhooks": self.webhooks.is_some(),
             "user": user,
+        })
+    }
+
+    /// `GET /delivery-report?publishId=…`'s body: what the webhooks said about `user`'s
+    /// publish so far, plus (in emulator mode) how many of the user's devices it reached.
+    pub fn delivery_report(&self, publish_id: &str, user: &str) -> serde_json::Value {
+        let report = self.reports.get(publish_id, user);
+        let devices = self.emulator().and_then(|emu| {
+            let state = emu.state();
+            state.publish(publish_id).map(|publish| {
+                publish
+                    .delivered_to
+                    .iter()
+                    .filter(|id| {
+                        state.deliveries(id).iter().any(|d| {
+                            d.publish_id == publish_id && d.user_id.as_deref() == Some(user)
+                        })
+                    })
+                    .count()
+            })
+        });
+        serde_json::json!({
+            "publishId": publish_id,
+            "attempt": report.attempt,
+            "devices": devices,
+            "acknowledged": report.acknowledged,
+            "opened": report.opened,
         })
     }
 }

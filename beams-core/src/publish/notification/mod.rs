@@ -18,7 +18,8 @@ use super::validate;
 /// The longest web `time_to_live` Beams accepts: 2 419 200 seconds (4 weeks).
 pub const MAX_WEB_TIME_TO_LIVE: u32 = 2_419_200;
 
-/// What to send: one payload per platform (at least one), and an optional webhook URL.
+/// What to send: one payload per platform (at least one), and an optional (deprecated)
+/// webhook URL.
 ///
 /// Publishing takes `&Notification`; the target list is added to the request body, never to
 /// the notification, so one value can be published many times.
@@ -127,7 +128,13 @@ impl Notification {
         self
     }
 
-    /// Sets the URL Beams calls back with the publish's delivery report (`webhookUrl`).
+    /// Sets the publish's `webhookUrl`: **deprecated by Beams**, documented for publishes to
+    /// interests only, and **unsigned** (Beams' docs suggest basic-auth credentials in the
+    /// URL). Beams posts `{publishId, status: "STARTED", requestBody}` and later the counts of
+    /// successful and failed publishes per platform. For reports on publishes to users —
+    /// which users had no devices, acknowledgements, opens — configure a webhook of your
+    /// instance in the Beams dashboard instead and receive it with the `webhooks` feature's
+    /// `WebhookReceiver`, which verifies its signature.
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
         self.webhook_url = Some(url.into());
         self

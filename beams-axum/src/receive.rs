@@ -1,0 +1,121 @@
+//! The webhook receiver: beams-core's [`WebhookReceiver`] mounted into a `Router<S>`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, any};
+use beams_core::webhook::{HandleWebhook, IntoWebhookResult, WebhookReceiver};
+use std::future::Future;
+use std::pin::Pin;
+
+/// A router with the webhook receiver at [`WebhookReceiver::path`] (default
+/// `/pusher/beams-webhooks`), to [`merge`](Router::merge) into the host's router. Verified
+/// webhooks go to `handler`; see [`beams_core::webhook`] for what is answered when.
+///
+/// # Panics
+///
+/// Like [`router`](crate::router): [`Router::merge`] panics if the host already has a route
+/// at the same path.
+///
+/// # Example
+///
+/// ```
+/// use axum::Router;
+/// use beams_axum::webhook::{Webhook, WebhookEvent, WebhookReceiver};
+///
+/// // Usually the secret comes from the environment (e.g. BEAMS_WEBHOOK_SECRET).
+/// let receiver = WebhookReceiver::new("my-webhook-secret");
+/// let app: Router = Router::new().merge(beams_axum::webhook_router(
+///     receiver,
+///     |webhook: Webhook| async move {
+///         // Record it and return at once: Beams wants an answer within 3 seconds,
+///         // and retries (same event_id) when it gets none.
+///         if let WebhookEvent::PublishToUsersAttempt(attempt) = webhook.event {
+///             println!("{}: no devices for {:?}", attempt.publish_id, attempt.users_no_devices);
+///         }
+///     },
+/// ));
+/// # let _ = app;
+/// ```
+pub fn webhook_router<S, H>(receiver: WebhookReceiver, handler: H) -> Router<S>
+where
+    H: HandleWebhook + Clone + Send + Sync + 'static,
+    H::Future: Send,
+    S: Clone + Send + Sync + 'static,
+{
+    let path = receiver.path().to_owned();
+    Router::new().route(&path, webhook_handler(receiver, handler))
+}
+
+/// The webhook receiver as a [`MethodRouter`], for a path of your choice. It answers every
+/// method: `POST` is received, all others get a JSON `405` with `Allow: POST`.
+pub fn webhook_handler<S, H>(receiver: WebhookReceiver, handler: H) -> MethodRouter<S>
+where
+    H: HandleWebhook + Clone + Send + Sync + 'static,
+    H::Future: Send,
+    S: Clone + Send + Sync + 'static,
+{
+    any(WebhookHandler { receiver, handler })
+}
+
+#[derive(Clone)]
+struct WebhookHandler<H> {
+    receiver: WebhookReceiver,
+    handler: H,
+}
+
+impl<S, H> Handler<((),), S> for WebhookHandler<H>
+where
+    H: HandleWebhook + Clone + Send + Sync + 'static,
+    H::Future: Send,
+    S: Clone + Send + Sync + 'static,
+{
+    type Future = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+    fn call(self, req: Request, _state: S) -> Self::Future {
+        Box::pin(async move {
+            receive(self.receiver, self.handler, req)
+                .await
+                .into_response()
+        })
+    }
+}
+
+async fn receive<H: HandleWebhook>(
+    receiver: WebhookReceiver,
+    handler: H,
+    req: Request,
+) -> axum::http::Response<String> {
+    let length = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    if let Err(rejection) = receiver.check_head(req.method(), length) {
+        return rejection.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match axum::body::to_bytes(body, receiver.body_limit()).await {
+        Ok(body) => body,
+        Err(error) if is_length_limit(&error) => return receiver.too_large().into_response(),
+        Err(_) => return receiver.unreadable().into_response(),
+    };
+    match receiver.verify(&parts.headers, &body) {
+        Err(rejection) => rejection.into_response(),
+        Ok(webhook) => {
+            let metadata = webhook.metadata.clone();
+            let handled = handler.handle(webhook).await.into_webhook_result();
+            receiver.respond(&metadata, handled)
+        }
+    }
+}
+
+/// Whether reading the body failed for its length (axum wraps the limit's error).
+fn is_length_limit(error: &axum::Error) -> bool {
+    std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<http_body_util::LengthLimitError>())
+}

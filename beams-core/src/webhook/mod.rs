@@ -1,0 +1,405 @@
+//! Receiving Beams' webhooks: verified delivery reports for every publish.
+//!
+//! Beams reports what happened to a publish by calling a URL of yours (configured per
+//! instance in the Beams dashboard, with a secret):
+//!
+//! - `v1.PublishToUsersAttempt` — per publish to users: which users' devices the push gateway
+//!   accepted it for, which users have **no devices**, and which failed at the gateway;
+//! - `v1.UserNotificationAcknowledgement` — a device of the user received the notification;
+//! - `v1.UserNotificationOpen` — the user opened it.
+//!
+//! [`WebhookReceiver`] decides everything about such a request, framework-neutral, like
+//! [`BeamsAuth`](crate::BeamsAuth) does for the auth route: the `Webhook-Signature` (hex
+//! HMAC-SHA1 of the raw body, checked in constant time against each configured secret)
+//! **before** the body is parsed, then the envelope, then the answer. The adapters mount it
+//! with one line (`beams_axum::webhook_router`, `beams_actix::webhook_resource`, and
+//! [`BeamsWebhookLayer`](crate::tower::BeamsWebhookLayer) for tower) and call your handler
+//! with a typed [`Webhook`].
+//!
+//! | request | answer |
+//! |---|---|
+//! | not `POST` | `405` with `Allow: POST` |
+//! | body over the limit (default 1 MiB) | `413` |
+//! | `Webhook-Signature` missing, not hex, or matching no secret | `401`; the handler is not called |
+//! | signed, but not a webhook envelope | `400` |
+//! | your handler fails | `500`, so Beams retries |
+//! | otherwise | `200` |
+//!
+//! Every answer is JSON (`{"error","description"}` for errors) with `Cache-Control: no-store`.
+//!
+//! # Answer quickly, and expect each event more than once
+//!
+//! Beams wants a `2xx` within **three seconds**; anything else, or a slower answer, is retried
+//! after 10 s, then 30 s, 120 s and 300 s, with the same `Webhook-Request-ID-UUID` and
+//! `event_id`. So a handler should only record the event (a queue, a table) and return;
+//! process it later, and de-duplicate on [`WebhookMetadata::event_id`]. Nothing in the
+//! request is signed but the body, and nothing there prevents a replay: the `event_id` is the
+//! defence.
+//!
+//! ```
+//! use beams_core::webhook::{Webhook, WebhookEvent, WebhookReceiver};
+//! use http::{HeaderMap, Method};
+//! # use hmac::{Hmac, Mac};
+//!
+//! let receiver = WebhookReceiver::new("my-webhook-secret");
+//! let body = br#"{"payload":{"instance_id":"i","publish_id":"pubid-1","users_delivered_to_gateway":["alice"],"users_no_devices":["bob"],"users_gateway_failed":[]},"metadata":{"created_at":"2019-03-11T10:42:16+0000","event_type":"v1.PublishToUsersAttempt","event_id":"ev-1","product":"beams"},"custom_data":{}}"#;
+//! # let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"my-webhook-secret").unwrap();
+//! # mac.update(body);
+//! # let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+//! let mut headers = HeaderMap::new();
+//! headers.insert("webhook-signature", signature.parse().unwrap());
+//!
+//! receiver.check_head(&Method::POST, Some(body.len() as u64)).unwrap();
+//! let webhook = receiver.verify(&headers, body).unwrap();
+//! assert_eq!(webhook.metadata.event_id, "ev-1");
+//! let WebhookEvent::PublishToUsersAttempt(attempt) = &webhook.event else { unreachable!() };
+//! assert_eq!(attempt.users_no_devices, ["bob"]);
+//!
+//! // Anything not signed with the secret is refused before it is parsed.
+//! let refused = receiver.verify(&HeaderMap::new(), body).unwrap_err();
+//! assert_eq!(refused.status(), 401);
+//! ```
+
+mod event;
+mod handle;
+
+use std::fmt;
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method, Response, StatusCode};
+use sha1::Sha1;
+
+pub use event::{PublishToUsersAttempt, UserNotification, Webhook, WebhookEvent, WebhookMetadata};
+pub use handle::{HandleWebhook, IntoWebhookResult};
+
+use crate::{ConfigError, SecretKey};
+
+/// Why a webhook request was refused. Each is answered with Beams' error shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookRejection {
+    /// The method is not `POST`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is larger than the receiver's limit.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// There is no `Webhook-Signature` header, or it is empty.
+    #[error("the Webhook-Signature header is missing")]
+    MissingSignature,
+    /// The signature is not hex, or matches none of the secrets.
+    #[error("the Webhook-Signature does not match the body")]
+    BadSignature,
+    /// The body is signed but is not a webhook envelope (`payload`, `metadata` with
+    /// `event_type` and `event_id`), or a known event's payload lacks a field.
+    #[error("the body is not a Beams webhook: {0}")]
+    NotAWebhook(String),
+}
+
+impl WebhookRejection {
+    /// The HTTP status: 405, 413, 401 or 400.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MissingSignature | Self::BadSignature => StatusCode::UNAUTHORIZED,
+            Self::NotAWebhook(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The sentence of the JSON body's `description`.
+    pub fn description(&self) -> String {
+        match self {
+            Self::MethodNotAllowed => "Beams webhooks are POST requests.".to_owned(),
+            Self::TooLarge { limit } => format!("The webhook body is larger than {limit} bytes."),
+            Self::MissingSignature => "The Webhook-Signature header is required.".to_owned(),
+            Self::BadSignature => {
+                "The Webhook-Signature does not match the body for any configured secret."
+                    .to_owned()
+            }
+            Self::NotAWebhook(why) => format!("The body is not a Beams webhook: {why}."),
+        }
+    }
+
+    /// The complete response: status, JSON body, `Cache-Control: no-store`, and
+    /// `Allow: POST` on a 405.
+    pub fn into_response(self) -> Response<String> {
+        let mut res = error_response(self.status(), &self.description());
+        if self == Self::MethodNotAllowed {
+            res.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+        }
+        res
+    }
+}
+
+/// Receives Beams' webhooks: verifies, types and answers them. Cheap to clone (an `Arc`).
+///
+/// Build it with the webhook's secret (several with [`builder`](Self::builder), for
+/// several dashboard webhooks or a rotation). A receiver cannot exist without a secret:
+/// webhooks are verified before anything reads them.
+///
+/// The adapters run the three phases: [`check_head`](Self::check_head) (the method and the
+/// declared length), reading at most [`body_limit`](Self::body_limit) bytes of body,
+/// [`verify`](Self::verify), then the host's handler and [`respond`](Self::respond).
+#[derive(Clone)]
+pub struct WebhookReceiver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: Box<str>,
+    keys: Vec<Hmac<Sha1>>,
+    body_limit: usize,
+}
+
+impl fmt::Debug for WebhookReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookReceiver")
+            .field("path", &self.inner.path)
+            .field("secrets", &self.inner.keys.len())
+            .field("body_limit", &self.inner.body_limit)
+            .finish()
+    }
+}
+
+impl WebhookReceiver {
+    /// The default path: `/pusher/beams-webhooks`.
+    pub const DEFAULT_PATH: &str = "/pusher/beams-webhooks";
+    /// The default body limit: 1 MiB.
+    pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+    /// A receiver for one secret, at [`DEFAULT_PATH`](Self::DEFAULT_PATH).
+    ///
+    /// # Panics
+    ///
+    /// If `secret` is empty; use [`builder`](Self::builder) to get an error instead.
+    pub fn new(secret: impl Into<SecretKey>) -> Self {
+        Self::builder(secret)
+            .build()
+            .expect("a webhook secret must not be empty")
+    }
+
+    /// Starts a builder with the first secret.
+    pub fn builder(secret: impl Into<SecretKey>) -> WebhookReceiverBuilder {
+        WebhookReceiverBuilder {
+            secrets: vec![secret.into()],
+            path: Self::DEFAULT_PATH.to_owned(),
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The path the receiver is mounted at by the adapters' one-line mounts.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// The largest body read, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// Phase 1, before reading the body: the method must be `POST`, and a declared
+    /// `Content-Length` must be within the limit.
+    pub fn check_head(
+        &self,
+        method: &Method,
+        content_length: Option<u64>,
+    ) -> Result<(), WebhookRejection> {
+        let checked = if method != Method::POST {
+            Err(WebhookRejection::MethodNotAllowed)
+        } else if content_length.is_some_and(|len| len > self.inner.body_limit as u64) {
+            Err(self.too_large())
+        } else {
+            Ok(())
+        };
+        checked.inspect_err(log_rejection)
+    }
+
+    /// The rejection for a body that turned out longer than [`body_limit`](Self::body_limit)
+    /// while it was read.
+    pub fn too_large(&self) -> WebhookRejection {
+        WebhookRejection::TooLarge {
+            limit: self.inner.body_limit,
+        }
+    }
+
+    /// The rejection for a body that could not be read (the connection broke off).
+    pub fn unreadable(&self) -> WebhookRejection {
+        WebhookRejection::NotAWebhook("the body could not be read".to_owned())
+    }
+
+    /// Phase 2, on the raw body: the signature first (nothing is parsed unless it matches a
+    /// secret), then the envelope and the event.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Webhook, WebhookRejection> {
+        self.check_signature(headers, body)
+            .and_then(|()| event::parse(headers, body))
+            .inspect_err(log_rejection)
+            .inspect(|webhook| {
+                tracing::debug!(
+                    target: "beams::webhook",
+                    outcome = "verified",
+                    event_type = webhook.metadata.event_type.as_str(),
+                    event_id = webhook.metadata.event_id.as_str(),
+                );
+            })
+    }
+
+    fn check_signature(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), WebhookRejection> {
+        let signature = headers
+            .get("webhook-signature")
+            .map(|v| v.as_bytes().trim_ascii())
+            .filter(|v| !v.is_empty())
+            .ok_or(WebhookRejection::MissingSignature)?;
+        // Either hex case; an HMAC-SHA1 is 20 bytes.
+        let signature = hex::decode(signature).map_err(|_| WebhookRejection::BadSignature)?;
+        let matches = self.inner.keys.iter().any(|key| {
+            let mut mac = key.clone();
+            mac.update(body);
+            // Constant time.
+            mac.verify_slice(&signature).is_ok()
+        });
+        if matches {
+            Ok(())
+        } else {
+            Err(WebhookRejection::BadSignature)
+        }
+    }
+
+    /// Phase 3: the answer once the host's handler has run: `200` when it took the event, a
+    /// `500` (logged at warn, the error escaped) when it failed, so that Beams retries.
+    pub fn respond(
+        &self,
+        metadata: &WebhookMetadata,
+        handled: Result<(), String>,
+    ) -> Response<String> {
+        match handled {
+            Ok(()) => {
+                tracing::debug!(target: "beams::webhook", outcome = "handled", event_id = metadata.event_id.as_str());
+                json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+            }
+            Err(error) => {
+                tracing::warn!(
+                    target: "beams::webhook",
+                    outcome = "handler_failed",
+                    event_type = metadata.event_type.as_str(),
+                    event_id = metadata.event_id.as_str(),
+                    ?error,
+                    "the webhook handler failed; answering 500 so that Beams retries"
+                );
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The webhook could not be processed; Beams will retry.",
+                )
+            }
+        }
+    }
+}
+
+fn log_rejection(rejection: &WebhookRejection) {
+    tracing::debug!(target: "beams::webhook", outcome = "rejected", status = rejection.status().as_u16(), reason = %rejection);
+}
+
+fn json_response(status: StatusCode, body: String) -> Response<String> {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn error_response(status: StatusCode, description: &str) -> Response<String> {
+    let body = serde_json::json!({
+        "error": status.canonical_reason().unwrap_or("Error"),
+        "description": description,
+    });
+    json_response(status, body.to_string())
+}
+
+/// Builder for [`WebhookReceiver`].
+#[derive(Clone)]
+#[must_use]
+pub struct WebhookReceiverBuilder {
+    secrets: Vec<SecretKey>,
+    path: String,
+    body_limit: usize,
+}
+
+impl fmt::Debug for WebhookReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookReceiverBuilder")
+            .field("secrets", &self.secrets.len())
+            .field("path", &self.path)
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+impl WebhookReceiverBuilder {
+    /// Also accepts webhooks signed with `secret` (another dashboard webhook, or the next
+    /// secret during a rotation).
+    pub fn secret(mut self, secret: impl Into<SecretKey>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// The path (default `/pusher/beams-webhooks`): starts with `/`, no `?`, `#` or
+    /// whitespace.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The largest body read (default 1 MiB); larger ones get a `413`.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Validates and builds the receiver.
+    ///
+    /// ```
+    /// use beams_core::webhook::WebhookReceiver;
+    ///
+    /// let receiver = WebhookReceiver::builder("current-secret")
+    ///     .secret("previous-secret")
+    ///     .path("/hooks/beams")
+    ///     .build()?;
+    /// assert_eq!(receiver.path(), "/hooks/beams");
+    /// assert!(!format!("{receiver:?}").contains("secret\""));
+    /// assert!(WebhookReceiver::builder("").build().is_err());
+    /// # Ok::<(), beams_core::ConfigError>(())
+    /// ```
+    pub fn build(self) -> Result<WebhookReceiver, ConfigError> {
+        if self.secrets.iter().any(|s| s.expose_secret().is_empty()) {
+            return Err(ConfigError::EmptySecretKey);
+        }
+        if !crate::auth::valid_path(&self.path) {
+            return Err(ConfigError::InvalidPath(self.path));
+        }
+        let keys = self
+            .secrets
+            .iter()
+            .map(|s| {
+                Hmac::<Sha1>::new_from_slice(s.expose_secret().as_bytes())
+                    .expect("HMAC accepts any key length")
+            })
+            .collect();
+        Ok(WebhookReceiver {
+            inner: Arc::new(Inner {
+                path: self.path.into_boxed_str(),
+                keys,
+                body_limit: self.body_limit,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
