@@ -38,7 +38,7 @@ impl FromRequest for TestSession {
                 let status = StatusCode::from_u16(status).unwrap();
                 Err(error::InternalError::new("test extractor rejected the request", status).into())
             }
-            None => Ok(TestSession(user_from_headers(get))),
+            None => Ok(Self(user_from_headers(get))),
         })
     }
 }

@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for BearerUser {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         match token.and_then(|t| state.tokens.get(t)) {
-            Some(user) => Ok(BearerUser((*user).to_owned())),
+            Some(user) => Ok(Self((*user).to_owned())),
             // A 4xx rejection: the Beams route answers 401 and logs it at debug.
             None => Err((
                 StatusCode::UNAUTHORIZED,

@@ -52,7 +52,7 @@ pub enum ConfigError {
         var: &'static str,
         /// Why its value was refused.
         #[source]
-        source: Box<ConfigError>,
+        source: Box<Self>,
     },
 }
 

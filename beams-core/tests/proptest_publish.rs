@@ -116,8 +116,8 @@ proptest! {
             }
             (_, Some(i)) => {
                 let index = match result {
-                    Err(ValidationError::EmptyInterest { index })
-                    | Err(ValidationError::InvalidInterestChar { index, .. }) => index,
+                    Err(ValidationError::EmptyInterest { index } |
+ValidationError::InvalidInterestChar { index, .. }) => index,
                     other => return Err(TestCaseError::fail(format!("{other:?}"))),
                 };
                 prop_assert_eq!(index, i);

@@ -46,7 +46,7 @@ mod server {
             if body.starts_with('{') {
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
-            Reply::Answer {
+            Self::Answer {
                 status,
                 headers,
                 body: body.into(),
@@ -59,14 +59,14 @@ mod server {
         }
 
         pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
-            if let Reply::Answer { headers, .. } = &mut self {
+            if let Self::Answer { headers, .. } = &mut self {
                 headers.push((name.into(), value.into()));
             }
             self
         }
 
         pub(crate) fn delay(mut self, by: Duration) -> Self {
-            if let Reply::Answer { delay, .. } = &mut self {
+            if let Self::Answer { delay, .. } = &mut self {
                 *delay = by;
             }
             self

@@ -25,9 +25,9 @@ impl Platform {
     /// The platform's name as it appears in device API paths and device ids (`web`, `fcm`, `apns`).
     pub fn as_str(self) -> &'static str {
         match self {
-            Platform::Web => "web",
-            Platform::Fcm => "fcm",
-            Platform::Apns => "apns",
+            Self::Web => "web",
+            Self::Fcm => "fcm",
+            Self::Apns => "apns",
         }
     }
 
@@ -53,9 +53,9 @@ impl FromStr for Platform {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "web" => Ok(Platform::Web),
-            "fcm" => Ok(Platform::Fcm),
-            "apns" => Ok(Platform::Apns),
+            "web" => Ok(Self::Web),
+            "fcm" => Ok(Self::Fcm),
+            "apns" => Ok(Self::Apns),
             other => Err(UnknownPlatform(other.to_owned())),
         }
     }
@@ -243,7 +243,7 @@ fn one() -> u32 {
 
 impl Default for Fault {
     fn default() -> Self {
-        Fault {
+        Self {
             count: 1,
             status: None,
             retry_after: None,
@@ -259,59 +259,65 @@ impl Default for Fault {
 impl Fault {
     /// Answer the next matching request with `status` and a Beams-shaped error body.
     pub fn status(status: u16) -> Self {
-        Fault {
+        Self {
             status: Some(status),
-            ..Fault::default()
+            ..Self::default()
         }
     }
 
     /// Add `latency` before the next matching request is handled.
     pub fn latency(latency: Duration) -> Self {
-        Fault {
+        Self {
             latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-            ..Fault::default()
+            ..Self::default()
         }
     }
 
     /// Close the next matching request's connection without a response.
     pub fn drop_connection() -> Self {
-        Fault {
+        Self {
             drop: true,
-            ..Fault::default()
+            ..Self::default()
         }
     }
 
     /// Apply to the next `count` matching requests instead of one.
+    #[must_use]
     pub fn times(mut self, count: u32) -> Self {
         self.count = count;
         self
     }
 
     /// Send this `Retry-After` value with the status.
+    #[must_use]
     pub fn retry_after(mut self, value: impl Into<String>) -> Self {
         self.retry_after = Some(value.into());
         self
     }
 
     /// Use this `description` in the error body.
+    #[must_use]
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Also add `latency` before the request is handled.
+    #[must_use]
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
         self
     }
 
     /// Only match requests whose path starts with `prefix` (for example `/publish_api`).
+    #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.path_prefix = Some(prefix.into());
         self
     }
 
     /// Only match requests with this HTTP method.
+    #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> Self {
         self.method = Some(method.into());
         self
@@ -381,12 +387,14 @@ impl WebhookTarget {
     }
 
     /// Signs the events with `secret`.
+    #[must_use]
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Some(secret.into());
         self
     }
 
     /// Sends `data` as `custom_data`.
+    #[must_use]
     pub fn custom_data(mut self, data: Value) -> Self {
         self.custom_data = data;
         self

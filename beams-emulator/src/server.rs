@@ -81,7 +81,7 @@ impl Emulator {
     }
 
     /// Start an emulator with generated credentials on an ephemeral `127.0.0.1` port.
-    pub async fn start() -> Result<Emulator, crate::Error> {
+    pub async fn start() -> Result<Self, crate::Error> {
         EmulatorBuilder::default().start().await
     }
 
@@ -89,7 +89,7 @@ impl Emulator {
         state: EmulatorState,
         listener: TcpListener,
         limits: ServerLimits,
-    ) -> Result<Emulator, crate::Error> {
+    ) -> Result<Self, crate::Error> {
         let local_addr = listener.local_addr().map_err(crate::Error::Io)?;
         let registry = Arc::new(ConnRegistry::default());
         let shutdown = state.shared.shutdown.subscribe();
@@ -105,7 +105,7 @@ impl Emulator {
             local_addr
         };
         tracing::debug!(target: "beams_emulator", %local_addr, "listening");
-        Ok(Emulator {
+        Ok(Self {
             state,
             local_addr,
             base_url: format!("http://{host}"),

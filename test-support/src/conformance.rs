@@ -299,6 +299,7 @@ impl Observed {
 
     /// The response with the token replaced by `<token>` and the headers reduced to the ones
     /// the route owns (sorted), so that two adapters' answers compare byte for byte.
+    #[must_use]
     pub fn normalized(&self) -> Self {
         let mut headers: Vec<(String, String)> = self
             .headers

@@ -351,7 +351,7 @@ pub enum Expect {
     Refused,
     /// The two frameworks disagree before our code runs (documented in SECURITY.md): any of
     /// these. Our own route's answer, where it answers, is still exact.
-    AnyOf(Vec<Expect>),
+    AnyOf(Vec<Self>),
 }
 
 /// One extra hostile request.

@@ -7,7 +7,9 @@
 //! - [`hostile`]: the hostile-input and secret-hygiene harness both example apps run
 //!   against their real binaries;
 //! - [`independent`]: webhook signatures by Python's `hmac` and Node's `crypto`;
-//! - [`process`]: an example binary as a child process, and the headless-Chromium demo run.
+//! - [`process`]: an example binary as a child process, and the headless-Chromium demo run;
+//! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart);
+//! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages.
 #![warn(missing_docs)]
 
 pub mod conformance;
@@ -15,3 +17,5 @@ pub mod hardening;
 pub mod hostile;
 pub mod independent;
 pub mod process;
+pub mod redis;
+pub mod replicas;

@@ -71,7 +71,7 @@ impl Drop for Capturing {
 }
 
 impl Capturing {
-    async fn start() -> Capturing {
+    async fn start() -> Self {
         let state = Emulator::builder()
             .instance_id(INSTANCE_ID)
             .secret_key(SECRET_KEY)
@@ -119,7 +119,7 @@ impl Capturing {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Capturing {
+        Self {
             state,
             port,
             log,

@@ -63,7 +63,7 @@ impl From<Option<UserId>> for SessionUser {
 
 impl<T, E> From<Result<T, E>> for SessionUser
 where
-    T: Into<SessionUser>,
+    T: Into<Self>,
     E: fmt::Display,
 {
     fn from(read: Result<T, E>) -> Self {

@@ -1,6 +1,7 @@
 //! [`BeamsClient`]: the reqwest implementation of [`Publisher`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use http::{Method, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::error::{PublishError, ValidationError};
+use super::limit::{LocalRateLimiter, RateLimiter};
 use super::notification::Notification;
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::{PublishResponse, Publisher};
@@ -84,6 +86,7 @@ pub struct BeamsClient {
     endpoint: Box<str>,
     authorization: HeaderValue,
     policy: RetryPolicy,
+    limiter: Arc<dyn RateLimiter>,
 }
 
 impl fmt::Debug for BeamsClient {
@@ -93,6 +96,7 @@ impl fmt::Debug for BeamsClient {
             .field("endpoint", &self.endpoint)
             .field("secret_key", &"<redacted>")
             .field("retry_policy", &self.policy)
+            .field("rate_limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +130,7 @@ pub struct BeamsClientBuilder {
     instance: Instance,
     http: Option<reqwest::Client>,
     policy: RetryPolicy,
+    limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 impl BeamsClientBuilder {
@@ -142,6 +147,15 @@ impl BeamsClientBuilder {
     /// Replaces the retry policy (default: [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Paces every request (and retry) through `limiter` (default:
+    /// [`LocalRateLimiter::beams`], 90 per second in this process). Give every replica the
+    /// same [`RedisRateLimiter`](super::RedisRateLimiter) (feature `redis`) to keep them
+    /// together under Beams' 100 requests per second.
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
 
@@ -187,6 +201,9 @@ impl BeamsClientBuilder {
             endpoint: self.instance.endpoint().into(),
             authorization,
             policy: self.policy,
+            limiter: self
+                .limiter
+                .unwrap_or_else(|| Arc::new(LocalRateLimiter::beams())),
         })
     }
 }
@@ -210,6 +227,7 @@ impl BeamsClient {
             instance: instance.clone(),
             http: None,
             policy: RetryPolicy::default(),
+            limiter: None,
         }
     }
 
@@ -309,6 +327,10 @@ impl BeamsClient {
         url: &str,
         body: Option<Bytes>,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
+        self.limiter
+            .acquire()
+            .await
+            .map_err(PublishError::Limiter)?;
         let mut request = self
             .http
             .request(method.clone(), url)

@@ -29,9 +29,9 @@ impl Platform {
     /// The platform's key in a publish body: `web`, `fcm` or `apns`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Platform::Web => "web",
-            Platform::Fcm => "fcm",
-            Platform::Apns => "apns",
+            Self::Web => "web",
+            Self::Fcm => "fcm",
+            Self::Apns => "apns",
         }
     }
 }
@@ -325,6 +325,9 @@ pub enum PublishError {
         /// The underlying error (without the URL).
         source: BoxError,
     },
+    /// The rate limiter failed (its shared store is unreachable): nothing was sent.
+    #[error("the rate limit could not be checked, nothing was sent: {0}")]
+    Limiter(#[source] BoxError),
     /// A success status whose body is not `{"publishId": "…"}`.
     #[error("Beams answered {status} with an unreadable body ({snippet:?}): {source}")]
     Decode {

@@ -1,13 +1,12 @@
 //! [`FanOut`]: publish to any number of users in batches of 1000.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::time::Instant;
 
 use super::error::{PublishError, ValidationError};
+use super::limit::LocalRateLimiter;
 use super::notification::Notification;
 use super::validate::MAX_USERS;
 use super::{PublishResponse, Publisher};
@@ -19,8 +18,10 @@ use crate::user_id::{UserId, UserIdError};
 ///
 /// Defaults: **4** requests at once, at most **100** requests per second (Beams' limit),
 /// paced 10% below it so that no second of Beams' own counting sees more than the limit.
-/// The limit paces the start of each batch; retries inside [`BeamsClient`](super::BeamsClient)
-/// are not counted against it (they already wait for `Retry-After` or back off).
+/// The limit paces the start of each batch, in this process. [`BeamsClient`](super::BeamsClient)
+/// also paces every request it sends through its [`RateLimiter`](super::RateLimiter): give
+/// several replicas one shared budget there ([`RedisRateLimiter`](super::RedisRateLimiter),
+/// feature `redis`).
 ///
 /// Memory: one copy of the user list, plus at most `concurrency` request bodies at a time.
 ///
@@ -126,6 +127,15 @@ impl FanOutReport {
 }
 
 impl FanOut {
+    /// Batch starts spaced evenly, 10% slower than the rate: exactly `1 s / rate` is not
+    /// enough, since Beams counts arrivals in its own one-second window, which opens when the
+    /// first request *arrives* (after connection set-up), so the start at `rate × interval`
+    /// could land inside the first window as a 101st request.
+    fn pacer(&self) -> Option<LocalRateLimiter> {
+        self.requests_per_second
+            .map(|n| LocalRateLimiter::with_interval(Duration::from_millis(1100) / n.max(1), 1))
+    }
+
     /// The default settings: 4 at once, 100 requests per second.
     pub fn new() -> Self {
         Self::default()
@@ -178,12 +188,14 @@ impl FanOut {
             batches.push(batch);
         }
 
-        let pacer = Pacer::new(self.requests_per_second);
+        let pacer = self.pacer();
         let pacer = &pacer;
         let mut outcomes: Vec<BatchOutcome> =
             futures_util::stream::iter(batches.into_iter().enumerate())
                 .map(|(index, users)| async move {
-                    pacer.wait().await;
+                    if let Some(pacer) = pacer {
+                        pacer.reserve_and_wait().await;
+                    }
                     let refs: Vec<&str> = users.iter().map(String::as_str).collect();
                     let result = publisher.publish_to_users(&refs, notification).await;
                     drop(refs);
@@ -235,39 +247,6 @@ where
     (valid, invalid, duplicates)
 }
 
-/// Spaces request starts evenly, 10% slower than the rate: `1.1 s / rate` apart.
-///
-/// Exactly `1 s / rate` is not enough: Beams counts arrivals in its own one-second window,
-/// which opens when the first request *arrives* (after connection set-up), so the start at
-/// `rate × interval` can land inside the first window as a 101st request. With the margin,
-/// any second of arrivals holds at most `rate / 1.1` starts plus jitter of up to 100 ms.
-struct Pacer {
-    interval: Option<Duration>,
-    next: Mutex<Instant>,
-}
-
-impl Pacer {
-    fn new(per_second: Option<u32>) -> Self {
-        Self {
-            interval: per_second.map(|n| Duration::from_millis(1100) / n.max(1)),
-            next: Mutex::new(Instant::now()),
-        }
-    }
-
-    async fn wait(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = (*next).max(Instant::now());
-            *next = slot + interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,19 +270,14 @@ mod tests {
 
     #[tokio::test]
     async fn pacer_spaces_starts() {
-        let pacer = Pacer::new(Some(1000));
-        let start = Instant::now();
+        let pacer = FanOut::new().max_requests_per_second(1000).pacer().unwrap();
+        let start = tokio::time::Instant::now();
         for _ in 0..101 {
-            pacer.wait().await;
+            pacer.reserve_and_wait().await;
         }
         // 101 starts need 100 intervals of 1.1 ms.
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(110), "{elapsed:?}");
-        let free = Pacer::new(None);
-        let start = Instant::now();
-        for _ in 0..1000 {
-            free.wait().await;
-        }
-        assert!(start.elapsed() < Duration::from_millis(100));
+        assert!(FanOut::new().without_rate_limit().pacer().is_none());
     }
 }

@@ -37,6 +37,7 @@ mod error;
 #[cfg(feature = "test-util")]
 mod fake;
 mod fanout;
+mod limit;
 mod notification;
 mod retry;
 mod validate;
@@ -47,6 +48,10 @@ pub use error::{ApiError, BoxError, Platform, PublishError, ValidationError};
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use fake::{FakePublisher, PublishCall};
 pub use fanout::{BatchOutcome, FanOut, FanOutReport, InvalidUser};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use limit::RedisRateLimiter;
+pub use limit::{LocalRateLimiter, RateLimiter};
 pub use notification::{
     ApnsAlert, ApnsPayload, Aps, FcmNotification, FcmPayload, FcmPriority, MAX_WEB_TIME_TO_LIVE,
     Notification, WebNotification, WebPayload,

@@ -61,12 +61,14 @@ impl RetryPolicy {
     }
 
     /// Attempts in all, the first included (default 3; 0 is refused by the client builder).
+    #[must_use]
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts;
         self
     }
 
     /// The first backoff's upper bound; it doubles with each retry (default 100 ms).
+    #[must_use]
     pub fn with_base_delay(mut self, delay: Duration) -> Self {
         self.base_delay = delay;
         self
@@ -74,6 +76,7 @@ impl RetryPolicy {
 
     /// The longest wait between attempts: caps the backoff, and a longer `Retry-After`
     /// stops the retries (default 10 s).
+    #[must_use]
     pub fn with_max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
         self
@@ -81,6 +84,7 @@ impl RetryPolicy {
 
     /// The timeout of each attempt, from connecting to the end of the body (default 10 s;
     /// zero is refused by the client builder).
+    #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

@@ -26,7 +26,7 @@ fn segment(raw: &str) -> HandlerResult<String> {
 pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]) -> HandlerResult {
     let method = request.method().clone();
     match rest {
-        [] | [""] | ["info"] => {
+        [] | ["" | "info"] => {
             allow(&method, &[Method::GET])?;
             Ok(json_response(
                 StatusCode::OK,

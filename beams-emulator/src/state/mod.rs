@@ -178,7 +178,7 @@ impl EmulatorState {
     pub(crate) fn new(settings: Settings, rate_limit: Option<u32>) -> Self {
         let (deliveries_tx, _) = broadcast::channel(1024);
         let (shutdown, _) = watch::channel(false);
-        EmulatorState {
+        Self {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner {
                     devices: HashMap::new(),

@@ -10,7 +10,8 @@ mod reports;
 use std::sync::Arc;
 
 use beams_core::publish::{
-    BeamsClient, Notification, PublishError, Publisher, WebNotification, WebPayload,
+    BeamsClient, Notification, PublishError, Publisher, RedisRateLimiter, WebNotification,
+    WebPayload,
 };
 use beams_core::webhook::WebhookReceiver;
 use beams_core::{BeamsAuth, Instance};
@@ -95,6 +96,7 @@ impl DemoBeams {
     }
 
     /// Receives webhooks signed with `secret`.
+    #[must_use]
     pub fn with_webhooks(mut self, secret: &str) -> Self {
         self.webhooks = Some(WebhookReceiver::new(secret));
         self
@@ -110,9 +112,19 @@ impl DemoBeams {
         Self::new(instance, Some(emulator))
     }
 
-    /// Uses `instance`, publishing through a [`BeamsClient`].
+    /// Uses `instance`, publishing through a [`BeamsClient`]. With `REDIS_URL` set, the
+    /// client's requests draw on one budget shared by every replica using that Redis
+    /// ([`RedisRateLimiter`](beams_core::publish::RedisRateLimiter)); otherwise each process
+    /// paces itself.
     pub fn new(instance: Instance, emulator: Option<Emulator>) -> Result<Self, String> {
-        let client = BeamsClient::new(&instance)
+        let mut client = BeamsClient::builder(&instance);
+        if let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
+            let limiter = RedisRateLimiter::beams(&url, instance.id())
+                .map_err(|e| format!("REDIS_URL: {e}"))?;
+            client = client.rate_limiter(Arc::new(limiter));
+        }
+        let client = client
+            .build()
             .map_err(|e| format!("could not build the Beams client: {e}"))?;
         Ok(Self {
             auth: BeamsAuth::new(&instance),
@@ -125,6 +137,7 @@ impl DemoBeams {
     }
 
     /// Replaces the publish client (tests use `FakePublisher`).
+    #[must_use]
     pub fn with_publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
         self.publisher = publisher;
         self
@@ -240,10 +253,12 @@ pub fn is_cross_site(
 }
 
 /// The status `POST /notify` answers with for a failed publish: 400 for input Beams would
-/// refuse, 504 when Beams did not answer in time, 502 for anything else Beams did.
+/// refuse, 503 when the shared rate limit (Redis) could not be checked, 504 when Beams did
+/// not answer in time, 502 for anything else Beams did.
 pub fn notify_status(err: &PublishError) -> u16 {
     match err {
         PublishError::Validation(_) => 400,
+        PublishError::Limiter(_) => 503,
         PublishError::Timeout { .. } => 504,
         _ => 502,
     }

@@ -44,13 +44,13 @@ pub enum Framework {
 
 impl Framework {
     /// Both apps.
-    pub const BOTH: [Framework; 2] = [Framework::Axum, Framework::Actix];
+    pub const BOTH: [Self; 2] = [Self::Axum, Self::Actix];
 
     /// `"axum"` or `"actix"`.
     pub fn name(self) -> &'static str {
         match self {
-            Framework::Axum => "axum",
-            Framework::Actix => "actix",
+            Self::Axum => "axum",
+            Self::Actix => "actix",
         }
     }
 }
@@ -80,7 +80,7 @@ impl std::fmt::Debug for App {
 impl App {
     /// Starts `framework`'s app with `beams` on `127.0.0.1:0`. The axum app runs on the
     /// caller's tokio runtime; the actix app on its own thread with an actix system.
-    pub async fn start(framework: Framework, beams: DemoBeams) -> App {
+    pub async fn start(framework: Framework, beams: DemoBeams) -> Self {
         let (base, running) = match framework {
             Framework::Axum => {
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -120,7 +120,7 @@ impl App {
                 (format!("http://127.0.0.1:{port}"), Running::Actix(handle))
             }
         };
-        App {
+        Self {
             framework,
             base,
             beams,
@@ -129,10 +129,10 @@ impl App {
     }
 
     /// Both apps, sharing `beams` (so one emulator and one instance).
-    pub async fn start_both(beams: &DemoBeams) -> Vec<App> {
+    pub async fn start_both(beams: &DemoBeams) -> Vec<Self> {
         let mut apps = Vec::new();
         for framework in Framework::BOTH {
-            apps.push(App::start(framework, beams.clone()).await);
+            apps.push(Self::start(framework, beams.clone()).await);
         }
         apps
     }

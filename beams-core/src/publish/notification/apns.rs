@@ -50,12 +50,14 @@ impl ApnsPayload {
     }
 
     /// Data for the app (`data`): a JSON object.
+    #[must_use]
     pub fn data(mut self, data: Value) -> Self {
         self.data = Some(data);
         self
     }
 
     /// Any other top-level key, sent as it is. Don't use `aps` or `data`.
+    #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
         self
@@ -90,48 +92,56 @@ impl Aps {
     }
 
     /// The alert: a string, or an [`ApnsAlert`] dictionary.
+    #[must_use]
     pub fn alert(mut self, alert: impl Into<ApnsAlert>) -> Self {
         self.alert = Some(alert.into());
         self
     }
 
     /// The number shown on the app icon (0 clears it).
+    #[must_use]
     pub fn badge(mut self, badge: u32) -> Self {
         self.badge = Some(badge);
         self
     }
 
     /// The sound file to play (`default` for the system sound).
+    #[must_use]
     pub fn sound(mut self, sound: impl Into<String>) -> Self {
         self.sound = Some(sound.into());
         self
     }
 
     /// Groups notifications (`thread-id`).
+    #[must_use]
     pub fn thread_id(mut self, id: impl Into<String>) -> Self {
         self.thread_id = Some(id.into());
         self
     }
 
     /// The notification category (actions).
+    #[must_use]
     pub fn category(mut self, category: impl Into<String>) -> Self {
         self.category = Some(category.into());
         self
     }
 
     /// A background update (`content-available: 1`).
+    #[must_use]
     pub fn content_available(mut self, yes: bool) -> Self {
         self.content_available = yes.then_some(1);
         self
     }
 
     /// Lets a notification service extension modify the content (`mutable-content: 1`).
+    #[must_use]
     pub fn mutable_content(mut self, yes: bool) -> Self {
         self.mutable_content = yes.then_some(1);
         self
     }
 
     /// Any other `aps` key, sent as it is (e.g. `interruption-level`).
+    #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
         self
@@ -155,22 +165,26 @@ impl ApnsAlert {
     }
 
     /// Sets the title.
+    #[must_use]
     pub fn title(self, title: impl Into<String>) -> Self {
         self.field("title", title.into())
     }
 
     /// Sets the subtitle.
+    #[must_use]
     pub fn subtitle(self, subtitle: impl Into<String>) -> Self {
         self.field("subtitle", subtitle.into())
     }
 
     /// Sets the body.
+    #[must_use]
     pub fn body(self, body: impl Into<String>) -> Self {
         self.field("body", body.into())
     }
 
     /// Sets any key of the dictionary (e.g. `loc-key`). A text alert becomes a dictionary
     /// with its text as `body`.
+    #[must_use]
     pub fn field(self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         let mut map = match self {
             Self::Dict(map) => map,

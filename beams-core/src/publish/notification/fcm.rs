@@ -62,36 +62,42 @@ impl FcmPayload {
     }
 
     /// What the device displays.
+    #[must_use]
     pub fn notification(mut self, notification: FcmNotification) -> Self {
         self.notification = Some(notification);
         self
     }
 
     /// Data for the app: a JSON object.
+    #[must_use]
     pub fn data(mut self, data: Value) -> Self {
         self.data = Some(data);
         self
     }
 
     /// How long, in seconds, FCM keeps the message for an offline device (at most 4 weeks).
+    #[must_use]
     pub fn time_to_live(mut self, seconds: u32) -> Self {
         self.time_to_live = Some(seconds);
         self
     }
 
     /// Messages with the same key replace each other while undelivered.
+    #[must_use]
     pub fn collapse_key(mut self, key: impl Into<String>) -> Self {
         self.collapse_key = Some(key.into());
         self
     }
 
     /// Delivery priority.
+    #[must_use]
     pub fn priority(mut self, priority: FcmPriority) -> Self {
         self.priority = Some(priority);
         self
     }
 
     /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
         self
@@ -132,42 +138,49 @@ impl FcmNotification {
     }
 
     /// The drawable resource name of the icon.
+    #[must_use]
     pub fn icon(mut self, icon: impl Into<String>) -> Self {
         self.icon = Some(icon.into());
         self
     }
 
     /// The sound to play (`default` or a resource name).
+    #[must_use]
     pub fn sound(mut self, sound: impl Into<String>) -> Self {
         self.sound = Some(sound.into());
         self
     }
 
     /// Notifications with the same tag replace each other in the drawer.
+    #[must_use]
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.tag = Some(tag.into());
         self
     }
 
     /// Icon colour, `#rrggbb`.
+    #[must_use]
     pub fn color(mut self, color: impl Into<String>) -> Self {
         self.color = Some(color.into());
         self
     }
 
     /// The intent action started when the notification is tapped.
+    #[must_use]
     pub fn click_action(mut self, action: impl Into<String>) -> Self {
         self.click_action = Some(action.into());
         self
     }
 
     /// The Android notification channel.
+    #[must_use]
     pub fn android_channel_id(mut self, channel: impl Into<String>) -> Self {
         self.android_channel_id = Some(channel.into());
         self
     }
 
     /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
         self

@@ -85,6 +85,7 @@ impl Notification {
     }
 
     /// Sets the web payload.
+    #[must_use]
     pub fn web(mut self, payload: WebPayload) -> Self {
         self.web = Some(Payload::Typed(payload));
         self
@@ -99,30 +100,35 @@ impl Notification {
     /// let n = Notification::new().web_raw(json!({"notification": {"title": "Hi"}}));
     /// assert_eq!(n.to_json(), json!({"web": {"notification": {"title": "Hi"}}}));
     /// ```
+    #[must_use]
     pub fn web_raw(mut self, payload: Value) -> Self {
         self.web = Some(Payload::Raw(payload));
         self
     }
 
     /// Sets the FCM payload.
+    #[must_use]
     pub fn fcm(mut self, payload: FcmPayload) -> Self {
         self.fcm = Some(Payload::Typed(payload));
         self
     }
 
     /// Sets the FCM payload as raw JSON (a JSON object in the legacy FCM format).
+    #[must_use]
     pub fn fcm_raw(mut self, payload: Value) -> Self {
         self.fcm = Some(Payload::Raw(payload));
         self
     }
 
     /// Sets the APNs payload.
+    #[must_use]
     pub fn apns(mut self, payload: ApnsPayload) -> Self {
         self.apns = Some(Payload::Typed(payload));
         self
     }
 
     /// Sets the APNs payload as raw JSON (a JSON object, usually `{"aps": {…}, …}`).
+    #[must_use]
     pub fn apns_raw(mut self, payload: Value) -> Self {
         self.apns = Some(Payload::Raw(payload));
         self
@@ -135,6 +141,7 @@ impl Notification {
     /// which users had no devices, acknowledgements, opens — configure a webhook of your
     /// instance in the Beams dashboard instead and receive it with the `webhooks` feature's
     /// `WebhookReceiver`, which verifies its signature.
+    #[must_use]
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
         self.webhook_url = Some(url.into());
         self

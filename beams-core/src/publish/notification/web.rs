@@ -51,24 +51,28 @@ impl WebPayload {
 
     /// How long, in seconds, the push service keeps the notification for an offline browser
     /// (Beams' default and maximum: 2 419 200, 4 weeks).
+    #[must_use]
     pub fn time_to_live(mut self, seconds: u32) -> Self {
         self.time_to_live = Some(seconds);
         self
     }
 
     /// What the browser shows.
+    #[must_use]
     pub fn notification(mut self, notification: WebNotification) -> Self {
         self.notification = Some(notification);
         self
     }
 
     /// Data for the page's handler: a JSON object without the reserved key `pusher`.
+    #[must_use]
     pub fn data(mut self, data: Value) -> Self {
         self.data = Some(data);
         self
     }
 
     /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
         self
@@ -104,24 +108,28 @@ impl WebNotification {
     }
 
     /// URL of the icon to show.
+    #[must_use]
     pub fn icon(mut self, url: impl Into<String>) -> Self {
         self.icon = Some(url.into());
         self
     }
 
     /// URL opened when the notification is clicked.
+    #[must_use]
     pub fn deep_link(mut self, url: impl Into<String>) -> Self {
         self.deep_link = Some(url.into());
         self
     }
 
     /// Don't show the notification while the site has focus (Beams' default: show it).
+    #[must_use]
     pub fn hide_notification_if_site_has_focus(mut self, hide: bool) -> Self {
         self.hide_notification_if_site_has_focus = Some(hide);
         self
     }
 
     /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
         self

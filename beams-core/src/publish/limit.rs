@@ -1,0 +1,283 @@
+//! Keeping requests to Beams under its rate limit (100 requests per second per instance):
+//! [`RateLimiter`], the in-process [`LocalRateLimiter`] and, with the `redis` feature, the
+//! [`RedisRateLimiter`] that several replicas share.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::error::BoxError;
+
+/// Spaces the requests [`BeamsClient`](super::BeamsClient) sends to Beams: each request (and
+/// each retry) first waits for [`acquire`](Self::acquire).
+///
+/// The default, [`LocalRateLimiter::beams`], keeps one process under Beams' limit. Several
+/// replicas of an app each pacing themselves together exceed it; they share one budget
+/// through [`RedisRateLimiter`] (feature `redis`).
+#[async_trait]
+pub trait RateLimiter: Send + Sync + fmt::Debug {
+    /// Waits until one more request may be sent. An error (the shared budget's store is
+    /// unreachable) fails the request without sending it.
+    async fn acquire(&self) -> Result<(), BoxError>;
+}
+
+/// An in-process limiter: requests start at most `burst` at once, then one per
+/// `1 s / rate` (a GCRA: the "theoretical arrival time" of the next request moves on by one
+/// interval per request; a request waits until it is at most `burst - 1` intervals ahead).
+///
+/// ```
+/// use beams_core::publish::{LocalRateLimiter, RateLimiter};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let limiter = LocalRateLimiter::new(50, 5); // 50 per second, 5 at once
+/// let start = std::time::Instant::now();
+/// for _ in 0..10 {
+///     limiter.acquire().await.unwrap();
+/// }
+/// // 5 at once, then 5 more 20 ms apart.
+/// assert!(start.elapsed() >= std::time::Duration::from_millis(100));
+/// # });
+/// ```
+pub struct LocalRateLimiter {
+    interval: Duration,
+    burst: u32,
+    /// When the next request would go if requests were evenly spaced.
+    tat: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for LocalRateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalRateLimiter")
+            .field("interval", &self.interval)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalRateLimiter {
+    /// At most `per_second` requests per second (0 counts as 1), `burst` of them at once
+    /// (0 counts as 1).
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        Self::with_interval(Duration::from_secs(1) / per_second.max(1), burst)
+    }
+
+    /// One request per `interval`, `burst` of them at once (0 counts as 1).
+    pub fn with_interval(interval: Duration, burst: u32) -> Self {
+        Self {
+            interval,
+            burst: burst.max(1),
+            tat: Mutex::new(None),
+        }
+    }
+
+    /// The default of [`BeamsClient`](super::BeamsClient): 90 requests per second, 10 at
+    /// once, so that no second of Beams' own counting (which starts at the first arrival)
+    /// sees more than its 100.
+    pub fn beams() -> Self {
+        Self::new(90, 10)
+    }
+
+    /// Reserves the next start and returns when it is.
+    fn reserve(&self) -> Instant {
+        let mut tat = self.tat.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let next = tat.map_or(now, |t| t.max(now));
+        *tat = Some(next + self.interval);
+        let ahead = self.interval * (self.burst - 1);
+        next.checked_sub(ahead).map_or(now, |at| at.max(now))
+    }
+
+    /// Waits for the next start.
+    pub(crate) async fn reserve_and_wait(&self) {
+        tokio::time::sleep_until(self.reserve()).await;
+    }
+}
+
+#[async_trait]
+impl RateLimiter for LocalRateLimiter {
+    async fn acquire(&self) -> Result<(), BoxError> {
+        self.reserve_and_wait().await;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "redis")]
+pub use redis_limiter::RedisRateLimiter;
+
+#[cfg(feature = "redis")]
+mod redis_limiter {
+    use std::fmt;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+    use super::{BoxError, RateLimiter};
+
+    /// The same GCRA as [`LocalRateLimiter`](super::LocalRateLimiter), kept in Redis, so that
+    /// every replica draws on one budget: one atomic script reads Redis' own clock (so the
+    /// replicas' clocks do not matter), moves the budget's theoretical arrival time on by
+    /// one interval and answers how long this request must wait.
+    const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local ahead = interval * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor((tat + interval - now) / 1000) + 1000)
+local wait = tat - ahead - now
+if wait < 0 then return 0 end
+return wait
+";
+
+    /// How long connecting and each command may take: a Redis that is down or paused fails
+    /// the request quickly instead of holding it.
+    const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+    /// A rate limiter shared by every process that uses the same Redis and key: all
+    /// replicas of an app together stay under Beams' limit (feature `redis`).
+    ///
+    /// It connects on first use and reconnects by itself; while Redis cannot be reached,
+    /// [`acquire`](RateLimiter::acquire) fails within half a second and the request is not
+    /// sent ([`PublishError::RateLimiter`](crate::publish::PublishError::RateLimiter)).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use beams_core::Instance;
+    /// use beams_core::publish::{BeamsClient, RedisRateLimiter};
+    ///
+    /// # fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let instance = Instance::from_env()?;
+    /// // The same key on every replica: one budget per Beams instance.
+    /// let limiter = RedisRateLimiter::beams("redis://127.0.0.1:6379", instance.id())?;
+    /// let client = BeamsClient::builder(&instance)
+    ///     .rate_limiter(Arc::new(limiter))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct RedisRateLimiter {
+        client: redis::Client,
+        connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+        script: redis::Script,
+        key: String,
+        interval_micros: u64,
+        burst: u32,
+    }
+
+    impl fmt::Debug for RedisRateLimiter {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // Not the URL: it may hold a password.
+            f.debug_struct("RedisRateLimiter")
+                .field("key", &self.key)
+                .field("interval_micros", &self.interval_micros)
+                .field("burst", &self.burst)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl RedisRateLimiter {
+        /// At most `per_second` requests per second (0 counts as 1), `burst` at once (0
+        /// counts as 1), over every process using `url` and `key`. Fails only for a URL
+        /// that cannot be parsed; nothing is connected yet.
+        pub fn new(
+            url: &str,
+            key: impl Into<String>,
+            per_second: u32,
+            burst: u32,
+        ) -> Result<Self, BoxError> {
+            Ok(Self {
+                client: redis::Client::open(url)?,
+                connection: tokio::sync::Mutex::new(None),
+                script: redis::Script::new(GCRA),
+                key: key.into(),
+                interval_micros: 1_000_000 / u64::from(per_second.max(1)),
+                burst: burst.max(1),
+            })
+        }
+
+        /// Beams' budget for `instance_id` (key `beams-rs:rate:{instance_id}`): 90 requests
+        /// per second, 10 at once, as [`LocalRateLimiter::beams`](super::LocalRateLimiter::beams).
+        pub fn beams(url: &str, instance_id: &str) -> Result<Self, BoxError> {
+            Self::new(url, format!("beams-rs:rate:{instance_id}"), 90, 10)
+        }
+
+        async fn connection(&self) -> Result<ConnectionManager, BoxError> {
+            let mut slot = self.connection.lock().await;
+            if let Some(connection) = &*slot {
+                return Ok(connection.clone());
+            }
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(REDIS_TIMEOUT)
+                .set_response_timeout(REDIS_TIMEOUT)
+                .set_number_of_retries(0);
+            let connection = tokio::time::timeout(
+                REDIS_TIMEOUT,
+                ConnectionManager::new_with_config(self.client.clone(), config),
+            )
+            .await
+            .map_err(|_| "connecting to Redis timed out")??;
+            *slot = Some(connection.clone());
+            Ok(connection)
+        }
+    }
+
+    #[async_trait]
+    impl RateLimiter for RedisRateLimiter {
+        async fn acquire(&self) -> Result<(), BoxError> {
+            let mut connection = self.connection().await?;
+            let mut invocation = self.script.key(&self.key);
+            invocation.arg(self.interval_micros).arg(self.burst);
+            let wait: u64 =
+                tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async(&mut connection))
+                    .await
+                    .map_err(|_| "the Redis rate limiter did not answer in time")??;
+            tokio::time::sleep(Duration::from_micros(wait)).await;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_local_limiter_paces_after_its_burst() {
+        let limiter = LocalRateLimiter::new(100, 10);
+        let start = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..30 {
+            limiter.acquire().await.unwrap();
+            starts.push(start.elapsed());
+        }
+        // The burst goes at once, then one every 10 ms.
+        assert!(starts[..10].iter().all(|d| d.is_zero()), "{starts:?}");
+        assert_eq!(starts[10], Duration::from_millis(10));
+        assert_eq!(starts[29], Duration::from_millis(200));
+        // In any one second of arrivals: at most the rate plus the burst.
+        let limiter = LocalRateLimiter::beams();
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..500 {
+            limiter.acquire().await.unwrap();
+            times.push(start.elapsed());
+        }
+        let most = times
+            .iter()
+            .map(|t| {
+                times
+                    .iter()
+                    .filter(|u| **u >= *t && **u < *t + Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert!(most <= 100, "{most} requests in one second");
+    }
+}

@@ -1,0 +1,183 @@
+//! Several replicas of an example app sharing their sessions through a real Redis, and what
+//! the app answers while that Redis is paused, killed and back.
+
+use std::time::{Duration, Instant};
+
+use crate::conformance::{INSTANCE_ID, SECRET_KEY};
+use crate::hostile::{Outcome, login, request, send_raw};
+use crate::process::AppProcess;
+use crate::redis::RedisServer;
+
+/// The cookie key every replica shares (actix-session needs at least 64 bytes).
+pub const SESSION_KEY: &str =
+    "replica-test-session-key-0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// How long any request may take while Redis is gone.
+const BOUND: Duration = Duration::from_secs(3);
+
+/// A replica of `binary` on its own port, with sessions in `redis`.
+pub fn replica(binary: &str, redis: &RedisServer) -> AppProcess {
+    AppProcess::start(
+        binary,
+        &[
+            ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+            ("BEAMS_SECRET_KEY", SECRET_KEY),
+            ("REDIS_URL", &redis.url()),
+            ("SESSION_KEY", SESSION_KEY),
+        ],
+        &["BEAMS_ENDPOINT", "BEAMS_WEBHOOK_SECRET"],
+    )
+}
+
+/// `GET /pusher/beams-auth?user_id=<user>` on `app` with `cookie`: the outcome and how long
+/// it took.
+pub fn token(app: &AppProcess, user: &str, cookie: &str) -> (Outcome, Duration) {
+    let addr = app.addr();
+    let target = format!("/pusher/beams-auth?user_id={user}");
+    let header = format!("Cookie: {cookie}");
+    let start = Instant::now();
+    let outcome = send_raw(
+        &addr,
+        &request("GET", target.as_bytes(), &addr, &[header.as_bytes()], b""),
+        false,
+    );
+    (outcome, start.elapsed())
+}
+
+fn status(outcome: &(Outcome, Duration)) -> Option<u16> {
+    outcome.0.status()
+}
+
+/// A login on replica A gets a token from replica B; a restarted replica still knows the
+/// session; a logout on B revokes it on A.
+pub fn sessions_are_shared(binary: &str) {
+    let redis = RedisServer::start();
+    let a = replica(binary, &redis);
+    let b = replica(binary, &redis);
+    let cookie =
+        login(&a.addr(), "alice").unwrap_or_else(|o| panic!("login on A: {}", o.summary()));
+    assert_eq!(
+        status(&token(&b, "alice", &cookie)),
+        Some(200),
+        "B does not know A's login"
+    );
+    assert_eq!(
+        status(&token(&b, "bob", &cookie)),
+        Some(401),
+        "B gave a token for another user"
+    );
+
+    // A restarts: the session lives in Redis, not in A.
+    a.stop();
+    let a = replica(binary, &redis);
+    assert_eq!(
+        status(&token(&a, "alice", &cookie)),
+        Some(200),
+        "the restarted A forgot the login"
+    );
+
+    // Logout on B revokes the session everywhere, for every copy of the cookie.
+    let addr = b.addr();
+    let header = format!("Cookie: {cookie}");
+    let out = send_raw(
+        &addr,
+        &request("POST", b"/logout", &addr, &[header.as_bytes()], b""),
+        false,
+    );
+    assert_eq!(out.status(), Some(200), "logout on B: {}", out.summary());
+    assert_eq!(
+        status(&token(&a, "alice", &cookie)),
+        Some(401),
+        "A still honours a logged-out session"
+    );
+}
+
+/// While Redis is paused or down, a request that needs the session is answered with a 5xx —
+/// `503` with `Retry-After` where the route decides, the framework's own `5xx` where its
+/// session middleware fails first — within a bounded time, never a `401` and never a hang;
+/// other routes keep answering; and once Redis is back, new sessions work.
+///
+/// `middleware_loads_sessions` says whether the framework's middleware reads the session
+/// before any handler (actix-session) or the handler does (tower-sessions).
+pub fn an_unavailable_store_is_not_logged_out(binary: &str, middleware_loads_sessions: bool) {
+    let mut redis = RedisServer::start();
+    let app = replica(binary, &redis);
+    let cookie = login(&app.addr(), "alice").unwrap_or_else(|o| panic!("login: {}", o.summary()));
+    assert_eq!(status(&token(&app, "alice", &cookie)), Some(200));
+
+    for outage in ["paused", "killed"] {
+        match outage {
+            "paused" => redis.pause(),
+            _ => {
+                redis.resume();
+                redis.kill();
+            }
+        }
+        let (outcome, took) = token(&app, "alice", &cookie);
+        assert!(
+            took < BOUND,
+            "Redis {outage}: the token request took {took:?}"
+        );
+        let Outcome::Response(r) = &outcome else {
+            panic!("Redis {outage}: no answer ({})", outcome.summary());
+        };
+        if middleware_loads_sessions {
+            assert!(
+                r.status >= 500,
+                "Redis {outage}: {} (expected the middleware's 5xx)",
+                outcome.summary()
+            );
+        } else {
+            assert_eq!(r.status, 503, "Redis {outage}: {}", outcome.summary());
+            assert_eq!(r.header("retry-after"), Some("5"), "Redis {outage}");
+            assert_eq!(r.header("cache-control"), Some("no-store"));
+            assert_eq!(
+                r.json()["description"],
+                "The login session is temporarily unavailable. Try again shortly."
+            );
+        }
+        // Other routes answer.
+        let addr = app.addr();
+        let start = Instant::now();
+        let page = send_raw(&addr, &request("GET", b"/", &addr, &[], b""), false);
+        assert_eq!(
+            page.status(),
+            Some(200),
+            "Redis {outage}: GET / {}",
+            page.summary()
+        );
+        assert!(start.elapsed() < BOUND);
+        // A login cannot be saved: a 5xx, quickly.
+        let start = Instant::now();
+        let refused = login(&addr, "carol").err().map(|o| o.status());
+        assert!(
+            matches!(refused, Some(Some(s)) if s >= 500),
+            "Redis {outage}: login answered {refused:?}"
+        );
+        assert!(
+            start.elapsed() < BOUND,
+            "Redis {outage}: the login took {:?}",
+            start.elapsed()
+        );
+    }
+
+    // Back (empty: no persistence): new sessions work.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let cookie = loop {
+        match login(&app.addr(), "dave") {
+            Ok(cookie) => break cookie,
+            Err(o) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no login after Redis returned: {}",
+                    o.summary()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    assert_eq!(status(&token(&app, "dave", &cookie)), Some(200));
+    let output = app.stop_with_output();
+    assert!(!output.contains("panicked"), "{output}");
+}
