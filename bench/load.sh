@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP load benchmark of the Beams auth route (issue 9, DESIGN.md §8), one command, one run:
+# HTTP load benchmark of the Beams auth route, one command, one run:
 #
 #   bash bench/load.sh
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where a request's server CPU goes, by owner, for each example app's Beams route and its bare
-# route (issue 9: "where a target is missed, profile"). One command:
+# route, to see where the time goes when a target is missed. One command:
 #
 #   bash bench/profile.sh                   # both apps, route and bare, 10 s each
 #   APPS=axum SECONDS_EACH=20 bash bench/profile.sh

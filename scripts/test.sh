@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone on a fresh machine: installs what the suite needs
+# Every check CI runs, from a fresh clone on a fresh machine: installs what the suite needs
 # (npm packages from tests/js/package-lock.json, PyPI packages pinned in
-# tests/py/requirements.txt, Debian's chromium when missing) and runs every test.
+# tests/py/requirements.txt, Debian's chromium and redis-server when missing), then the gates
+# (format, clippy, docs, each feature of each library crate, packaging) and every test. Tests
+# that need Redis start their own redis-server on a free loopback port and stop it.
+#
+#   BEAMS_SKIP_GATES=1 bash scripts/test.sh   # only install and test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-say() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+step_started=$started
+say() {
+  local now; now=$(date +%s)
+  printf '\n==> %s  (%ss so far; previous step %ss)\n' "$*" $((now - started)) $((now - step_started))
+  step_started=$now
+}
 need() { command -v "$1" >/dev/null 2>&1; }
 
 apt_install() {
@@ -47,11 +57,47 @@ if [ -n "${BEAMS_NEED_CHROMIUM:-1}" ] && ! need chromium; then
   apt_install chromium
 fi
 
+if ! need redis-server; then
+  say "redis-server (Debian package) for the replica tests"
+  apt_install redis-server
+fi
+# native-tls (checked below) builds against the system's OpenSSL.
+if ! pkg-config --exists openssl 2>/dev/null; then
+  say "OpenSSL headers (Debian's libssl-dev) for the native-tls feature"
+  apt_install libssl-dev pkg-config
+fi
+
 export BEAMS_TEST_PYTHON="$root/tests/py/.venv/bin/python"
 export BEAMS_TEST_NODE_DIR="$root/tests/js"
+
+libs=(beams-core beams-axum beams-actix beams-emulator)
+if [ -z "${BEAMS_SKIP_GATES:-}" ]; then
+  say "cargo fmt --check"
+  cargo fmt --all -- --check
+
+  say "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+  cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+  say "cargo doc of the library crates, warnings denied (stable, then docsrs with doc_cfg)"
+  lib_flags=(); for c in "${libs[@]}"; do lib_flags+=(-p "$c"); done
+  RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features "${lib_flags[@]}"
+  # docs.rs builds with nightly and --cfg docsrs, which turns on doc_cfg (the "Available on
+  # crate feature … only" labels); RUSTC_BOOTSTRAP lets this stable toolchain do the same.
+  # Its own target dir: the variable changes every artifact's fingerprint.
+  RUSTC_BOOTSTRAP=1 RUSTDOCFLAGS="-D warnings --cfg docsrs" CARGO_TARGET_DIR=target/docsrs \
+    cargo doc --no-deps --all-features "${lib_flags[@]}"
+
+  say "every feature of every library crate on its own (cargo check, no default features)"
+  bash scripts/check-features.sh "${libs[@]}"
+
+  say "cargo package of the library crates, each verified by building from its tarball"
+  cargo package --allow-dirty "${lib_flags[@]}"
+fi
 
 say "beams-core with only the aws-lc-rs crypto backend"
 cargo test -p beams-core --lib --no-default-features --features aws-lc-rs,tower
 
 say "cargo test --workspace --all-features"
 cargo test --workspace --all-features --no-fail-fast
+
+say "done"

@@ -413,6 +413,56 @@ fn missing_session_layer_is_a_401_and_a_warning_naming_the_cause() {
     assert!(log.contains("Session"), "{log}");
 }
 
+/// axum-login 0.18 is built on tower-sessions 0.14. An app whose session layer comes from
+/// tower-sessions 0.15 compiles, but the 0.14 `Session` extractor (the one axum-login's
+/// `AuthSession` reads) finds no session of its own type: every token request is a 401, and
+/// the cause shows only in a warn log.
+#[test]
+fn mismatched_tower_sessions_versions_are_a_401_and_a_warning() {
+    let log = with_log(tracing::Level::WARN, async || {
+        async fn login(session: tower_sessions_015::Session, body: String) -> StatusCode {
+            session.insert("user_id", body).await.unwrap();
+            StatusCode::NO_CONTENT
+        }
+        let beams = beams_axum::router(
+            test_util::auth(),
+            |session: axum_login::tower_sessions::Session| async move {
+                session.get::<String>("user_id").await
+            },
+        );
+        let layer = tower_sessions_015::SessionManagerLayer::new(
+            tower_sessions_015::MemoryStore::default(),
+        )
+        .with_secure(false);
+        let app = Router::new()
+            .route("/login", post(login))
+            .merge(beams)
+            .layer(layer);
+
+        let res = send(
+            &app,
+            Request::post("/login").body(Body::from("alice")).unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), 204, "the 0.15 login itself works");
+        let cookie = res.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let req = Request::get("/pusher/beams-auth?user_id=alice")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap();
+        let res = send(&app, req).await;
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.body().as_ref(),
+            br#"{"error":"Unauthorized","description":"The login session could not be read."}"#
+        );
+    });
+    assert!(log.contains("WARN"), "{log}");
+    assert!(log.contains("status=500"), "{log}");
+    assert!(log.contains("SessionManagerLayer"), "{log}");
+}
+
 #[test]
 fn client_error_rejections_are_logged_at_debug_only() {
     let run = async || {

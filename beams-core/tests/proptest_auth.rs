@@ -1,4 +1,4 @@
-//! Property tests of the auth route's inputs: query decoding (§2.1–2.2) and `UserId`'s byte
+//! Property tests of the auth route's inputs: query decoding (RFC 3986, `+` kept literal) and `UserId`'s byte
 //! rules, each against a small independent model.
 //!
 //! 256 cases per property (a few seconds in all). Run with

@@ -1,4 +1,4 @@
-//! Property tests of the publish client's local validation of interests (§4) against the
+//! Property tests of the publish client's local validation of interests against the
 //! regex model `^[A-Za-z0-9_\-=@,.;]{1,164}$`, through the public `Notification::interests_body`
 //! (exactly what `BeamsClient` sends).
 //!

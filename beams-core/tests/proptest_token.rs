@@ -1,4 +1,4 @@
-//! Property tests of Beams Tokens (§3): for any instance id, secret, user id, TTL and clock,
+//! Property tests of Beams Tokens: for any instance id, secret, user id, TTL and clock,
 //! the issued token verifies with jsonwebtoken's own `decode` (HS256 with the secret's UTF-8
 //! bytes), carries exactly `exp`, `iss`, `sub` with the expected values, and stops verifying
 //! under another secret or after any change to its payload.

@@ -108,6 +108,30 @@ pub(crate) fn go_duration(secs: u64) -> String {
     }
 }
 
+/// An HS256 token over `claims`, signed with the secret's UTF-8 bytes.
+pub(crate) fn sign(claims: &Value, secret: &str) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(header.as_bytes());
+    mac.update(b".");
+    mac.update(payload.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{header}.{payload}.{signature}")
+}
+
+/// A Beams Token for `user_id` as the auth route of a Beams app issues it: `sub`, `iss` and an
+/// `exp` 24 hours after `now`.
+pub(crate) fn issue(user_id: &str, secret: &str, instance_id: &str, now: i64) -> String {
+    let claims = serde_json::json!({
+        "sub": user_id,
+        "iss": format!("https://{instance_id}.pushnotifications.pusher.com"),
+        "exp": now + 24 * 3600,
+    });
+    sign(&claims, secret)
+}
+
 /// Verify `token` for `instance_id` at Unix time `now`; on success return the user id (`sub`).
 pub(crate) fn verify(
     token: &str,
@@ -225,18 +249,9 @@ pub(crate) fn verify(
 mod tests {
     use super::*;
 
-    // The web SDK end-to-end tests' token (see DESIGN.md §3).
+    // The token of the web SDK's end-to-end tests.
     const INSTANCE: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
     const SECRET: &str = "F8AC0B756E50DF235F642D6F0DC2CDE0328CD9184B3874C5E91AB2189BB722FE";
-
-    fn sign(claims: &Value, secret: &str) -> String {
-        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(format!("{h}.{p}").as_bytes());
-        let s = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{h}.{p}.{s}")
-    }
 
     #[test]
     fn accepts_the_reference_vector() {

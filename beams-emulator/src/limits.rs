@@ -3,8 +3,9 @@
 
 /// How much an emulator keeps. The device and reporting APIs carry no secret (browsers call
 /// them), so everything they can grow is bounded: requests past a limit are refused with a
-/// Beams-shaped error, and the history the emulator records is kept within a byte budget,
-/// oldest first out.
+/// Beams-shaped error, and the history the emulator records is kept within a memory budget,
+/// oldest first out. A record's size is estimated as it sits in memory (parsed JSON, strings
+/// and their headers), not as it came over the wire, which is several times smaller.
 ///
 /// ```
 /// use beams_emulator::{Emulator, Limits};
@@ -23,13 +24,13 @@ pub struct Limits {
     /// Interest subscriptions over all devices; a subscription past it is refused with
     /// `422` (default 100 000). Beams' own limit of 5 000 per device applies too.
     pub max_subscriptions: usize,
-    /// Bytes of recorded deliveries kept (default 32 MiB).
+    /// Memory for recorded deliveries (default 32 MiB).
     pub max_delivery_bytes: usize,
-    /// Bytes of recorded publish bodies kept (default 16 MiB).
+    /// Memory for recorded publishes, bodies and target lists included (default 16 MiB).
     pub max_publish_bytes: usize,
-    /// Bytes of recorded reporting events kept (default 4 MiB).
+    /// Memory for recorded reporting events (default 4 MiB).
     pub max_event_bytes: usize,
-    /// Bytes of recorded webhook attempts kept (default 4 MiB).
+    /// Memory for recorded webhook attempts (default 4 MiB).
     pub max_webhook_bytes: usize,
 }
 
@@ -58,6 +59,32 @@ pub(crate) const REPORTING_BODY_LIMIT: usize = 4 * 1024;
 /// Largest body of other device API requests (`PUT …/interests` with 5 000 interests of
 /// 164 characters fits).
 pub(crate) const DEVICE_BODY_LIMIT: usize = 1024 * 1024;
+
+/// About how much memory `value` holds once parsed: each JSON value's inline size plus the
+/// heap bytes of its strings and containers. A parsed body takes several times its length on
+/// the wire (a short string in an array is ~14 bytes of JSON and ~45 in memory), so budgets
+/// count this, not the wire size.
+pub(crate) fn value_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    const VALUE: usize = size_of::<Value>();
+    // A map entry: the key's `String`, the value, and the B-tree's share per entry.
+    const ENTRY: usize = size_of::<String>() + 16;
+    VALUE
+        + match value {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(value_bytes).sum(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| ENTRY + k.len() + value_bytes(v))
+                .sum(),
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        }
+}
+
+/// About how much memory a list of strings holds.
+pub(crate) fn strings_bytes(strings: &[String]) -> usize {
+    strings.iter().map(|s| size_of::<String>() + s.len()).sum()
+}
 
 /// A log kept within a byte budget: pushing evicts the oldest entries until the total fits.
 #[derive(Debug)]

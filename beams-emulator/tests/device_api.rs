@@ -437,3 +437,53 @@ async fn cors_preflight_and_headers_for_browser_callers() {
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     assert_eq!(emu.state().reported_events()[0].body["event"], "delivery");
 }
+
+#[tokio::test]
+async fn the_inspection_api_issues_tokens_the_device_api_accepts() {
+    use base64::Engine as _;
+    let emu = start().await;
+    let response = client()
+        .get(inspect(&emu, "users/alice%40example.com/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let token = response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The claims a Beams app's auth route puts in a token, for the percent-decoded user.
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], "alice@example.com");
+    assert_eq!(claims["iss"], issuer());
+    let exp = claims["exp"].as_i64().unwrap();
+    assert!(
+        (now() + 86_300..=now() + 86_400).contains(&exp),
+        "exp {exp}"
+    );
+
+    let device = register(&emu, "web").await;
+    let (status, _) = set_user(&emu, "web", &device, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        emu.state().device(&device).unwrap().user_id.as_deref(),
+        Some("alice@example.com")
+    );
+
+    // Beams' user id rule: 1 to 164 bytes.
+    let long = "u".repeat(165);
+    let response = client()
+        .get(inspect(&emu, &format!("users/{long}/token")))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 400, "Bad Request").await;
+}

@@ -349,6 +349,40 @@ async fn unauthenticated_callers_cannot_grow_it_without_bound() {
     assert!(kept_bytes <= 64 * 1024, "{kept_bytes} bytes of events kept");
 }
 
+/// The history budget counts what a record takes in memory: a publish to 1 000 short user
+/// ids is ~15 KB of JSON but holds each id twice (body and target list), with a `Value` and a
+/// `String` header around each.
+#[tokio::test]
+async fn publish_history_is_bounded_by_memory_not_wire_size() {
+    const BUDGET: usize = 1 << 20;
+    let mut limits = Limits::default();
+    limits.max_publish_bytes = BUDGET;
+    let emu: Emulator = builder().limits(limits).start().await.unwrap();
+    let users: Vec<String> = (0..1000).map(|i| format!("user-{i:06}")).collect();
+    let body = json!({"users": users, "web": {"notification": {"title": "t"}}});
+    let wire = body.to_string().len();
+    let publishes = 100;
+    for _ in 0..publishes {
+        let r = client()
+            .post(publish_api(&emu, "publishes/users"))
+            .bearer_auth(SECRET)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let kept = emu.state().publishes().len();
+    // At least 2 × 1 000 × (11 bytes + a 24-byte String) per publish in memory.
+    let least_in_memory = 2 * 1000 * (11 + 24);
+    assert!(kept >= 1, "the newest publish is kept");
+    assert!(
+        kept <= BUDGET / least_in_memory,
+        "{kept} publishes kept: counted by wire size ({wire} bytes each, {} fit)",
+        BUDGET / wire
+    );
+}
+
 #[tokio::test]
 async fn the_reporting_api_checks_its_body_as_beams_does() {
     let emu = start().await;

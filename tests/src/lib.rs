@@ -5,3 +5,8 @@
 //! and the query encodings of the iOS and Android SDKs.
 
 pub mod interop;
+
+/// The README's Rust blocks, compiled (`no_run`) so the quick starts keep working.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

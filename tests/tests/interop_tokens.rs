@@ -7,7 +7,7 @@
 //!   (so the checks above are not vacuous);
 //! - the claim set equals the official Python SDK's `generate_token` (same header, keys, iss,
 //!   sub, exp within a minute) and the Go SDK's (`exp`, `iss`, `sub`); the Node SDK adds `iat`,
-//!   which we leave out on purpose (DESIGN §3);
+//!   which we leave out on purpose (a server clock ahead of Beams' would make fresh tokens "used before issued");
 //! - the emulator's device API accepts them for set-user.
 
 use std::time::{Duration, SystemTime};

@@ -8,7 +8,7 @@
 //! 429 storms, 5xx bursts) and a raw TCP server for what the emulator cannot send (empty,
 //! malformed, truncated, oversized and non-HTTP answers). For every fault: no panic, the
 //! publish never reaches Beams twice (counted at the peer), and the app answers with a typed
-//! error in the §2 JSON shape — 502, or 504 for the timeout.
+//! error in Beams' `{"error","description"}` JSON shape — 502, or 504 for the timeout.
 //!
 //! `cargo test -p beams-tests --test notify_faults` (about 12 s: one case waits out the
 //! default 10 s client timeout).
@@ -83,7 +83,7 @@ fn inject_publish_fault(emu: &Emulator, fault: Fault) {
     emu.state().inject_fault(fault.path_prefix("/publish_api"));
 }
 
-/// `POST /notify`: the status and the JSON body, after checking the §2 shape of errors.
+/// `POST /notify`: the status and the JSON body, after checking the `{"error","description"}` shape of errors.
 async fn notify(client: &reqwest::Client, app: &App) -> (u16, Value) {
     let res = client
         .post(app.url("/notify"))

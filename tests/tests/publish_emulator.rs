@@ -1,5 +1,5 @@
 //! The publish client (`BeamsClient`, `FanOut`) against `beams-emulator` over real HTTP:
-//! the exact requests Beams receives, routing to devices, and every retry rule of DESIGN §4
+//! the exact requests Beams receives, routing to devices, and every retry rule of the publish client
 //! under injected faults.
 //!
 //! Every test starts its own emulator on `127.0.0.1:0`.

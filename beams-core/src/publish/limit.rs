@@ -143,7 +143,7 @@ return wait
     ///
     /// It connects on first use and reconnects by itself; while Redis cannot be reached,
     /// [`acquire`](RateLimiter::acquire) fails within half a second and the request is not
-    /// sent ([`PublishError::RateLimiter`](crate::publish::PublishError::RateLimiter)).
+    /// sent ([`PublishError::Limiter`](crate::publish::PublishError::Limiter)).
     ///
     /// ```no_run
     /// use std::sync::Arc;

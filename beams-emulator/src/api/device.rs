@@ -432,6 +432,6 @@ pub(super) async fn report(
         }
     }
     crate::webhook::reported(state, &body);
-    state.record_event(Value::Object(body), bytes.len());
+    state.record_event(Value::Object(body));
     Ok(empty(StatusCode::OK))
 }

@@ -6,14 +6,16 @@ use std::convert::Infallible;
 use axum::extract::Request;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
+use super::publish::MAX_NAME_LEN;
 use super::{
     HandlerResult, allow, decode_segment, empty, error, json_response, not_found, read_body,
 };
-use crate::model::{Delivery, Fault};
+use crate::jwt;
+use crate::model::{Delivery, Fault, now_secs};
 use crate::state::EmulatorState;
 
 const FAULTS_BODY_LIMIT: usize = 64 * 1024;
@@ -82,6 +84,23 @@ pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]
                 StatusCode::OK,
                 &state.user_deliveries(&segment(id)?),
             ))
+        }
+        ["users", id, "token"] => {
+            allow(&method, &[Method::GET])?;
+            let id = segment(id)?;
+            if id.is_empty() || id.len() > MAX_NAME_LEN {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "User id must be between 1-164 bytes long",
+                ));
+            }
+            let settings = state.settings();
+            let token = jwt::issue(&id, &settings.secret.0, &settings.instance_id, now_secs());
+            let mut response = json_response(StatusCode::OK, &json!({ "token": token }));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
         }
         ["users", id, "devices"] => {
             allow(&method, &[Method::GET])?;

@@ -20,7 +20,7 @@ pub(crate) const INTERESTS_BODY_LIMIT: usize = 10 * 1024;
 pub(crate) const USERS_BODY_LIMIT: usize = 200 * 1024;
 const MAX_INTERESTS: usize = 100;
 const MAX_USERS: usize = 1000;
-const MAX_NAME_LEN: usize = 164;
+pub(crate) const MAX_NAME_LEN: usize = 164;
 /// The pattern Beams quotes in its 422 answers.
 pub(crate) const INTEREST_PATTERN: &str = r"^[a-zA-Z0-9_\-=@,.;]+$";
 
@@ -140,7 +140,6 @@ pub(super) async fn publish(
     let outcome = state.record_publish(
         target,
         Value::Object(object),
-        bytes.len(),
         parts.uri.path().to_owned(),
         recorded_headers(&parts.headers),
     );

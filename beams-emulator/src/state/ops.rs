@@ -11,6 +11,7 @@ use super::{
     MAX_INTERESTS_PER_DEVICE, RateCheck, RateWindow, SetUserError,
 };
 use crate::delivery::platform_payload;
+use crate::limits::{strings_bytes, value_bytes};
 use crate::model::{
     Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent, now_ms,
 };
@@ -53,13 +54,14 @@ impl EmulatorState {
         }
     }
 
-    /// Records a reporting event that took `bytes` on the wire.
-    pub(crate) fn record_event(&self, body: Value, bytes: usize) {
+    /// Records a reporting event.
+    pub(crate) fn record_event(&self, body: Value) {
+        let bytes = value_bytes(&body) + RECORD_OVERHEAD;
         let event = ReportedEvent {
             body,
             received_at_ms: now_ms(),
         };
-        self.inner().events.push(event, bytes + RECORD_OVERHEAD);
+        self.inner().events.push(event, bytes);
     }
 
     /// Registers a device; returns it and its initial interest set. With `enforce_limit`, a
@@ -273,14 +275,11 @@ impl EmulatorState {
         }
     }
 
-    /// Record an accepted publish, route it and record its deliveries; returns the publish id.
-    /// Records an accepted publish whose body took `body_bytes`, routes it and records its
-    /// deliveries.
+    /// Records an accepted publish, routes it and records its deliveries.
     pub(crate) fn record_publish(
         &self,
         target: PublishTarget,
         body: Value,
-        body_bytes: usize,
         path: String,
         headers: BTreeMap<String, String>,
     ) -> PublishOutcome {
@@ -332,8 +331,15 @@ impl EmulatorState {
                 PublishTarget::Interests(_) => None,
             };
             let delivered_to: Vec<String> = made.iter().map(|d| d.device_id.clone()).collect();
-            let publish_bytes =
-                body_bytes + delivered_to.iter().map(String::len).sum::<usize>() + RECORD_OVERHEAD;
+            let target_bytes = match &target {
+                PublishTarget::Users(users) | PublishTarget::Interests(users) => {
+                    strings_bytes(users)
+                }
+            };
+            let publish_bytes = value_bytes(&body)
+                + target_bytes
+                + strings_bytes(&delivered_to)
+                + RECORD_OVERHEAD;
             inner.publishes.push(
                 RecordedPublish {
                     publish_id: publish_id.clone(),
@@ -351,9 +357,7 @@ impl EmulatorState {
             let mut payload_bytes = [None; 3];
             for delivery in &made {
                 let slot = &mut payload_bytes[delivery.platform as usize];
-                let bytes = *slot.get_or_insert_with(|| {
-                    serde_json::to_vec(&delivery.payload).map_or(0, |v| v.len())
-                });
+                let bytes = *slot.get_or_insert_with(|| value_bytes(&delivery.payload));
                 let size = bytes + delivery.device_id.len() + RECORD_OVERHEAD;
                 inner.deliveries.push(delivery.clone(), size);
             }

@@ -1,4 +1,4 @@
-//! Issue 7: headless Chromium drives the demo page served by the real `example-axum` binary in
+//! Headless Chromium drives the demo page served by the real `example-axum` binary in
 //! emulator mode, end to end. The steps live in `tests/js/demo-e2e.mjs`, the runner in
 //! [`beams_test_support::process::run_demo_in_chromium`], both shared with the other app.
 
