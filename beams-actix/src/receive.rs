@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
 use actix_web::{FromRequest, HttpRequest, Resource, web};
-use beams_core::webhook::{HandleWebhook, IntoWebhookResult, WebhookReceiver};
+use beams_core::webhook::{HandleWebhook, WebhookReceiver};
 
 use crate::response::into_actix;
 
@@ -91,12 +91,5 @@ async fn receive<H: HandleWebhook>(
             headers.insert(name, value);
         }
     }
-    match receiver.verify(&headers, &body) {
-        Err(rejection) => rejection.into_response(),
-        Ok(webhook) => {
-            let metadata = webhook.metadata.clone();
-            let handled = handler.handle(webhook).await.into_webhook_result();
-            receiver.respond(&metadata, handled)
-        }
-    }
+    receiver.receive(&headers, &body, handler).await
 }

@@ -6,7 +6,7 @@ use axum::extract::Request;
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use beams_core::webhook::{HandleWebhook, IntoWebhookResult, WebhookReceiver};
+use beams_core::webhook::{HandleWebhook, WebhookReceiver};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -102,14 +102,7 @@ async fn receive<H: HandleWebhook>(
         Err(error) if is_length_limit(&error) => return receiver.too_large().into_response(),
         Err(_) => return receiver.unreadable().into_response(),
     };
-    match receiver.verify(&parts.headers, &body) {
-        Err(rejection) => rejection.into_response(),
-        Ok(webhook) => {
-            let metadata = webhook.metadata.clone();
-            let handled = handler.handle(webhook).await.into_webhook_result();
-            receiver.respond(&metadata, handled)
-        }
-    }
+    receiver.receive(&parts.headers, &body, &handler).await
 }
 
 /// Whether reading the body failed for its length (axum wraps the limit's error).

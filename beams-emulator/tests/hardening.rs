@@ -4,31 +4,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use beams_emulator::{Emulator, Limits, Platform};
+use beams_test_support::hardening::closed_within;
 use common::*;
 use serde_json::json;
-
-/// Reads from `stream` until the server closes it; how long that took, or `None` if it was
-/// still open after `limit`.
-fn closed_within(mut stream: TcpStream, limit: Duration) -> Option<Duration> {
-    let start = Instant::now();
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut buf = [0u8; 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return Some(start.elapsed()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Some(start.elapsed());
-            }
-            Err(_) => return None,
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_and_slow_header_connections_are_closed_while_others_are_served() {

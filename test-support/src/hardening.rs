@@ -8,6 +8,69 @@ use std::time::{Duration, Instant};
 use crate::hostile::{Outcome, form_encode, login, request, send_raw};
 use crate::process::AppProcess;
 
+/// Starts an example app's `binary` against the conformance table's instance (so in
+/// production mode: no embedded emulator), with `extra` variables, without `BEAMS_ENDPOINT`
+/// or `REDIS_URL` from the environment.
+pub fn start_app(binary: &str, extra: &[(&str, &str)]) -> AppProcess {
+    let mut vars = vec![
+        ("BEAMS_INSTANCE_ID", crate::conformance::INSTANCE_ID),
+        ("BEAMS_SECRET_KEY", crate::conformance::SECRET_KEY),
+    ];
+    vars.extend_from_slice(extra);
+    AppProcess::start(binary, &vars, &["BEAMS_ENDPOINT", "REDIS_URL"])
+}
+
+/// The hostile-input and hardening tests of one example app, written out as `#[test]`s in the
+/// calling test file, so that both apps run exactly the same checks:
+/// `beams_test_support::hostile_suite!("example-axum", env!("CARGO_BIN_EXE_example-axum"));`
+#[macro_export]
+macro_rules! hostile_suite {
+    ($name:literal, $binary:expr) => {
+        use $crate::hardening::{self, start_app};
+
+        #[test]
+        fn conformance_table_and_hostile_requests_over_http() {
+            let mut app = start_app($binary, &[]);
+            let report = $crate::hostile::run_table(&mut app, $crate::hostile::conformance_rows());
+            $crate::hostile::assert_report($name, &report);
+            app.stop();
+        }
+
+        #[test]
+        fn idle_and_slow_connections_are_closed() {
+            hardening::idle_and_slow_connections_are_closed(&start_app($binary, &[]));
+        }
+
+        #[test]
+        fn cross_site_posts_are_refused() {
+            hardening::cross_site_posts_are_refused(&start_app($binary, &[]));
+        }
+
+        #[test]
+        fn oversized_forms_are_refused() {
+            hardening::oversized_forms_are_refused(&start_app($binary, &[]));
+        }
+
+        #[test]
+        fn the_session_store_is_capped() {
+            let app = start_app($binary, &[("SESSION_CAPACITY", "50")]);
+            hardening::the_session_store_is_capped(&app, 50);
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn upstream_text_cannot_forge_log_lines() {
+            hardening::upstream_text_cannot_forge_log_lines($binary).await;
+        }
+
+        #[test]
+        fn webhooks_are_verified_against_independent_signatures() {
+            let secret = "app-webhook-secret";
+            let app = start_app($binary, &[("BEAMS_WEBHOOK_SECRET", secret)]);
+            hardening::webhooks_are_verified(&app, secret);
+        }
+    };
+}
+
 /// Reads from `stream` until the server closes it: how long that took, or `None` if it was
 /// still open after `limit`.
 pub fn closed_within(mut stream: TcpStream, limit: Duration) -> Option<Duration> {

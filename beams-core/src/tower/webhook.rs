@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::BeamsBody;
-use crate::webhook::{HandleWebhook, IntoWebhookResult, WebhookReceiver};
+use crate::webhook::{HandleWebhook, WebhookReceiver};
 
 /// Layer that puts a [`BeamsWebhookService`] in front of a service: `POST` requests to the
 /// receiver's path are verified and handed to `handler`; every other request goes on.
@@ -154,7 +154,7 @@ where
     }
 }
 
-/// The three phases on one request.
+/// The head check, the body read within the limit, then the receiver on the body.
 async fn receive<H, B>(receiver: &WebhookReceiver, handler: &H, req: Request<B>) -> Response<String>
 where
     H: HandleWebhook,
@@ -177,12 +177,5 @@ where
         }
         Err(_) => return receiver.unreadable().into_response(),
     };
-    match receiver.verify(&parts.headers, &body) {
-        Err(rejection) => rejection.into_response(),
-        Ok(webhook) => {
-            let metadata = webhook.metadata.clone();
-            let handled = handler.handle(webhook).await.into_webhook_result();
-            receiver.respond(&metadata, handled)
-        }
-    }
+    receiver.receive(&parts.headers, &body, handler).await
 }

@@ -144,9 +144,10 @@ impl WebhookRejection {
 /// several dashboard webhooks or a rotation). A receiver cannot exist without a secret:
 /// webhooks are verified before anything reads them.
 ///
-/// The adapters run the three phases: [`check_head`](Self::check_head) (the method and the
-/// declared length), reading at most [`body_limit`](Self::body_limit) bytes of body,
-/// [`verify`](Self::verify), then the host's handler and [`respond`](Self::respond).
+/// The adapters run it in two steps: [`check_head`](Self::check_head) (the method and the
+/// declared length) before reading at most [`body_limit`](Self::body_limit) bytes of body,
+/// then [`receive`](Self::receive) on that body: [`verify`](Self::verify), the host's handler,
+/// and [`respond`](Self::respond).
 #[derive(Clone)]
 pub struct WebhookReceiver {
     inner: Arc<Inner>,
@@ -268,6 +269,25 @@ impl WebhookReceiver {
             Ok(())
         } else {
             Err(WebhookRejection::BadSignature)
+        }
+    }
+
+    /// Phases 2 and 3 on the raw body: [`verify`](Self::verify) it, hand the webhook to
+    /// `handler`, and answer as [`respond`](Self::respond) does; a rejection is answered
+    /// without calling the handler.
+    pub async fn receive<H: HandleWebhook + ?Sized>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: &H,
+    ) -> Response<String> {
+        match self.verify(headers, body) {
+            Err(rejection) => rejection.into_response(),
+            Ok(webhook) => {
+                let metadata = webhook.metadata.clone();
+                let handled = handler.handle(webhook).await.into_webhook_result();
+                self.respond(&metadata, handled)
+            }
         }
     }
 

@@ -336,10 +336,8 @@ impl EmulatorState {
                     strings_bytes(users)
                 }
             };
-            let publish_bytes = value_bytes(&body)
-                + target_bytes
-                + strings_bytes(&delivered_to)
-                + RECORD_OVERHEAD;
+            let publish_bytes =
+                value_bytes(&body) + target_bytes + strings_bytes(&delivered_to) + RECORD_OVERHEAD;
             inner.publishes.push(
                 RecordedPublish {
                     publish_id: publish_id.clone(),

@@ -335,6 +335,16 @@ fn session_user(session: &Session) -> Result<Option<String>, AppError> {
     session.get::<String>(USER_KEY).map_err(AppError::session)
 }
 
+/// The logged-in user, or a `401` saying what logging in is needed for.
+fn require_user(session: &Session, to: &str) -> Result<String, AppError> {
+    session_user(session)?.ok_or_else(|| {
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            format!("You must be logged in to {to}."),
+        )
+    })
+}
+
 async fn demo_config(
     beams: web::Data<DemoBeams>,
     session: Session,
@@ -359,12 +369,7 @@ async fn delivery_report(
     session: Session,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(user) = session_user(&session)? else {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "You must be logged in to see your delivery reports.",
-        ));
-    };
+    let user = require_user(&session, "see your delivery reports")?;
     Ok(json_no_store(
         StatusCode::OK,
         &beams.delivery_report(&query.publish_id, &user),
@@ -395,12 +400,7 @@ async fn notify(
             ));
         }
     };
-    let Some(user) = session_user(&session)? else {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "You must be logged in to send yourself a notification.",
-        ));
-    };
+    let user = require_user(&session, "send yourself a notification")?;
     let notification = example_support::notification(
         form.as_ref().and_then(|f| f.title.as_deref()),
         form.as_ref().and_then(|f| f.body.as_deref()),

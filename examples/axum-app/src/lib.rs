@@ -355,14 +355,29 @@ async fn index() -> Html<&'static str> {
     Html(example_support::DEMO_PAGE)
 }
 
+/// Who is logged in; a store that cannot be read is a `503`.
+async fn session_user(session: &Session) -> Result<Option<String>, AppError> {
+    session
+        .get::<String>(SESSION_USER_KEY)
+        .await
+        .map_err(AppError::session)
+}
+
+/// The logged-in user, or a `401` saying what logging in is needed for.
+async fn require_user(session: &Session, to: &str) -> Result<String, AppError> {
+    session_user(session).await?.ok_or_else(|| {
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            format!("You must be logged in to {to}."),
+        )
+    })
+}
+
 async fn demo_config(
     State(beams): State<DemoBeams>,
     session: Session,
 ) -> Result<impl IntoResponse, AppError> {
-    let user: Option<String> = session
-        .get(SESSION_USER_KEY)
-        .await
-        .map_err(AppError::session)?;
+    let user = session_user(&session).await?;
     Ok(no_store(Json(beams.demo_config(user.as_deref()))))
 }
 
@@ -393,16 +408,7 @@ async fn delivery_report(
     session: Session,
     Query(query): Query<ReportQuery>,
 ) -> Result<impl IntoResponse, AppError> {
-    let user: Option<String> = session
-        .get(SESSION_USER_KEY)
-        .await
-        .map_err(AppError::session)?;
-    let Some(user) = user else {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "You must be logged in to see your delivery reports.",
-        ));
-    };
+    let user = require_user(&session, "see your delivery reports").await?;
     Ok(no_store(Json(
         beams.delivery_report(&query.publish_id, &user),
     )))
@@ -431,16 +437,7 @@ async fn notify(
             ));
         }
     };
-    let user: Option<String> = session
-        .get(SESSION_USER_KEY)
-        .await
-        .map_err(AppError::session)?;
-    let Some(user) = user else {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "You must be logged in to send yourself a notification.",
-        ));
-    };
+    let user = require_user(&session, "send yourself a notification").await?;
     let notification = example_support::notification(
         form.as_ref().and_then(|f| f.title.as_deref()),
         form.as_ref().and_then(|f| f.body.as_deref()),
