@@ -134,7 +134,7 @@
 //! let app = App::new()
 //!     // POST /pusher/beams-webhooks, signed with the webhook's secret from the dashboard.
 //!     .service(beams_actix::webhook_resource(
-//!         WebhookReceiver::new("my-webhook-secret"),
+//!         WebhookReceiver::new("my-webhook-secret").expect("a non-empty secret"),
 //!         |webhook: Webhook| async move { println!("{:?}", webhook.event) },
 //!     ));
 //! # let _ = app;
@@ -158,6 +158,8 @@
 //! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
 //!   add HTTPS and imply `publish`.
 //! - `webhooks`: [`webhook_resource`] and [`webhook`], receiving Beams' delivery reports.
+//! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
+//!   replicas through Redis (implies `publish`).
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -176,9 +178,10 @@ pub use beams_core::publish;
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub use beams_core::webhook;
+// beams-core's whole root, so that nothing an adapter user meets needs `beams_core::`.
 pub use beams_core::{
-    AuthRejection, BeamsAuth, BeamsAuthBuilder, ConfigError, Instance, InstanceBuilder,
-    ResolveUserId, SessionUser, UserId,
+    AuthRejection, BeamsAuth, BeamsAuthBuilder, BeamsToken, ConfigError, Instance, InstanceBuilder,
+    ResolveUserId, SecretKey, SessionUser, TokenError, TokenIssuer, UserId, UserIdError,
 };
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]

@@ -27,7 +27,7 @@ const WEBHOOK_HEADERS: [&str; 4] = [
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// // Usually the secret comes from the environment (e.g. BEAMS_WEBHOOK_SECRET).
-/// let receiver = WebhookReceiver::new("my-webhook-secret");
+/// let receiver = WebhookReceiver::new("my-webhook-secret").expect("a non-empty secret");
 /// let app = test::init_service(App::new().service(beams_actix::webhook_resource(
 ///     receiver,
 ///     |webhook: Webhook| async move {

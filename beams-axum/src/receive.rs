@@ -26,7 +26,7 @@ use std::pin::Pin;
 /// use beams_axum::webhook::{Webhook, WebhookEvent, WebhookReceiver};
 ///
 /// // Usually the secret comes from the environment (e.g. BEAMS_WEBHOOK_SECRET).
-/// let receiver = WebhookReceiver::new("my-webhook-secret");
+/// let receiver = WebhookReceiver::new("my-webhook-secret")?;
 /// let app: Router = Router::new().merge(beams_axum::webhook_router(
 ///     receiver,
 ///     |webhook: Webhook| async move {
@@ -38,6 +38,7 @@ use std::pin::Pin;
 ///     },
 /// ));
 /// # let _ = app;
+/// # Ok::<(), beams_axum::ConfigError>(())
 /// ```
 pub fn webhook_router<S, H>(receiver: WebhookReceiver, handler: H) -> Router<S>
 where

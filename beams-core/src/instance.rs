@@ -7,8 +7,8 @@ const ENV_INSTANCE_ID: &str = "BEAMS_INSTANCE_ID";
 const ENV_SECRET_KEY: &str = "BEAMS_SECRET_KEY";
 const ENV_ENDPOINT: &str = "BEAMS_ENDPOINT";
 
-/// Why an [`Instance`], a [`BeamsAuth`](crate::BeamsAuth) or a [`TokenIssuer`](crate::TokenIssuer)
-/// could not be built.
+/// Why an [`Instance`], a [`BeamsAuth`](crate::BeamsAuth), a [`TokenIssuer`](crate::TokenIssuer)
+/// or (with the `webhooks` feature) a `WebhookReceiver` could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -28,6 +28,9 @@ pub enum ConfigError {
     /// The secret key is empty.
     #[error("the Beams secret key is empty")]
     EmptySecretKey,
+    /// A webhook secret is empty.
+    #[error("a Beams webhook secret is empty")]
+    EmptyWebhookSecret,
     /// The token lifetime is zero or longer than [`TokenIssuer::MAX_TTL`](crate::TokenIssuer::MAX_TTL).
     #[error("the token TTL must be between 1 second and 24 hours (got {0:?})")]
     InvalidTokenTtl(Duration),
@@ -306,7 +309,21 @@ fn validate_endpoint(url: &str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
-        Err(ConfigError::InvalidEndpoint(url.to_owned()))
+        Err(ConfigError::InvalidEndpoint(redact_userinfo(url)))
+    }
+}
+
+/// `url` without what comes before an `@` in its authority (a refused endpoint's error is
+/// printed, and `user:password@` must not be).
+fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let separator = if scheme.is_empty() { "" } else { "://" };
+            format!("{scheme}{separator}<redacted>{}", &rest[at..])
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -397,6 +414,21 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_refused_endpoint_does_not_show_its_password() {
+        let err = Instance::builder(ID, "secret")
+            .endpoint("https://user:pa55word@evil.example/x")
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::InvalidEndpoint("https://<redacted>@evil.example/x".to_owned())
+        );
+        assert!(!err.to_string().contains("pa55word"));
+        assert_eq!(redact_userinfo("ftp://x"), "ftp://x");
+        assert_eq!(redact_userinfo("u:p@h"), "<redacted>@h");
     }
 
     #[test]

@@ -36,6 +36,8 @@
 //!   `webhooks`, the webhook receiver).
 //! - `publish`: [`publish`], the reqwest client (plain HTTP only); `rustls-tls` or
 //!   `native-tls` add HTTPS, which Beams itself needs, and imply `publish`.
+//! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
+//!   replicas through Redis (implies `publish`).
 //! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -106,6 +106,7 @@ pub struct EmulatorBuilder {
     max_connections: usize,
     webhooks: Vec<WebhookTarget>,
     webhook_retry_scale: f64,
+    issue_tokens: bool,
 }
 
 impl Default for EmulatorBuilder {
@@ -124,6 +125,7 @@ impl Default for EmulatorBuilder {
             max_connections: 1024,
             webhooks: Vec::new(),
             webhook_retry_scale: 1.0,
+            issue_tokens: false,
         }
     }
 }
@@ -146,6 +148,7 @@ impl fmt::Debug for EmulatorBuilder {
             .field("max_connections", &self.max_connections)
             .field("webhooks", &self.webhooks)
             .field("webhook_retry_scale", &self.webhook_retry_scale)
+            .field("issue_tokens", &self.issue_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -227,6 +230,16 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves `GET /_emulator/users/{user}/token`: a Beams Token for any user, signed with
+    /// the emulator's secret, for clients tested without a backend (a mobile app, a curl
+    /// walk). Off by default: whoever can reach the emulator could then attach a device to
+    /// any user, which is what the device API's token check is there to prevent.
+    #[must_use]
+    pub fn issue_tokens(mut self, issue: bool) -> Self {
+        self.issue_tokens = issue;
+        self
+    }
+
     /// Calls `target` with Beams' webhook events: `v1.PublishToUsersAttempt` after each
     /// publish to users, computed from the emulator's devices, and
     /// `v1.UserNotificationAcknowledgement` / `v1.UserNotificationOpen` for each reporting-API
@@ -290,6 +303,7 @@ impl EmulatorBuilder {
             limits: self.limits,
             webhooks: self.webhooks,
             webhook_retry_scale: self.webhook_retry_scale,
+            issue_tokens: self.issue_tokens,
             inspection_origins: self
                 .inspection_origins
                 .into_iter()

@@ -46,21 +46,42 @@ pub(crate) fn platform_payload(
             out.insert("data".to_owned(), Value::Object(data));
             Value::Object(out)
         }
-        Platform::Fcm | Platform::Apns => {
+        Platform::Fcm => {
             let mut out = payload.clone();
             let mut data = match out.remove("data") {
                 Some(Value::Object(d)) => d,
                 _ => Map::new(),
             };
-            let pusher = if platform == Platform::Fcm {
-                // FCM data values are strings; the Android SDK parses this one as JSON.
-                Value::String(metadata.to_string())
-            } else {
-                metadata
-            };
-            data.insert("pusher".to_owned(), pusher);
+            // FCM data values are strings; the Android SDK parses this one as JSON.
+            data.insert("pusher".to_owned(), Value::String(metadata.to_string()));
             out.insert("data".to_owned(), Value::Object(data));
             Value::Object(out)
         }
+        Platform::Apns => apns_device_payload(payload, metadata),
     }
+}
+
+/// What an iOS device receives: only `aps` and `data` (custom keys beside them, and the
+/// `collapse_id`, `expiration` and `priority` that Beams turns into APNs headers, are not
+/// pushed), with `"content-available": 1` added to `aps` for delivery tracking unless
+/// `pusher.disable_delivery_tracking` is true.
+fn apns_device_payload(payload: &Map<String, Value>, metadata: Value) -> Value {
+    let mut aps = match payload.get("aps") {
+        Some(Value::Object(aps)) => aps.clone(),
+        _ => Map::new(),
+    };
+    let tracking_disabled = payload
+        .get("pusher")
+        .and_then(|p| p.get("disable_delivery_tracking"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if !tracking_disabled {
+        aps.insert("content-available".to_owned(), Value::from(1));
+    }
+    let mut data = match payload.get("data") {
+        Some(Value::Object(d)) => d.clone(),
+        _ => Map::new(),
+    };
+    data.insert("pusher".to_owned(), metadata);
+    json!({"aps": aps, "data": data})
 }

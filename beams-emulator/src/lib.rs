@@ -76,7 +76,7 @@
 //! | `GET /_emulator/devices`, `/_emulator/devices/{device}` | [`Device`]s |
 //! | `GET /_emulator/devices/{device}/deliveries`, `/_emulator/users/{user}/deliveries`, `/_emulator/deliveries` | [`Delivery`]s |
 //! | `GET /_emulator/users/{user}/devices` | [`Device`]s |
-//! | `GET /_emulator/users/{user}/token` | `{"token"}`: a Beams Token for `user`, as your auth route would issue it (24 h), for clients tested without a backend |
+//! | `GET /_emulator/users/{user}/token` | `{"token"}`: a Beams Token for `user`, as your auth route would issue it (24 h), for clients tested without a backend; only with [`EmulatorBuilder::issue_tokens`] (`--issue-tokens`), else `403` |
 //! | `GET /_emulator/devices/{device}/stream` | server-sent events: one `delivery` event per delivery (data: the [`Delivery`] JSON, `id`: its id, `Last-Event-ID` honoured), keep-alive comments |
 //! | `GET /_emulator/events` | [`ReportedEvent`]s |
 //! | `GET /_emulator/webhooks` | [`WebhookAttempt`]s |

@@ -34,6 +34,9 @@ Options:
       --webhook-retry-scale <F>
                              Multiply Beams' retry delays of 10, 30, 120 and 300 s by F
                              (default 1)
+      --issue-tokens         Serve GET /_emulator/users/{USER}/token: a Beams Token for any
+                             user, for clients tested without a backend. Whoever can reach
+                             the emulator can then attach devices to any user.
   -h, --help                 Print this help
   -V, --version              Print the version
 
@@ -50,6 +53,7 @@ struct Args {
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
     webhook_retry_scale: Option<f64>,
+    issue_tokens: bool,
     help: bool,
     version: bool,
 }
@@ -73,6 +77,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "-h" | "--help" => parsed.help = true,
             "-V" | "--version" => parsed.version = true,
+            "--issue-tokens" => parsed.issue_tokens = true,
             "-p" | "--port" => {
                 let v = value("--port")?;
                 parsed.port = Some(
@@ -190,6 +195,9 @@ async fn main() -> ExitCode {
         }
         builder = builder.webhook(target);
     }
+    if args.issue_tokens {
+        builder = builder.issue_tokens(true);
+    }
     if let Some(scale) = args.webhook_retry_scale {
         builder = builder.webhook_retry_scale(scale);
     }
@@ -283,6 +291,8 @@ mod tests {
         assert_eq!(a.webhook_secret.as_deref(), Some("S"));
         assert_eq!(a.webhook_retry_scale, Some(0.01));
         assert!(parse(&["--webhook-retry-scale", "-1"]).is_err());
+        assert!(parse(&["--issue-tokens"]).unwrap().issue_tokens);
+        assert!(!parse(&[]).unwrap().issue_tokens);
         assert!(
             parse(&["-p=1"]).is_err(),
             "short flags take a separate value"

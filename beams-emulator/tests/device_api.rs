@@ -441,7 +441,17 @@ async fn cors_preflight_and_headers_for_browser_callers() {
 #[tokio::test]
 async fn the_inspection_api_issues_tokens_the_device_api_accepts() {
     use base64::Engine as _;
-    let emu = start().await;
+    // Off unless asked for: anyone who can reach the emulator could attach devices to any
+    // user otherwise.
+    let off = start().await;
+    let response = client()
+        .get(inspect(&off, "users/alice/token"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 403, "Forbidden").await;
+
+    let emu = builder().issue_tokens(true).start().await.unwrap();
     let response = client()
         .get(inspect(&emu, "users/alice%40example.com/token"))
         .send()

@@ -654,3 +654,66 @@ async fn embedding_the_router_and_debug_output() {
             .is_err()
     );
 }
+
+/// What an iOS device gets (Beams docs, iOS "Publish notifications" guide): only `aps` and
+/// `data` are pushed, custom keys beside them are not; Beams adds `"content-available": 1` to
+/// `aps` for its delivery tracking unless `apns.pusher.disable_delivery_tracking` is true.
+/// `collapse_id`, `expiration` and `priority` become APNs headers (the Node server SDK's
+/// `ApnsPayload` type), so they are not in the device payload either.
+#[tokio::test]
+async fn apns_devices_receive_only_aps_and_data() {
+    let emu = start().await;
+    let device = register(&emu, "apns").await;
+    let (status, _) = set_user_as(&emu, "apns", &device, "bob").await;
+    assert_eq!(status, 200);
+
+    let apns = json!({
+        "aps": {"alert": {"title": "Hi"}, "badge": 2},
+        "data": {"order": 42},
+        "screen": "orders",
+        "collapse_id": "order-42",
+        "expiration": 4_102_444_800_u64,
+        "priority": 10,
+    });
+    let (status, response) = post_publish(
+        &emu,
+        "publishes/users",
+        &json!({"users": ["bob"], "apns": apns}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let publish_id = response["publishId"].as_str().unwrap().to_owned();
+    let delivered = emu.state().deliveries(&device);
+    assert_eq!(
+        delivered[0].payload,
+        json!({
+            "aps": {"alert": {"title": "Hi"}, "badge": 2, "content-available": 1},
+            "data": {
+                "order": 42,
+                "pusher": {"instanceId": INSTANCE, "publishId": publish_id, "hasDisplayableContent": true, "hasData": true}
+            }
+        })
+    );
+
+    // Tracking off: aps exactly as published.
+    let mut untracked = apns.clone();
+    untracked["pusher"] = json!({"disable_delivery_tracking": true});
+    let (status, _) = post_publish(
+        &emu,
+        "publishes/users",
+        &json!({"users": ["bob"], "apns": untracked}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let delivered = emu.state().deliveries(&device);
+    assert_eq!(
+        delivered[1].payload["aps"],
+        json!({"alert": {"title": "Hi"}, "badge": 2})
+    );
+    assert_eq!(
+        delivered[1].payload.as_object().unwrap().len(),
+        2,
+        "{}",
+        delivered[1].payload
+    );
+}

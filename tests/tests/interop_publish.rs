@@ -27,8 +27,8 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use beams_core::Instance;
 use beams_core::publish::{
-    ApnsAlert, ApnsPayload, Aps, BeamsClient, FcmNotification, FcmPayload, FcmPriority,
-    Notification, Publisher, WebNotification, WebPayload,
+    ApnsAlert, ApnsPayload, ApnsPriority, Aps, BeamsClient, FcmNotification, FcmPayload,
+    FcmPriority, Notification, Publisher, WebNotification, WebPayload,
 };
 use beams_emulator::{Emulator, EmulatorState, Platform};
 use beams_tests::interop::AWKWARD_USER_IDS;
@@ -242,7 +242,11 @@ fn full_notification() -> (Notification, Value) {
                     .thread_id("donuts")
                     .mutable_content(true),
             )
-            .data(json!({"flavour": "glazed"})),
+            .data(json!({"flavour": "glazed"}))
+            .collapse_id("donuts")
+            .expiration(4_102_444_800)
+            .priority(ApnsPriority::High)
+            .disable_delivery_tracking(true),
         )
         .webhook_url("https://example.com/beams-webhook");
     let node = json!({
@@ -272,7 +276,12 @@ fn full_notification() -> (Notification, Value) {
                 "thread-id": "donuts",
                 "mutable-content": 1
             },
-            "data": {"flavour": "glazed"}
+            "data": {"flavour": "glazed"},
+            // The Node SDK's ApnsPayload type (index.d.ts) carries these beside aps and data.
+            "collapse_id": "donuts",
+            "expiration": 4_102_444_800_u64,
+            "priority": 10,
+            "pusher": {"disable_delivery_tracking": true}
         },
         "webhookUrl": "https://example.com/beams-webhook"
     });

@@ -268,10 +268,15 @@ async fn publish_to_users_reaches_the_emulator_and_the_users_devices() {
     let apns = emu.state().deliveries(&bob_apns.id);
     assert_eq!(apns.len(), 1);
     assert_eq!(apns[0].user_id.as_deref(), Some("bob"));
+    // Beams adds content-available to aps for its delivery tracking (Beams docs, iOS
+    // "Publish notifications" guide).
     assert_eq!(
         apns[0].payload,
         json!({
-            "aps": {"alert": {"title": "Order shipped", "body": "On its way"}},
+            "aps": {
+                "alert": {"title": "Order shipped", "body": "On its way"},
+                "content-available": 1
+            },
             "data": {"pusher": with_data(false)}
         })
     );

@@ -89,8 +89,10 @@ async fn round_trip(emu: &Emulator, seen: &Seen) {
 #[tokio::test]
 async fn through_beams_axum() {
     let seen: Seen = Arc::default();
-    let app: axum::Router =
-        beams_axum::webhook_router(WebhookReceiver::new(SECRET), flaky_handler(seen.clone()));
+    let app: axum::Router = beams_axum::webhook_router(
+        WebhookReceiver::new(SECRET).unwrap(),
+        flaky_handler(seen.clone()),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/pusher/beams-webhooks",
@@ -114,7 +116,7 @@ async fn through_beams_actix() {
         actix_web::rt::System::new().block_on(async move {
             let server = actix_web::HttpServer::new(move || {
                 actix_web::App::new().service(beams_actix::webhook_resource(
-                    WebhookReceiver::new(SECRET),
+                    WebhookReceiver::new(SECRET).unwrap(),
                     handler.clone(),
                 ))
             })

@@ -101,7 +101,7 @@ impl AuthRejection {
             Self::MalformedUserId => "malformed_user_id",
             Self::InvalidUserId(UserIdError::Empty) => "empty_user_id",
             Self::InvalidUserId(UserIdError::TooLong(_)) => "user_id_too_long",
-            Self::InvalidUserId(_) => "user_id_not_utf8",
+            Self::InvalidUserId(UserIdError::NotUtf8(_)) => "user_id_not_utf8",
             Self::NotLoggedIn => "not_logged_in",
             Self::ExtractorRejected { .. } => "extractor_rejected",
             Self::UserMismatch => "user_mismatch",

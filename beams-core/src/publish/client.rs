@@ -152,7 +152,7 @@ impl BeamsClientBuilder {
 
     /// Paces every request (and retry) through `limiter` (default:
     /// [`LocalRateLimiter::beams`], 90 per second in this process). Give every replica the
-    /// same [`RedisRateLimiter`](super::RedisRateLimiter) (feature `redis`) to keep them
+    /// same [`RedisRateLimiter`](super::RedisRateLimiter) (feature `redis-rate-limit`) to keep them
     /// together under Beams' 100 requests per second.
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
@@ -183,7 +183,9 @@ impl BeamsClientBuilder {
         ))
         .map_err(|_| BuildError::InvalidSecretKey)?;
         authorization.set_sensitive(true);
-        if self.instance.endpoint().starts_with("https://") && !cfg!(feature = "__tls") {
+        if self.instance.endpoint().starts_with("https://")
+            && !cfg!(any(feature = "rustls-tls", feature = "native-tls"))
+        {
             return Err(BuildError::NoTls);
         }
         let http = match self.http {
@@ -447,7 +449,7 @@ mod tests {
             .unwrap();
         assert!(BeamsClient::new(&http).is_ok());
         let built = BeamsClient::new(&https);
-        if cfg!(feature = "__tls") {
+        if cfg!(any(feature = "rustls-tls", feature = "native-tls")) {
             assert!(built.is_ok());
         } else {
             assert!(matches!(built, Err(BuildError::NoTls)));

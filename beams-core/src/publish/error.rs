@@ -138,6 +138,13 @@ pub enum ValidationError {
         /// The platform.
         platform: Platform,
     },
+    /// A value of the FCM payload's `data` is not a string: FCM's HTTP v1 API, which Beams
+    /// delivers through, takes only strings there.
+    #[error("the fcm payload's data.{key} must be a string (FCM takes only string values in data)")]
+    FcmDataNotString {
+        /// The key whose value is not a string.
+        key: String,
+    },
     /// The web payload's `data` has the key `pusher`, which Beams reserves.
     #[error("the web payload's data must not contain the key \"pusher\" (Beams reserves it)")]
     ReservedWebDataKey,
@@ -305,7 +312,11 @@ pub enum PublishError {
     /// not followed (it would re-send the user ids and the notification elsewhere).
     #[error("the Beams endpoint answered with a redirect, which is not followed: {0}")]
     Redirected(ApiError),
-    /// Any other non-success status (e.g. 402 over plan limits).
+    /// 402: the instance is over its plan's limits (Beams documents this answer for the
+    /// publish API); nothing was published until the plan changes.
+    #[error("the Beams instance is over its plan's limits: {0}")]
+    OverPlanLimits(ApiError),
+    /// Any other non-success status.
     #[error("unexpected answer from Beams: {0}")]
     UnexpectedStatus(ApiError),
     /// No complete answer within the per-request timeout. The request may have been delivered.
@@ -350,6 +361,7 @@ impl PublishError {
         let error = ApiError::from_body(status, body);
         match status.as_u16() {
             401 | 403 => Self::Unauthorized(error),
+            402 => Self::OverPlanLimits(error),
             404 => Self::NotFound(error),
             400 | 413 | 422 => Self::Rejected(error),
             429 => Self::RateLimited { retry_after, error },
@@ -375,6 +387,7 @@ impl PublishError {
             | Self::Rejected(e)
             | Self::Server(e)
             | Self::Redirected(e)
+            | Self::OverPlanLimits(e)
             | Self::UnexpectedStatus(e)
             | Self::RateLimited { error: e, .. } => Some(e),
             _ => None,
@@ -458,6 +471,7 @@ mod tests {
                 PublishError::RateLimited { .. } => "rate limited",
                 PublishError::Server(_) => "server",
                 PublishError::Redirected(_) => "redirected",
+                PublishError::OverPlanLimits(_) => "over plan limits",
                 PublishError::UnexpectedStatus(_) => "unexpected",
                 _ => "other",
             }
@@ -471,7 +485,8 @@ mod tests {
         assert_eq!(class(429), "rate limited");
         assert_eq!(class(500), "server");
         assert_eq!(class(503), "server");
-        assert_eq!(class(402), "unexpected");
+        assert_eq!(class(402), "over plan limits");
+        assert_eq!(class(418), "unexpected");
         assert_eq!(class(302), "redirected");
         assert_eq!(class(307), "redirected");
     }

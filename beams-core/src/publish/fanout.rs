@@ -21,7 +21,7 @@ use crate::user_id::{UserId, UserIdError};
 /// The limit paces the start of each batch, in this process. [`BeamsClient`](super::BeamsClient)
 /// also paces every request it sends through its [`RateLimiter`](super::RateLimiter): give
 /// several replicas one shared budget there ([`RedisRateLimiter`](super::RedisRateLimiter),
-/// feature `redis`).
+/// feature `redis-rate-limit`).
 ///
 /// Memory: one copy of the user list, plus at most `concurrency` request bodies at a time.
 ///

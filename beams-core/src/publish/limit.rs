@@ -16,7 +16,7 @@ use super::error::BoxError;
 ///
 /// The default, [`LocalRateLimiter::beams`], keeps one process under Beams' limit. Several
 /// replicas of an app each pacing themselves together exceed it; they share one budget
-/// through [`RedisRateLimiter`] (feature `redis`).
+/// through [`RedisRateLimiter`] (feature `redis-rate-limit`).
 #[async_trait]
 pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// Waits until one more request may be sent. An error (the shared budget's store is
@@ -104,10 +104,10 @@ impl RateLimiter for LocalRateLimiter {
     }
 }
 
-#[cfg(feature = "redis")]
+#[cfg(feature = "redis-rate-limit")]
 pub use redis_limiter::RedisRateLimiter;
 
-#[cfg(feature = "redis")]
+#[cfg(feature = "redis-rate-limit")]
 mod redis_limiter {
     use std::fmt;
     use std::time::Duration;
@@ -134,12 +134,12 @@ if wait < 0 then return 0 end
 return wait
 ";
 
-    /// How long connecting and each command may take: a Redis that is down or paused fails
-    /// the request quickly instead of holding it.
+    /// How long one `acquire` may wait for Redis, connecting and the script together: a Redis
+    /// that is down or paused fails the request quickly instead of holding it.
     const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
     /// A rate limiter shared by every process that uses the same Redis and key: all
-    /// replicas of an app together stay under Beams' limit (feature `redis`).
+    /// replicas of an app together stay under Beams' limit (feature `redis-rate-limit`).
     ///
     /// It connects on first use and reconnects by itself; while Redis cannot be reached,
     /// [`acquire`](RateLimiter::acquire) fails within half a second and the request is not
@@ -230,13 +230,16 @@ return wait
     #[async_trait]
     impl RateLimiter for RedisRateLimiter {
         async fn acquire(&self) -> Result<(), BoxError> {
-            let mut connection = self.connection().await?;
-            let mut invocation = self.script.key(&self.key);
-            invocation.arg(self.interval_micros).arg(self.burst);
-            let wait: u64 =
-                tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async(&mut connection))
-                    .await
-                    .map_err(|_| "the Redis rate limiter did not answer in time")??;
+            // One bound for the whole exchange: connecting (or waiting for another caller
+            // to connect) and the script together.
+            let wait: u64 = tokio::time::timeout(REDIS_TIMEOUT, async {
+                let mut connection = self.connection().await?;
+                let mut invocation = self.script.key(&self.key);
+                invocation.arg(self.interval_micros).arg(self.burst);
+                Ok::<u64, BoxError>(invocation.invoke_async(&mut connection).await?)
+            })
+            .await
+            .map_err(|_| "the Redis rate limiter did not answer in time")??;
             tokio::time::sleep(Duration::from_micros(wait)).await;
             Ok(())
         }

@@ -48,13 +48,13 @@ pub use error::{ApiError, BoxError, Platform, PublishError, ValidationError};
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use fake::{FakePublisher, PublishCall};
 pub use fanout::{BatchOutcome, FanOut, FanOutReport, InvalidUser};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[cfg(feature = "redis-rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis-rate-limit")))]
 pub use limit::RedisRateLimiter;
 pub use limit::{LocalRateLimiter, RateLimiter};
 pub use notification::{
-    ApnsAlert, ApnsPayload, Aps, FcmNotification, FcmPayload, FcmPriority, MAX_WEB_TIME_TO_LIVE,
-    Notification, WebNotification, WebPayload,
+    ApnsAlert, ApnsPayload, ApnsPriority, Aps, FcmNotification, FcmPayload, FcmPriority,
+    MAX_WEB_TIME_TO_LIVE, Notification, WebNotification, WebPayload,
 };
 pub use retry::RetryPolicy;
 pub use validate::{

@@ -26,7 +26,7 @@ use crate::webhook::{HandleWebhook, WebhookReceiver};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let receiver = WebhookReceiver::new("my-webhook-secret");
+/// let receiver = WebhookReceiver::new("my-webhook-secret")?;
 /// let app = ServiceBuilder::new()
 ///     .layer(BeamsWebhookLayer::new(receiver, |webhook: Webhook| async move {
 ///         println!("{} {}", webhook.metadata.event_type, webhook.metadata.event_id);

@@ -41,7 +41,7 @@
 //! use http::{HeaderMap, Method};
 //! # use hmac::{Hmac, Mac};
 //!
-//! let receiver = WebhookReceiver::new("my-webhook-secret");
+//! let receiver = WebhookReceiver::new("my-webhook-secret")?;
 //! let body = br#"{"payload":{"instance_id":"i","publish_id":"pubid-1","users_delivered_to_gateway":["alice"],"users_no_devices":["bob"],"users_gateway_failed":[]},"metadata":{"created_at":"2019-03-11T10:42:16+0000","event_type":"v1.PublishToUsersAttempt","event_id":"ev-1","product":"beams"},"custom_data":{}}"#;
 //! # let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"my-webhook-secret").unwrap();
 //! # mac.update(body);
@@ -58,6 +58,7 @@
 //! // Anything not signed with the secret is refused before it is parsed.
 //! let refused = receiver.verify(&HeaderMap::new(), body).unwrap_err();
 //! assert_eq!(refused.status(), 401);
+//! # Ok::<(), beams_core::ConfigError>(())
 //! ```
 
 mod event;
@@ -99,6 +100,9 @@ pub enum WebhookRejection {
     /// `event_type` and `event_id`), or a known event's payload lacks a field.
     #[error("the body is not a Beams webhook: {0}")]
     NotAWebhook(String),
+    /// The body could not be read (the connection broke off while it was sent).
+    #[error("the body could not be read")]
+    BodyUnreadable,
 }
 
 impl WebhookRejection {
@@ -108,7 +112,7 @@ impl WebhookRejection {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MissingSignature | Self::BadSignature => StatusCode::UNAUTHORIZED,
-            Self::NotAWebhook(_) => StatusCode::BAD_REQUEST,
+            Self::NotAWebhook(_) | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -123,6 +127,7 @@ impl WebhookRejection {
                     .to_owned()
             }
             Self::NotAWebhook(why) => format!("The body is not a Beams webhook: {why}."),
+            Self::BodyUnreadable => "The body could not be read.".to_owned(),
         }
     }
 
@@ -175,15 +180,10 @@ impl WebhookReceiver {
     /// The default body limit: 1 MiB.
     pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
-    /// A receiver for one secret, at [`DEFAULT_PATH`](Self::DEFAULT_PATH).
-    ///
-    /// # Panics
-    ///
-    /// If `secret` is empty; use [`builder`](Self::builder) to get an error instead.
-    pub fn new(secret: impl Into<SecretKey>) -> Self {
-        Self::builder(secret)
-            .build()
-            .expect("a webhook secret must not be empty")
+    /// A receiver for one secret, at [`DEFAULT_PATH`](Self::DEFAULT_PATH); an empty secret is
+    /// [`ConfigError::EmptyWebhookSecret`]. [`builder`](Self::builder) sets more.
+    pub fn new(secret: impl Into<SecretKey>) -> Result<Self, ConfigError> {
+        Self::builder(secret).build()
     }
 
     /// Starts a builder with the first secret.
@@ -232,7 +232,7 @@ impl WebhookReceiver {
 
     /// The rejection for a body that could not be read (the connection broke off).
     pub fn unreadable(&self) -> WebhookRejection {
-        WebhookRejection::NotAWebhook("the body could not be read".to_owned())
+        WebhookRejection::BodyUnreadable
     }
 
     /// Phase 2, on the raw body: the signature first (nothing is parsed unless it matches a
@@ -398,7 +398,7 @@ impl WebhookReceiverBuilder {
     /// ```
     pub fn build(self) -> Result<WebhookReceiver, ConfigError> {
         if self.secrets.iter().any(|s| s.expose_secret().is_empty()) {
-            return Err(ConfigError::EmptySecretKey);
+            return Err(ConfigError::EmptyWebhookSecret);
         }
         if !crate::auth::valid_path(&self.path) {
             return Err(ConfigError::InvalidPath(self.path));

@@ -20,7 +20,22 @@ fn headers(signature: &str) -> HeaderMap {
 }
 
 fn receiver() -> WebhookReceiver {
-    WebhookReceiver::new("webhook-secret")
+    WebhookReceiver::new("webhook-secret").unwrap()
+}
+
+#[test]
+fn an_empty_secret_is_a_configuration_error() {
+    assert_eq!(
+        WebhookReceiver::new("").unwrap_err(),
+        crate::ConfigError::EmptyWebhookSecret
+    );
+    assert_eq!(
+        WebhookReceiver::builder("a")
+            .secret("")
+            .build()
+            .unwrap_err(),
+        crate::ConfigError::EmptyWebhookSecret
+    );
 }
 
 #[test]
@@ -106,7 +121,7 @@ fn signed_bodies_that_are_not_webhooks_are_400() {
     // Receivers keyed so that these bodies carry a valid signature: sign them here with the
     // receiver's own check (the 401 cases above are the independent ones).
     let secret = "s";
-    let r = WebhookReceiver::new(secret);
+    let r = WebhookReceiver::new(secret).unwrap();
     let sign = |body: &[u8]| {
         let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(body);
@@ -162,6 +177,7 @@ fn head_checks_and_answers() {
         WebhookRejection::MissingSignature,
         WebhookRejection::BadSignature,
         WebhookRejection::NotAWebhook("x".into()),
+        WebhookRejection::BodyUnreadable,
     ] {
         let status = rejection.status();
         let res = rejection.into_response();

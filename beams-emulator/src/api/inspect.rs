@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -87,6 +88,13 @@ pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]
         }
         ["users", id, "token"] => {
             allow(&method, &[Method::GET])?;
+            if !state.settings().issue_tokens {
+                return Err(error(
+                    StatusCode::FORBIDDEN,
+                    "Token issuing is off: start the emulator with --issue-tokens \
+                     (EmulatorBuilder::issue_tokens)",
+                ));
+            }
             let id = segment(id)?;
             if id.is_empty() || id.len() > MAX_NAME_LEN {
                 return Err(error(
@@ -195,9 +203,9 @@ fn parse_faults(bytes: &[u8]) -> HandlerResult<Vec<Fault>> {
 struct StreamState {
     state: EmulatorState,
     device_id: String,
-    backlog: VecDeque<Delivery>,
+    backlog: VecDeque<Arc<Delivery>>,
     last_id: u64,
-    receiver: broadcast::Receiver<Delivery>,
+    receiver: broadcast::Receiver<Arc<Delivery>>,
     shutdown: watch::Receiver<bool>,
     greeted: bool,
 }
@@ -215,7 +223,7 @@ fn delivery_event(delivery: &Delivery) -> Event {
 /// on (or after `Last-Event-ID` when an `EventSource` reconnects), with keep-alive comments.
 fn stream(state: &EmulatorState, request: &Request, device_id: String) -> Response {
     // Subscribe before reading the backlog so nothing falls between the two.
-    let receiver = state.subscribe_deliveries();
+    let receiver = state.subscribe_device(&device_id);
     let last_event_id = request
         .headers()
         .get("last-event-id")

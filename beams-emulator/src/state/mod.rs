@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) webhooks: Vec<WebhookTarget>,
     /// Multiplies Beams' webhook retry delays (10, 30, 120 and 300 s).
     pub(crate) webhook_retry_scale: f64,
+    /// Whether `GET /_emulator/users/{user}/token` issues tokens.
+    pub(crate) issue_tokens: bool,
 }
 
 #[derive(Debug)]
@@ -75,7 +77,7 @@ struct Inner {
     /// Interest subscriptions over all devices.
     subscriptions: usize,
     publishes: BoundedLog<RecordedPublish>,
-    deliveries: BoundedLog<Delivery>,
+    deliveries: BoundedLog<Arc<Delivery>>,
     next_delivery_id: u64,
     events: BoundedLog<ReportedEvent>,
     webhook_attempts: BoundedLog<WebhookAttempt>,
@@ -89,7 +91,11 @@ pub(crate) struct Shared {
     /// The HTTP client of the webhooks.
     pub(crate) webhook_client: reqwest::Client,
     inner: Mutex<Inner>,
-    deliveries_tx: broadcast::Sender<Delivery>,
+    /// Every delivery, for [`EmulatorState::subscribe_deliveries`].
+    deliveries_tx: broadcast::Sender<Arc<Delivery>>,
+    /// One feed per device with a live stream open: a stream wakes only for its own device's
+    /// deliveries, however many devices a publish reaches.
+    device_feeds: Mutex<HashMap<String, broadcast::Sender<Arc<Delivery>>>>,
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
@@ -196,6 +202,7 @@ impl EmulatorState {
                 settings,
                 webhook_client: reqwest::Client::new(),
                 deliveries_tx,
+                device_feeds: Mutex::new(HashMap::new()),
                 shutdown,
             }),
         }
@@ -250,7 +257,7 @@ impl EmulatorState {
             .deliveries
             .iter()
             .filter(|d| d.device_id == device_id)
-            .cloned()
+            .map(|d| Delivery::clone(d))
             .collect()
     }
 
@@ -260,17 +267,21 @@ impl EmulatorState {
             .deliveries
             .iter()
             .filter(|d| d.user_id.as_deref() == Some(user_id))
-            .cloned()
+            .map(|d| Delivery::clone(d))
             .collect()
     }
 
     /// Every delivery, oldest first.
     pub fn all_deliveries(&self) -> Vec<Delivery> {
-        self.inner().deliveries.iter().cloned().collect()
+        self.inner()
+            .deliveries
+            .iter()
+            .map(|d| Delivery::clone(d))
+            .collect()
     }
 
     /// The deliveries after `after_id` to a device.
-    pub(crate) fn deliveries_after(&self, device_id: &str, after_id: u64) -> Vec<Delivery> {
+    pub(crate) fn deliveries_after(&self, device_id: &str, after_id: u64) -> Vec<Arc<Delivery>> {
         self.inner()
             .deliveries
             .iter()
@@ -286,8 +297,55 @@ impl EmulatorState {
 
     /// A live feed of every delivery from now on (a `tokio` broadcast receiver; slow receivers
     /// lag rather than block the emulator).
-    pub fn subscribe_deliveries(&self) -> broadcast::Receiver<Delivery> {
+    pub fn subscribe_deliveries(&self) -> broadcast::Receiver<Arc<Delivery>> {
         self.shared.deliveries_tx.subscribe()
+    }
+
+    /// A live feed of one device's deliveries from now on.
+    pub(crate) fn subscribe_device(&self, device_id: &str) -> broadcast::Receiver<Arc<Delivery>> {
+        let mut feeds = self.feeds();
+        // Feeds whose streams all closed before any delivery came are dropped here; live
+        // ones are bounded by the connection limit.
+        if feeds.len() >= 1024 {
+            feeds.retain(|_, feed| feed.receiver_count() > 0);
+        }
+        match feeds.get(device_id) {
+            Some(feed) => feed.subscribe(),
+            None => {
+                let (feed, receiver) = broadcast::channel(256);
+                feeds.insert(device_id.to_owned(), feed);
+                receiver
+            }
+        }
+    }
+
+    /// Hands new deliveries to the live feeds that want them.
+    pub(crate) fn broadcast(&self, made: &[Arc<Delivery>]) {
+        if self.shared.deliveries_tx.receiver_count() > 0 {
+            for delivery in made {
+                // A receiver gone in between is fine.
+                let _ = self.shared.deliveries_tx.send(Arc::clone(delivery));
+            }
+        }
+        let mut feeds = self.feeds();
+        if feeds.is_empty() {
+            return;
+        }
+        for delivery in made {
+            if let Some(feed) = feeds.get(&delivery.device_id)
+                && feed.send(Arc::clone(delivery)).is_err()
+            {
+                // Every stream of this device has closed.
+                feeds.remove(&delivery.device_id);
+            }
+        }
+    }
+
+    fn feeds(&self) -> MutexGuard<'_, HashMap<String, broadcast::Sender<Arc<Delivery>>>> {
+        self.shared
+            .device_feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every registered device, in registration order.

@@ -2,6 +2,7 @@
 //! interests, reporting events and publishes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -303,20 +304,27 @@ impl EmulatorState {
                 .collect();
             recipients.sort_by_key(|r| r.seq);
             let mut next_id = inner.next_delivery_id;
+            let mut payloads: [Option<Value>; 3] = [None, None, None];
             for record in recipients {
                 let platform = record.device.platform;
                 let Some(Value::Object(payload)) = body.get(platform.payload_key()) else {
                     continue;
                 };
-                made.push(Delivery {
+                // The same for every device of the platform: built once, copied per device.
+                let payload = payloads[platform as usize]
+                    .get_or_insert_with(|| {
+                        platform_payload(platform, payload, &instance_id, &publish_id)
+                    })
+                    .clone();
+                made.push(Arc::new(Delivery {
                     id: next_id,
                     publish_id: publish_id.clone(),
                     device_id: record.device.id.clone(),
                     platform,
                     user_id: record.device.user_id.clone(),
-                    payload: platform_payload(platform, payload, &instance_id, &publish_id),
+                    payload,
                     delivered_at_ms: now,
-                });
+                }));
                 next_id += 1;
             }
             inner.next_delivery_id = next_id;
@@ -357,14 +365,11 @@ impl EmulatorState {
                 let slot = &mut payload_bytes[delivery.platform as usize];
                 let bytes = *slot.get_or_insert_with(|| value_bytes(&delivery.payload));
                 let size = bytes + delivery.device_id.len() + RECORD_OVERHEAD;
-                inner.deliveries.push(delivery.clone(), size);
+                inner.deliveries.push(Arc::clone(delivery), size);
             }
             users
         };
-        for delivery in made {
-            // No receiver is fine.
-            let _ = self.shared.deliveries_tx.send(delivery);
-        }
+        self.broadcast(&made);
         PublishOutcome {
             publish_id,
             users: users.map(|(delivered, no_devices)| UsersOutcome {

@@ -84,22 +84,23 @@ impl DemoBeams {
                 .start()
                 .await
                 .map_err(|e| format!("could not start the embedded Beams emulator: {e}"))?;
-            return Ok(Self::with_emulator(emulator)?.with_webhooks(&secret));
+            return Self::with_emulator(emulator)?.with_webhooks(&secret);
         }
         let instance =
             Instance::from_env().map_err(|e| format!("invalid Beams configuration: {e}"))?;
         let beams = Self::new(instance, None)?;
-        Ok(match webhook_secret {
+        match webhook_secret {
             Some(secret) => beams.with_webhooks(&secret),
-            None => beams,
-        })
+            None => Ok(beams),
+        }
     }
 
     /// Receives webhooks signed with `secret`.
-    #[must_use]
-    pub fn with_webhooks(mut self, secret: &str) -> Self {
-        self.webhooks = Some(WebhookReceiver::new(secret));
-        self
+    pub fn with_webhooks(mut self, secret: &str) -> Result<Self, String> {
+        let receiver = WebhookReceiver::new(secret)
+            .map_err(|e| format!("invalid BEAMS_WEBHOOK_SECRET: {e}"))?;
+        self.webhooks = Some(receiver);
+        Ok(self)
     }
 
     /// Uses a running emulator (tests start their own).

@@ -1,14 +1,41 @@
-//! The `apns` payload: Apple's `aps` dictionary plus custom keys.
+//! The `apns` payload: Apple's `aps` dictionary, the app's `data`, and the APNs headers Beams
+//! takes in the payload.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::put;
 
-/// The `apns` payload: Apple's `aps` dictionary plus custom keys.
+/// Priority of an APNs notification (the `apns-priority` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApnsPriority {
+    /// `5`: delivered when it suits the device's power use (required for background-only
+    /// notifications).
+    Normal,
+    /// `10`: delivered immediately (APNs' default for alerts).
+    High,
+}
+
+impl Serialize for ApnsPriority {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(match self {
+            Self::Normal => 5,
+            Self::High => 10,
+        })
+    }
+}
+
+/// The `apns` payload.
+///
+/// Beams pushes only `aps` and `data` to the device: app data goes in `data`
+/// ([`data`](Self::data), [`data_field`](Self::data_field)), never beside `aps`. `collapse_id`,
+/// `expiration` and `priority` become APNs request headers. Beams adds
+/// `"content-available": 1` to `aps` to track delivery (the iOS SDK's acknowledgements)
+/// unless [`disable_delivery_tracking`](Self::disable_delivery_tracking) is set.
 ///
 /// ```
-/// use beams_core::publish::{ApnsAlert, ApnsPayload, Aps};
+/// use beams_core::publish::{ApnsAlert, ApnsPayload, ApnsPriority, Aps};
 /// use serde_json::json;
 ///
 /// let apns = ApnsPayload::new(
@@ -17,7 +44,12 @@ use super::put;
 ///         .sound("default")
 ///         .mutable_content(true),
 /// )
-/// .data(json!({"order": 42}));
+/// .data(json!({"order": 42}))
+/// .data_field("screen", "orders")
+/// .collapse_id("order-42")
+/// .expiration(1_700_000_000)
+/// .priority(ApnsPriority::High)
+/// .disable_delivery_tracking(true);
 /// assert_eq!(
 ///     serde_json::to_value(&apns).unwrap(),
 ///     json!({
@@ -26,7 +58,11 @@ use super::put;
 ///             "sound": "default",
 ///             "mutable-content": 1
 ///         },
-///         "data": {"order": 42}
+///         "data": {"order": 42, "screen": "orders"},
+///         "collapse_id": "order-42",
+///         "expiration": 1_700_000_000,
+///         "priority": 10,
+///         "pusher": {"disable_delivery_tracking": true}
 ///     })
 /// );
 /// ```
@@ -35,8 +71,20 @@ pub struct ApnsPayload {
     aps: Aps,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) data: Option<Value>,
-    #[serde(flatten)]
-    extra: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    collapse_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<ApnsPriority>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pusher: Option<PusherOptions>,
+}
+
+/// Beams' own options in the `apns` payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct PusherOptions {
+    disable_delivery_tracking: bool,
 }
 
 impl ApnsPayload {
@@ -44,22 +92,60 @@ impl ApnsPayload {
     pub fn new(aps: Aps) -> Self {
         Self {
             aps,
-            data: None,
-            extra: Map::new(),
+            ..Self::default()
         }
     }
 
-    /// Data for the app (`data`): a JSON object.
+    /// Data for the app (`data`): a JSON object, delivered beside `aps`.
     #[must_use]
     pub fn data(mut self, data: Value) -> Self {
         self.data = Some(data);
         self
     }
 
-    /// Any other top-level key, sent as it is. Don't use `aps` or `data`.
+    /// One entry of the app's `data` (the object is created if needed). Keys outside `data`
+    /// and `aps` are not delivered by Beams, so this is where custom values go.
+    ///
+    /// If [`data`](Self::data) was set to something other than an object, the notification
+    /// fails validation anyway, and this leaves it as it is.
     #[must_use]
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        put(&mut self.extra, key, value);
+    pub fn data_field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        if let Value::Object(data) = self.data.get_or_insert_with(|| Value::Object(Map::new())) {
+            put(data, key, value);
+        }
+        self
+    }
+
+    /// The `apns-collapse-id` header: notifications with the same id replace each other on
+    /// the device (at most 64 bytes, per Apple).
+    #[must_use]
+    pub fn collapse_id(mut self, id: impl Into<String>) -> Self {
+        self.collapse_id = Some(id.into());
+        self
+    }
+
+    /// The `apns-expiration` header: the Unix time (seconds) after which APNs stops trying
+    /// to deliver; `0` means deliver once or not at all.
+    #[must_use]
+    pub fn expiration(mut self, unix_seconds: u64) -> Self {
+        self.expiration = Some(unix_seconds);
+        self
+    }
+
+    /// The `apns-priority` header.
+    #[must_use]
+    pub fn priority(mut self, priority: ApnsPriority) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// Whether Beams should leave `aps` as it is instead of adding `"content-available": 1`,
+    /// which wakes the app to acknowledge delivery (and so drives delivery reports).
+    #[must_use]
+    pub fn disable_delivery_tracking(mut self, disable: bool) -> Self {
+        self.pusher = Some(PusherOptions {
+            disable_delivery_tracking: disable,
+        });
         self
     }
 }

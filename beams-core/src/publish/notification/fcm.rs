@@ -24,7 +24,7 @@ pub enum FcmPriority {
 ///
 /// let fcm = FcmPayload::new()
 ///     .notification(FcmNotification::new("Hello", "Hello, world!").sound("default"))
-///     .data(json!({"order": 42}))
+///     .data(json!({"order": "42"}))
 ///     .time_to_live(600)
 ///     .collapse_key("orders")
 ///     .priority(FcmPriority::High);
@@ -32,7 +32,7 @@ pub enum FcmPriority {
 ///     serde_json::to_value(&fcm).unwrap(),
 ///     json!({
 ///         "notification": {"title": "Hello", "body": "Hello, world!", "sound": "default"},
-///         "data": {"order": 42},
+///         "data": {"order": "42"},
 ///         "time_to_live": 600,
 ///         "collapse_key": "orders",
 ///         "priority": "high"
@@ -68,10 +68,34 @@ impl FcmPayload {
         self
     }
 
-    /// Data for the app: a JSON object.
+    /// Data for the app: a JSON object whose values are **strings**. Beams delivers through
+    /// FCM's HTTP v1 API, which takes nothing else in `data`, so a number, boolean, array or
+    /// object there fails [`Notification::validate`](super::Notification::validate)
+    /// (`ValidationError::FcmDataNotString`): encode it (as JSON text, say) first, or use
+    /// [`data_field`](Self::data_field).
     #[must_use]
     pub fn data(mut self, data: Value) -> Self {
         self.data = Some(data);
+        self
+    }
+
+    /// One string entry of `data` (the object is created if needed).
+    ///
+    /// ```
+    /// use beams_core::publish::FcmPayload;
+    /// use serde_json::json;
+    ///
+    /// let fcm = FcmPayload::new().data_field("order", 42.to_string()).data_field("screen", "orders");
+    /// assert_eq!(
+    ///     serde_json::to_value(&fcm).unwrap(),
+    ///     json!({"data": {"order": "42", "screen": "orders"}})
+    /// );
+    /// ```
+    #[must_use]
+    pub fn data_field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        if let Value::Object(data) = self.data.get_or_insert_with(|| Value::Object(Map::new())) {
+            put(data, key, value.into());
+        }
         self
     }
 

@@ -8,7 +8,7 @@ mod apns;
 mod fcm;
 mod web;
 
-pub use apns::{ApnsAlert, ApnsPayload, Aps};
+pub use apns::{ApnsAlert, ApnsPayload, ApnsPriority, Aps};
 pub use fcm::{FcmNotification, FcmPayload, FcmPriority};
 pub use web::{WebNotification, WebPayload};
 
@@ -160,7 +160,8 @@ impl Notification {
     }
 
     /// Checks the rules that do not depend on the targets: at least one platform, raw
-    /// payloads and `data` are JSON objects, no `pusher` key in web data, web TTL ≤ 4 weeks.
+    /// payloads and `data` are JSON objects, FCM `data` values are strings, no `pusher` key in
+    /// web data, web TTL ≤ 4 weeks.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if !self.has_platform() {
             return Err(ValidationError::NoPlatform);
@@ -188,8 +189,11 @@ impl Notification {
             None => {}
         }
         match &self.fcm {
-            Some(Payload::Typed(fcm)) => check_data(Platform::Fcm, fcm.data.as_ref())?,
-            Some(Payload::Raw(raw)) => check_raw(Platform::Fcm, raw)?,
+            Some(Payload::Typed(fcm)) => check_fcm_data(fcm.data.as_ref())?,
+            Some(Payload::Raw(raw)) => {
+                check_raw(Platform::Fcm, raw)?;
+                check_fcm_data(raw.get("data"))?;
+            }
             None => {}
         }
         match &self.apns {
@@ -298,6 +302,18 @@ fn check_data(platform: Platform, data: Option<&Value>) -> Result<(), Validation
     }
 }
 
+/// FCM's HTTP v1 API, which Beams delivers through, takes only string values in `data`.
+fn check_fcm_data(data: Option<&Value>) -> Result<(), ValidationError> {
+    check_data(Platform::Fcm, data)?;
+    let not_string = data
+        .and_then(Value::as_object)
+        .and_then(|object| object.iter().find(|(_, v)| !v.is_string()));
+    match not_string {
+        Some((key, _)) => Err(ValidationError::FcmDataNotString { key: key.clone() }),
+        None => Ok(()),
+    }
+}
+
 fn check_web_data(data: Option<&Value>) -> Result<(), ValidationError> {
     check_data(Platform::Web, data)?;
     match data.and_then(Value::as_object) {
@@ -365,6 +381,30 @@ mod tests {
             Err(ValidationError::DataNotObject {
                 platform: Platform::Fcm
             })
+        );
+        // FCM's HTTP v1 API (which Beams delivers through) takes only string values in
+        // `data` (Firebase's "Build app server send requests" page: data is a map of strings).
+        assert_eq!(
+            Notification::new()
+                .fcm(FcmPayload::new().data(json!({"ok": "1", "order": 42})))
+                .validate(),
+            Err(ValidationError::FcmDataNotString {
+                key: "order".to_owned()
+            })
+        );
+        assert_eq!(
+            Notification::new()
+                .fcm_raw(json!({"data": {"nested": {"a": "b"}}}))
+                .validate(),
+            Err(ValidationError::FcmDataNotString {
+                key: "nested".to_owned()
+            })
+        );
+        assert!(
+            Notification::new()
+                .fcm(FcmPayload::new().data_field("order", "42"))
+                .validate()
+                .is_ok()
         );
         assert_eq!(
             Notification::new().apns_raw(json!("x")).validate(),

@@ -79,11 +79,23 @@ impl WebPayload {
     }
 }
 
-/// The `notification` of a [`WebPayload`]: what the browser displays.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The `notification` of a [`WebPayload`]: what the browser displays. Every field is optional
+/// in Beams' web format; [`new`](Self::new) sets the usual two, [`default`](Self::default)
+/// none.
+///
+/// ```
+/// use beams_core::publish::WebNotification;
+/// use serde_json::json;
+///
+/// let only_a_title = WebNotification::default().title("Back in stock");
+/// assert_eq!(serde_json::to_value(&only_a_title).unwrap(), json!({"title": "Back in stock"}));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WebNotification {
-    title: String,
-    body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     icon: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,14 +109,21 @@ pub struct WebNotification {
 impl WebNotification {
     /// A notification with a title and a body.
     pub fn new(title: impl Into<String>, body: impl Into<String>) -> Self {
-        Self {
-            title: title.into(),
-            body: body.into(),
-            icon: None,
-            deep_link: None,
-            hide_notification_if_site_has_focus: None,
-            extra: Map::new(),
-        }
+        Self::default().title(title).body(body)
+    }
+
+    /// The title.
+    #[must_use]
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// The text under the title.
+    #[must_use]
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
     }
 
     /// URL of the icon to show.
