@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::put;
+use super::{put, put_data};
 
 /// Priority of an APNs notification (the `apns-priority` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +110,7 @@ impl ApnsPayload {
     /// fails validation anyway, and this leaves it as it is.
     #[must_use]
     pub fn data_field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        if let Value::Object(data) = self.data.get_or_insert_with(|| Value::Object(Map::new())) {
-            put(data, key, value);
-        }
+        put_data(&mut self.data, key, value);
         self
     }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::put;
+use super::{put, put_data};
 
 /// Priority of an FCM message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,9 +93,7 @@ impl FcmPayload {
     /// ```
     #[must_use]
     pub fn data_field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        if let Value::Object(data) = self.data.get_or_insert_with(|| Value::Object(Map::new())) {
-            put(data, key, value.into());
-        }
+        put_data(&mut self.data, key, value.into());
         self
     }
 

@@ -322,6 +322,14 @@ fn check_web_data(data: Option<&Value>) -> Result<(), ValidationError> {
     }
 }
 
+/// Sets one entry of a payload's `data`, creating the object if needed; a `data` that is not
+/// an object is left as it is (validation refuses it).
+fn put_data(data: &mut Option<Value>, key: impl Into<String>, value: impl Into<Value>) {
+    if let Value::Object(data) = data.get_or_insert_with(|| Value::Object(Map::new())) {
+        put(data, key, value);
+    }
+}
+
 /// Sets an extra key in a flattened map, for fields without a typed setter.
 fn put(extra: &mut Map<String, Value>, key: impl Into<String>, value: impl Into<Value>) {
     extra.insert(key.into(), value.into());
@@ -334,6 +342,28 @@ mod tests {
 
     fn web() -> Notification {
         Notification::new().web(WebPayload::new().notification(WebNotification::new("t", "b")))
+    }
+
+    /// Beams' "Web format" (publish payloads reference, and the Node server SDK's
+    /// `WebNotification` type) makes every notification field optional: a title alone, or no
+    /// notification at all with only data, is a valid publish.
+    #[test]
+    fn web_notification_fields_are_all_optional() {
+        let title_only = Notification::new()
+            .web(WebPayload::new().notification(WebNotification::default().title("Back in stock")));
+        title_only.validate().unwrap();
+        assert_eq!(
+            title_only.to_json(),
+            json!({"web": {"notification": {"title": "Back in stock"}}})
+        );
+        let body_only = Notification::new()
+            .web(WebPayload::new().notification(WebNotification::default().body("b")));
+        assert_eq!(
+            body_only.to_json(),
+            json!({"web": {"notification": {"body": "b"}}})
+        );
+        let data_only = Notification::new().web(WebPayload::new().data(json!({"k": "v"})));
+        data_only.validate().unwrap();
     }
 
     #[test]
