@@ -125,7 +125,9 @@ impl AuthRejection {
             Self::InvalidUserId(UserIdError::TooLong(_)) => {
                 "The user_id query parameter must be at most 164 bytes of UTF-8."
             }
-            Self::InvalidUserId(_) => "The user_id query parameter must be valid UTF-8.",
+            Self::InvalidUserId(UserIdError::NotUtf8(_)) => {
+                "The user_id query parameter must be valid UTF-8."
+            }
             Self::NotLoggedIn => "You must be logged in to get a Beams Token.",
             Self::ExtractorRejected { .. } => "The login session could not be read.",
             Self::UserMismatch => "The requested user_id is not the logged-in user.",

@@ -152,7 +152,7 @@ impl WebhookRejection {
 /// The adapters run it in two steps: [`check_head`](Self::check_head) (the method and the
 /// declared length) before reading at most [`body_limit`](Self::body_limit) bytes of body,
 /// then [`receive`](Self::receive) on that body: [`verify`](Self::verify), the host's handler,
-/// and [`respond`](Self::respond).
+/// and the answer.
 #[derive(Clone)]
 pub struct WebhookReceiver {
     inner: Arc<Inner>,
@@ -272,9 +272,10 @@ impl WebhookReceiver {
         }
     }
 
-    /// Phases 2 and 3 on the raw body: [`verify`](Self::verify) it, hand the webhook to
-    /// `handler`, and answer as [`respond`](Self::respond) does; a rejection is answered
-    /// without calling the handler.
+    /// Phase 2 on the raw body: [`verify`](Self::verify) it, hand the webhook to `handler`,
+    /// and answer `200` when the handler took the event, or `500` (logged at warn, the error
+    /// escaped) when it failed, so that Beams retries. A rejection is answered without calling
+    /// the handler.
     pub async fn receive<H: HandleWebhook + ?Sized>(
         &self,
         headers: &HeaderMap,
@@ -286,37 +287,32 @@ impl WebhookReceiver {
             Ok(webhook) => {
                 let metadata = webhook.metadata.clone();
                 let handled = handler.handle(webhook).await.into_webhook_result();
-                self.respond(&metadata, handled)
+                respond(&metadata, handled)
             }
         }
     }
+}
 
-    /// Phase 3: the answer once the host's handler has run: `200` when it took the event, a
-    /// `500` (logged at warn, the error escaped) when it failed, so that Beams retries.
-    pub fn respond(
-        &self,
-        metadata: &WebhookMetadata,
-        handled: Result<(), String>,
-    ) -> Response<String> {
-        match handled {
-            Ok(()) => {
-                tracing::debug!(target: "beams::webhook", outcome = "handled", event_id = metadata.event_id.as_str());
-                json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
-            }
-            Err(error) => {
-                tracing::warn!(
-                    target: "beams::webhook",
-                    outcome = "handler_failed",
-                    event_type = metadata.event_type.as_str(),
-                    event_id = metadata.event_id.as_str(),
-                    ?error,
-                    "the webhook handler failed; answering 500 so that Beams retries"
-                );
-                error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The webhook could not be processed; Beams will retry.",
-                )
-            }
+/// The answer once the host's handler has run.
+fn respond(metadata: &WebhookMetadata, handled: Result<(), String>) -> Response<String> {
+    match handled {
+        Ok(()) => {
+            tracing::debug!(target: "beams::webhook", outcome = "handled", event_id = metadata.event_id.as_str());
+            json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+        }
+        Err(error) => {
+            tracing::warn!(
+                target: "beams::webhook",
+                outcome = "handler_failed",
+                event_type = metadata.event_type.as_str(),
+                event_id = metadata.event_id.as_str(),
+                ?error,
+                "the webhook handler failed; answering 500 so that Beams retries"
+            );
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The webhook could not be processed; Beams will retry.",
+            )
         }
     }
 }

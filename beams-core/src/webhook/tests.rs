@@ -189,12 +189,12 @@ fn head_checks_and_answers() {
         assert!(body["description"].is_string());
     }
     let webhook = receiver().verify(&headers(SIGNATURE), BODY).unwrap();
-    let ok = r.respond(&webhook.metadata, Ok(()));
+    let ok = super::respond(&webhook.metadata, Ok(()));
     assert_eq!(
         (ok.status().as_u16(), ok.body().as_str()),
         (200, r#"{"status":"ok"}"#)
     );
-    let failed = r.respond(&webhook.metadata, Err("database down".into()));
+    let failed = super::respond(&webhook.metadata, Err("database down".into()));
     assert_eq!(failed.status(), 500);
     assert!(!failed.body().contains("database down"));
 }

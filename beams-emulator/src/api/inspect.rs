@@ -264,8 +264,9 @@ fn stream(state: &EmulatorState, request: &Request, device_id: String) -> Respon
             }
             tokio::select! {
                 received = s.receiver.recv() => match received {
+                    // The device's own feed: only its deliveries come here.
                     Ok(delivery) => {
-                        if delivery.device_id == s.device_id && delivery.id > s.last_id {
+                        if delivery.id > s.last_id {
                             s.last_id = delivery.id;
                             return Some((Ok(delivery_event(&delivery)), s));
                         }

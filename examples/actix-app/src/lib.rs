@@ -34,7 +34,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
 use beams_actix::UserId;
 use beams_actix::webhook::Webhook;
-use example_support::DemoBeams;
+use example_support::{DemoBeams, Settings};
 
 /// The port used when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 3001;
@@ -45,73 +45,21 @@ pub const USER_KEY: &str = "user_id";
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "beams-example-session";
 
-/// How many sessions the in-memory store holds at most when `SESSION_CAPACITY` is not set.
-pub const DEFAULT_SESSION_CAPACITY: u64 = 10_000;
-
-/// What the app reads from the environment.
-#[derive(Clone)]
-pub struct Settings {
-    /// `PORT` (default 3001; 0 picks a free port).
-    pub port: u16,
-    /// `REDIS_URL`: keep sessions in this Redis (e.g. `redis://127.0.0.1:6379`).
-    pub redis_url: Option<String>,
-    /// `SESSION_KEY`: the key that signs and encrypts the session cookie, at least 64 bytes;
-    /// every replica must have the same one. Generated when unset (one process only).
-    pub session_key: Option<Key>,
-    /// `SESSION_CAPACITY`: the most sessions kept in memory without Redis (default 10 000).
-    pub session_capacity: u64,
-}
-
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the key.
-        f.debug_struct("Settings")
-            .field("port", &self.port)
-            // A Redis URL may hold a password.
-            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
-            .field(
-                "session_key",
-                &self.session_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field("session_capacity", &self.session_capacity)
-            .finish()
-    }
-}
-
-impl Settings {
-    /// Reads `PORT`, `REDIS_URL`, `SESSION_KEY` and `SESSION_CAPACITY`.
-    pub fn from_env() -> Result<Self, String> {
-        let var = |name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v: &String| !v.trim().is_empty())
-        };
-        let number = |name, default: u64| match var(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{name} must be a number (got {v:?})")),
-        };
-        let port = number("PORT", u64::from(DEFAULT_PORT))?;
-        let session_key = match var("SESSION_KEY") {
-            None => None,
-            Some(key) => Some(Key::try_from(key.as_bytes()).map_err(|_| {
+/// `SESSION_KEY`: the key that signs and encrypts the session cookie, at least 64 bytes;
+/// every replica must have the same one. `None` when unset (the app then generates one, good
+/// for one process only).
+pub fn session_key_from_env() -> Result<Option<Key>, String> {
+    example_support::env_var("SESSION_KEY")
+        .map(|key| {
+            Key::try_from(key.as_bytes()).map_err(|_| {
                 format!(
                     "SESSION_KEY must be at least 64 bytes (got {}); generate one with \
                      `head -c 48 /dev/urandom | base64`",
                     key.len()
                 )
-            })?),
-        };
-        Ok(Self {
-            port: u16::try_from(port)
-                .map_err(|_| format!("PORT must be at most 65535 (got {port})"))?,
-            redis_url: var("REDIS_URL"),
-            session_key,
-            session_capacity: number("SESSION_CAPACITY", DEFAULT_SESSION_CAPACITY)?,
+            })
         })
-    }
+        .transpose()
 }
 
 /// What the session middleware of every worker shares: the key that encrypts the session
@@ -134,24 +82,27 @@ impl Sessions {
     pub fn generate() -> Self {
         Self::new(
             Key::generate(),
-            AppStore::Memory(MemorySessionStore::new(DEFAULT_SESSION_CAPACITY)),
+            AppStore::Memory(MemorySessionStore::new(Settings::DEFAULT_SESSION_CAPACITY)),
         )
     }
 
-    /// The sessions `settings` ask for: in Redis with `REDIS_URL`, else in memory; with the
-    /// key from `SESSION_KEY`, else a generated one.
-    pub async fn from_settings(settings: &Settings) -> Result<Self, String> {
+    /// The sessions `settings` ask for: in Redis with `REDIS_URL`, else in memory; with
+    /// `session_key` (from [`session_key_from_env`]), else a generated one.
+    pub async fn from_settings(
+        settings: &Settings,
+        session_key: Option<Key>,
+    ) -> Result<Self, String> {
         let store = match &settings.redis_url {
             Some(url) => AppStore::redis(url).await?,
             None => AppStore::Memory(MemorySessionStore::new(settings.session_capacity)),
         };
-        if settings.redis_url.is_some() && settings.session_key.is_none() {
+        if settings.redis_url.is_some() && session_key.is_none() {
             tracing::warn!(
                 "REDIS_URL is set without SESSION_KEY: the generated cookie key is this process's \
                  own, so other replicas cannot read its sessions"
             );
         }
-        let key = settings.session_key.clone().unwrap_or_else(Key::generate);
+        let key = session_key.unwrap_or_else(Key::generate);
         Ok(Self::new(key, store))
     }
 }

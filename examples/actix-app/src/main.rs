@@ -3,32 +3,27 @@
 use std::io::Write;
 
 use actix_web::HttpServer;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> std::io::Result<()> {
-    // Logs go to stderr: stdout carries only the `listening on` line.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    example_support::init_tracing();
     let fail = |message: String| -> ! {
         eprintln!("example-actix: {message}");
         std::process::exit(2);
     };
-    let settings = example_actix::Settings::from_env().unwrap_or_else(|e| fail(e));
+    let settings = example_support::Settings::from_env(example_actix::DEFAULT_PORT)
+        .unwrap_or_else(|e| fail(e));
+    let session_key = example_actix::session_key_from_env().unwrap_or_else(|e| fail(e));
 
     actix_web::rt::System::new().block_on(async move {
         let listener = std::net::TcpListener::bind(("127.0.0.1", settings.port))?;
         let port = listener.local_addr()?.port();
         let origin = format!("http://127.0.0.1:{port}");
-        let beams = example_support::DemoBeams::from_env_or_emulator(&origin)
+        let beams = example_support::DemoBeams::from_env_or_emulator(&origin, &settings)
             .await
             .unwrap_or_else(|e| fail(e));
         eprintln!("example-actix: {}", beams.describe());
         // Shared by all workers: the cookie key and the store the cookie points into.
-        let sessions = example_actix::Sessions::from_settings(&settings)
+        let sessions = example_actix::Sessions::from_settings(&settings, session_key)
             .await
             .unwrap_or_else(|e| fail(e));
         // actix-web closes a connection whose request head takes longer than 5 s (408) and

@@ -34,7 +34,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use beams_axum::UserId;
 use beams_axum::webhook::Webhook;
-use example_support::DemoBeams;
+use example_support::{DemoBeams, Settings};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -72,64 +72,6 @@ pub const STORE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Sessions end after this long without a request.
 const SESSION_IDLE: time::Duration = time::Duration::days(1);
-
-/// What the app reads from the environment.
-#[derive(Clone)]
-pub struct Settings {
-    /// `PORT` (default 3000; 0 picks a free port).
-    pub port: u16,
-    /// `REDIS_URL`: keep sessions in this Redis (e.g. `redis://127.0.0.1:6379`).
-    pub redis_url: Option<String>,
-    /// `SESSION_CAPACITY`: the most sessions kept in memory without Redis (default 10 000).
-    pub session_capacity: u64,
-}
-
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("port", &self.port)
-            // A Redis URL may hold a password.
-            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
-            .field("session_capacity", &self.session_capacity)
-            .finish()
-    }
-}
-
-impl Settings {
-    /// Reads `PORT`, `REDIS_URL` and `SESSION_CAPACITY`.
-    pub fn from_env() -> Result<Self, String> {
-        let var = |name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v: &String| !v.trim().is_empty())
-        };
-        let number = |name, default| match var(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{name} must be a number (got {v:?})")),
-        };
-        let port = number("PORT", u64::from(DEFAULT_PORT))?;
-        Ok(Self {
-            port: u16::try_from(port)
-                .map_err(|_| format!("PORT must be at most 65535 (got {port})"))?,
-            redis_url: var("REDIS_URL"),
-            session_capacity: number("SESSION_CAPACITY", 10_000)?,
-        })
-    }
-}
-
-/// Logs to stderr (stdout carries only the `listening on` line), filtered by `RUST_LOG`
-/// (default `info`).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .init();
-}
 
 /// The whole app: pages, login, logout, notify and the Beams auth route, inside sessions
 /// kept in `store`.
@@ -199,7 +141,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on port {}: {e}", settings.port))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let origin = format!("http://127.0.0.1:{port}");
-    let beams = DemoBeams::from_env_or_emulator(&origin).await?;
+    let beams = DemoBeams::from_env_or_emulator(&origin, &settings).await?;
     eprintln!("example-axum: {}", beams.describe());
     let app = match &settings.redis_url {
         Some(url) => {

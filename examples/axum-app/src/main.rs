@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    example_axum::init_tracing();
-    let settings = match example_axum::Settings::from_env() {
+    example_support::init_tracing();
+    let settings = match example_support::Settings::from_env(example_axum::DEFAULT_PORT) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("example-axum: {error}");

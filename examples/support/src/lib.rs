@@ -19,6 +19,69 @@ use beams_emulator::{Emulator, WebhookTarget};
 
 pub use reports::{DeliveryReport, DeliveryReports};
 
+/// What both example apps read from the environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// `PORT` (0 picks a free port).
+    pub port: u16,
+    /// `REDIS_URL`: keep sessions, and the publish budget, in this Redis (e.g.
+    /// `redis://127.0.0.1:6379`).
+    pub redis_url: Option<String>,
+    /// `SESSION_CAPACITY`: the most sessions kept in memory without Redis.
+    pub session_capacity: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("port", &self.port)
+            // A Redis URL may hold a password.
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("session_capacity", &self.session_capacity)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// How many sessions the in-memory store holds when `SESSION_CAPACITY` is not set.
+    pub const DEFAULT_SESSION_CAPACITY: u64 = 10_000;
+
+    /// Reads `PORT` (default `default_port`), `REDIS_URL` and `SESSION_CAPACITY`; blank
+    /// variables count as unset.
+    pub fn from_env(default_port: u16) -> Result<Self, String> {
+        let number = |name, default: u64| match env_var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name} must be a number (got {v:?})")),
+        };
+        let port = number("PORT", u64::from(default_port))?;
+        Ok(Self {
+            port: u16::try_from(port)
+                .map_err(|_| format!("PORT must be at most 65535 (got {port})"))?,
+            redis_url: env_var("REDIS_URL"),
+            session_capacity: number("SESSION_CAPACITY", Self::DEFAULT_SESSION_CAPACITY)?,
+        })
+    }
+}
+
+/// An environment variable that is set and not blank.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Logs to stderr (stdout carries only the `listening on` line), filtered by `RUST_LOG`
+/// (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// The demo page served at `GET /` by both apps.
 pub const DEMO_PAGE: &str = include_str!("../../demo-page/index.html");
 
@@ -57,11 +120,14 @@ impl DemoBeams {
     /// `BEAMS_EMULATOR_PORT`, default any free port) and uses that. The demo page, served at
     /// `app_origin` (`http://127.0.0.1:<port>`), may use the emulator's inspection API, and
     /// the emulator calls the app's webhook receiver at `{app_origin}/pusher/beams-webhooks`,
-    /// signed with `BEAMS_WEBHOOK_SECRET` (or a generated secret).
-    pub async fn from_env_or_emulator(app_origin: &str) -> Result<Self, String> {
-        let webhook_secret = std::env::var("BEAMS_WEBHOOK_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty());
+    /// signed with `BEAMS_WEBHOOK_SECRET` (or a generated secret). With `settings.redis_url`,
+    /// the client's requests draw on one budget shared by every replica using that Redis.
+    pub async fn from_env_or_emulator(
+        app_origin: &str,
+        settings: &Settings,
+    ) -> Result<Self, String> {
+        let webhook_secret = env_var("BEAMS_WEBHOOK_SECRET");
+        let redis_url = settings.redis_url.as_deref();
         let unset = |var| std::env::var_os(var).is_none();
         if unset("BEAMS_INSTANCE_ID") && unset("BEAMS_SECRET_KEY") {
             let port = match std::env::var("BEAMS_EMULATOR_PORT") {
@@ -84,11 +150,12 @@ impl DemoBeams {
                 .start()
                 .await
                 .map_err(|e| format!("could not start the embedded Beams emulator: {e}"))?;
-            return Self::with_emulator(emulator)?.with_webhooks(&secret);
+            let instance = emulator_instance(&emulator)?;
+            return Self::build(instance, Some(emulator), redis_url)?.with_webhooks(&secret);
         }
         let instance =
             Instance::from_env().map_err(|e| format!("invalid Beams configuration: {e}"))?;
-        let beams = Self::new(instance, None)?;
+        let beams = Self::build(instance, None, redis_url)?;
         match webhook_secret {
             Some(secret) => beams.with_webhooks(&secret),
             None => Ok(beams),
@@ -105,22 +172,25 @@ impl DemoBeams {
 
     /// Uses a running emulator (tests start their own).
     pub fn with_emulator(emulator: Emulator) -> Result<Self, String> {
-        let state = emulator.state();
-        let instance = Instance::builder(state.instance_id(), state.secret_key())
-            .endpoint(emulator.base_url())
-            .build()
-            .map_err(|e| format!("emulator configuration refused: {e}"))?;
+        let instance = emulator_instance(&emulator)?;
         Self::new(instance, Some(emulator))
     }
 
-    /// Uses `instance`, publishing through a [`BeamsClient`]. With `REDIS_URL` set, the
-    /// client's requests draw on one budget shared by every replica using that Redis
-    /// ([`RedisRateLimiter`](beams_core::publish::RedisRateLimiter)); otherwise each process
-    /// paces itself.
+    /// Uses `instance`, publishing through a [`BeamsClient`] that paces itself.
     pub fn new(instance: Instance, emulator: Option<Emulator>) -> Result<Self, String> {
+        Self::build(instance, emulator, None)
+    }
+
+    /// With `redis_url`, the client's requests draw on one budget shared by every replica
+    /// using that Redis ([`RedisRateLimiter`](beams_core::publish::RedisRateLimiter)).
+    fn build(
+        instance: Instance,
+        emulator: Option<Emulator>,
+        redis_url: Option<&str>,
+    ) -> Result<Self, String> {
         let mut client = BeamsClient::builder(&instance);
-        if let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
-            let limiter = RedisRateLimiter::beams(&url, instance.id())
+        if let Some(url) = redis_url {
+            let limiter = RedisRateLimiter::beams(url, instance.id())
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
             client = client.rate_limiter(Arc::new(limiter));
         }
@@ -203,6 +273,15 @@ impl DemoBeams {
             "opened": report.opened,
         })
     }
+}
+
+/// The instance a running emulator serves, with the emulator as its endpoint.
+fn emulator_instance(emulator: &Emulator) -> Result<Instance, String> {
+    let state = emulator.state();
+    Instance::builder(state.instance_id(), state.secret_key())
+        .endpoint(emulator.base_url())
+        .build()
+        .map_err(|e| format!("emulator configuration refused: {e}"))
 }
 
 /// The web notification `POST /notify` publishes: `title` and `body`, or defaults when they
