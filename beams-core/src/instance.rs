@@ -68,7 +68,8 @@ pub enum ConfigError {
 /// assert_eq!(key.to_string(), "<redacted>");
 /// assert_eq!(key.expose_secret(), "F8AC0B756E50DF235F642D6F0DC2CDE0");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+// No `PartialEq`: a derived one would compare secrets in variable time, and nothing needs it.
+#[derive(Clone)]
 pub struct SecretKey(Box<str>);
 
 impl SecretKey {

@@ -11,7 +11,7 @@ use crate::{BeamsAuth, SessionUser, UserId};
 pin_project! {
     /// The future of [`BeamsAuthService`](super::BeamsAuthService).
     #[project = Proj]
-    pub struct ResponseFuture<F, RF> {
+    pub struct BeamsAuthFuture<F, RF> {
         #[pin]
         state: State<F, RF>,
     }
@@ -26,13 +26,13 @@ pin_project! {
     }
 }
 
-impl<F, RF> std::fmt::Debug for ResponseFuture<F, RF> {
+impl<F, RF> std::fmt::Debug for BeamsAuthFuture<F, RF> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        f.debug_struct("BeamsAuthFuture").finish_non_exhaustive()
     }
 }
 
-impl<F, RF> ResponseFuture<F, RF> {
+impl<F, RF> BeamsAuthFuture<F, RF> {
     pub(super) fn inner(fut: F) -> Self {
         Self {
             state: State::Inner { fut },
@@ -58,7 +58,7 @@ impl<F, RF> ResponseFuture<F, RF> {
     }
 }
 
-impl<F, RF, B, E> Future for ResponseFuture<F, RF>
+impl<F, RF, B, E> Future for BeamsAuthFuture<F, RF>
 where
     F: Future<Output = Result<Response<B>, E>>,
     RF: Future,

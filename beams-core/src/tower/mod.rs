@@ -47,10 +47,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 pub use body::BeamsBody;
-pub use future::ResponseFuture;
+pub use future::BeamsAuthFuture;
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
-pub use webhook::{BeamsWebhookLayer, BeamsWebhookService, WebhookFuture};
+pub use webhook::{BeamsWebhookFuture, BeamsWebhookLayer, BeamsWebhookService};
 
 use crate::{BeamsAuth, ResolveUserId};
 
@@ -125,7 +125,7 @@ where
 {
     type Response = Response<BeamsBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, R::Future>;
+    type Future = BeamsAuthFuture<S::Future, R::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -133,14 +133,14 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if req.uri().path() != self.auth.path() {
-            return ResponseFuture::inner(self.inner.call(req));
+            return BeamsAuthFuture::inner(self.inner.call(req));
         }
         match self.auth.check_request(req.method(), req.uri().query()) {
-            Err(rejection) => ResponseFuture::ready(rejection.into_response()),
+            Err(rejection) => BeamsAuthFuture::ready(rejection.into_response()),
             Ok(requested) => {
                 let (parts, _body) = req.into_parts();
                 let fut = self.resolve.resolve_user_id(parts);
-                ResponseFuture::resolving(fut, self.auth.clone(), requested)
+                BeamsAuthFuture::resolving(fut, self.auth.clone(), requested)
             }
         }
     }

@@ -80,7 +80,7 @@ type Boxed<B, E> = Pin<Box<dyn Future<Output = Result<Response<BeamsBody<B>>, E>
 pin_project! {
     /// The future of [`BeamsWebhookService`]: the inner service's, or the receiver's (boxed:
     /// it reads the body and runs the handler).
-    pub struct WebhookFuture<F, B, E> {
+    pub struct BeamsWebhookFuture<F, B, E> {
         #[pin]
         state: State<F, B, E>,
     }
@@ -94,13 +94,13 @@ pin_project! {
     }
 }
 
-impl<F, B, E> std::fmt::Debug for WebhookFuture<F, B, E> {
+impl<F, B, E> std::fmt::Debug for BeamsWebhookFuture<F, B, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WebhookFuture")
+        f.write_str("BeamsWebhookFuture")
     }
 }
 
-impl<F, B, E> Future for WebhookFuture<F, B, E>
+impl<F, B, E> Future for BeamsWebhookFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -127,7 +127,7 @@ where
 {
     type Response = Response<BeamsBody<ResBody>>;
     type Error = S::Error;
-    type Future = WebhookFuture<S::Future, ResBody, S::Error>;
+    type Future = BeamsWebhookFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -135,7 +135,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if req.uri().path() != self.receiver.path() {
-            return WebhookFuture {
+            return BeamsWebhookFuture {
                 state: State::Inner {
                     fut: self.inner.call(req),
                 },
@@ -143,7 +143,7 @@ where
         }
         let receiver = self.receiver.clone();
         let handler = self.handler.clone();
-        WebhookFuture {
+        BeamsWebhookFuture {
             state: State::Webhook {
                 fut: Box::pin(async move {
                     let response = receive(&receiver, &handler, req).await;
