@@ -68,7 +68,13 @@ pub enum ConfigError {
 /// assert_eq!(key.to_string(), "<redacted>");
 /// assert_eq!(key.expose_secret(), "F8AC0B756E50DF235F642D6F0DC2CDE0");
 /// ```
-// No `PartialEq`: a derived one would compare secrets in variable time, and nothing needs it.
+///
+/// It has no `==`: a derived one would compare secrets in variable time.
+///
+/// ```compile_fail
+/// use beams_core::SecretKey;
+/// let same = SecretKey::new("a") == SecretKey::new("a");
+/// ```
 #[derive(Clone)]
 pub struct SecretKey(Box<str>);
 
