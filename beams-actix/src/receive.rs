@@ -78,10 +78,11 @@ async fn receive<H: HandleWebhook>(
     let Ok(payload) = <web::Payload as FromRequest>::from_request(req, &mut payload).await else {
         return receiver.unreadable().into_response();
     };
+    // The outer error is the limit, the inner one the connection.
     let body = match payload.to_bytes_limited(receiver.body_limit()).await {
         Ok(Ok(body)) => body,
-        Ok(Err(_)) => return receiver.too_large().into_response(),
-        Err(_) => return receiver.unreadable().into_response(),
+        Ok(Err(_)) => return receiver.unreadable().into_response(),
+        Err(_) => return receiver.too_large().into_response(),
     };
     let mut headers = http::HeaderMap::new();
     for name in WEBHOOK_HEADERS {

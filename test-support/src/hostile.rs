@@ -114,6 +114,20 @@ pub fn send_raw(addr: &str, request: &[u8], head: bool) -> Outcome {
     }
 }
 
+/// Sends `head` (a request head ending in a blank line, with `Transfer-Encoding: chunked`),
+/// then `total` bytes of body in 64 KiB chunks (or as many as the server takes before it
+/// answers or closes), and returns its answer.
+pub fn send_chunked(addr: &str, head: &[u8], total: usize) -> Outcome {
+    const CHUNK: usize = 64 * 1024;
+    let framed = [format!("{CHUNK:x}\r\n").as_bytes(), &[b' '; CHUNK], b"\r\n"].concat();
+    let mut request = head.to_vec();
+    for _ in 0..total.div_ceil(CHUNK) {
+        request.extend_from_slice(&framed);
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    send_raw(addr, &request, false)
+}
+
 fn exchange(addr: &str, request: &[u8], head: bool) -> io::Result<Option<RawResponse>> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
