@@ -206,6 +206,60 @@ async fn the_inspection_api_refuses_other_origins() {
         "a cross-site POST queued a fault"
     );
 
+    // DNS rebinding: a page on another name that resolves to the emulator is same-origin to
+    // the browser, but the emulator's own origin counts only under an address or localhost.
+    let port = emu.port();
+    let rebound = format!("rebind.attacker.example:{port}");
+    for (host, origin, fetch_site, status) in [
+        (
+            rebound.as_str(),
+            Some(format!("http://{rebound}")),
+            None,
+            403,
+        ),
+        (rebound.as_str(), None, Some("same-origin"), 403),
+        (
+            &format!("127.0.0.1:{port}"),
+            Some(format!("http://127.0.0.1:{port}")),
+            None,
+            200,
+        ),
+        (&format!("localhost:{port}"), None, Some("same-origin"), 200),
+        (&format!("[::1]:{port}"), None, Some("same-origin"), 200),
+        // No browser at all: served whatever the name (a container's service name, say).
+        (rebound.as_str(), None, None, 200),
+    ] {
+        let mut request = c.get(inspect("devices")).header("host", host);
+        if let Some(origin) = &origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            status,
+            "Host {host}, Origin {origin:?}, {fetch_site:?}"
+        );
+    }
+    // A name the operator allows is served (the Host header names it, whatever the port).
+    let named = builder()
+        .inspection_origin("http://emulator.test:4000")
+        .start()
+        .await
+        .unwrap();
+    for (origin, status) in [(None, 200), (Some("http://emulator.test:4000"), 200)] {
+        let mut request = c
+            .get(format!("{}/_emulator/devices", named.base_url()))
+            .header("host", "emulator.test:4000")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        assert_eq!(request.send().await.unwrap().status(), status, "{origin:?}");
+    }
+
     // The device API stays open to every origin, as Beams' is.
     let r = c
         .get(device_api(&emu, "web-vapid-public-key"))

@@ -265,6 +265,11 @@ enum Cors {
 /// origin (or the emulator's own); anything else is a `403` before the request is handled
 /// (a cross-site form or `text/plain` POST needs no preflight, so hiding the answer alone
 /// would not stop it).
+///
+/// "The emulator's own" origin counts only under a name DNS cannot rebind (an IP address or
+/// `localhost`): a page on `http://attacker.example:4000` whose name is made to resolve to
+/// 127.0.0.1 is same-origin in the browser's eyes, but not here. Any other name is allowed
+/// with `--inspection-origin`.
 fn cors_for(state: &EmulatorState, path: &str, headers: &HeaderMap) -> Result<Cors, ApiError> {
     if is_open_path(path) {
         return Ok(Cors::Any);
@@ -272,26 +277,42 @@ fn cors_for(state: &EmulatorState, path: &str, headers: &HeaderMap) -> Result<Co
     if !is_inspection_path(path) {
         return Ok(Cors::None);
     }
+    let allowed = &state.settings().inspection_origins;
+    let own_origin = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("http://{}", host.to_ascii_lowercase()));
+    let own_is_safe = own_origin
+        .as_deref()
+        .is_some_and(|own| cannot_be_rebound(own) || allowed.iter().any(|a| a == own));
     let Some(origin) = headers.get(header::ORIGIN) else {
-        let cross_site = headers
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site");
-        return if cross_site {
-            Err(forbidden_origin("(not sent)"))
-        } else {
-            Ok(Cors::None)
+        // Browsers send no Origin on a same-origin GET, but do send Sec-Fetch-Site; other
+        // clients (curl, tests) send neither.
+        return match headers.get("sec-fetch-site").map(HeaderValue::as_bytes) {
+            None | Some(b"none") => Ok(Cors::None),
+            Some(b"same-origin") if own_is_safe => Ok(Cors::None),
+            Some(_) => Err(forbidden_origin("(not sent)")),
         };
     };
     let text = origin.to_str().unwrap_or("").to_ascii_lowercase();
-    let own = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|host| text == format!("http://{}", host.to_ascii_lowercase()));
-    if own || state.settings().inspection_origins.contains(&text) {
+    let own = own_is_safe && own_origin.as_deref() == Some(text.as_str());
+    if own || allowed.contains(&text) {
         Ok(Cors::Origin(origin.clone()))
     } else {
         Err(forbidden_origin(&text))
     }
+}
+
+/// Whether `origin` (`http://` and a Host header) names its server by an IP address or
+/// `localhost`, which no DNS answer can point elsewhere.
+fn cannot_be_rebound(origin: &str) -> bool {
+    let host = origin.trim_start_matches("http://");
+    if host.starts_with('[') {
+        // An IPv6 literal, with or without a port.
+        return true;
+    }
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    name == "localhost" || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 fn forbidden_origin(origin: &str) -> ApiError {
