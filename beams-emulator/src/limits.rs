@@ -32,6 +32,10 @@ pub struct Limits {
     pub max_event_bytes: usize,
     /// Memory for recorded webhook attempts (default 4 MiB).
     pub max_webhook_bytes: usize,
+    /// Delivery streams (`/_emulator/devices/{id}/stream`) open at once; one more is refused
+    /// with `503` and `Retry-After`, so that streams cannot take every connection the
+    /// emulator serves (default 512, half of its default 1 024 connections).
+    pub max_streams: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +47,7 @@ impl Default for Limits {
             max_publish_bytes: 16 << 20,
             max_event_bytes: 4 << 20,
             max_webhook_bytes: 4 << 20,
+            max_streams: 512,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What hostile callers tried against the emulator, kept fixed: slow and idle connections, an
 //! unauthenticated caller growing its memory, cross-origin use of the inspection API, using up
-//! the rate limit without the secret, taking a device over with `knownPreviousClientIds`.
+//! the rate limit without the secret, taking a device over with `knownPreviousClientIds`, holding
+//! every connection with delivery streams.
 
 mod common;
 
@@ -453,4 +454,53 @@ async fn the_reporting_api_checks_its_body_as_beams_does() {
     let r = c.post(&url).json(&full).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(emu.state().reported_events().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_streams_are_capped() {
+    let mut limits = Limits::default();
+    limits.max_streams = 2;
+    let emu = builder()
+        .limits(limits)
+        .sse_keep_alive(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    let device = emu.state().register_device(Platform::Web);
+    let url = format!("{}/_emulator/devices/{}/stream", emu.base_url(), device.id);
+
+    let first = c.get(&url).send().await.unwrap();
+    let second = c.get(&url).send().await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = c.get(&url).send().await.unwrap();
+    assert_eq!(third.status(), 503);
+    assert_eq!(third.headers()["retry-after"], "5");
+    // The other APIs are still served.
+    let r = c
+        .get(format!("{}/_emulator/info", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A closed stream gives its place back (once the next keep-alive finds it gone).
+    drop(first);
+    let start = Instant::now();
+    loop {
+        let r = c.get(&url).send().await.unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert_eq!(r.status(), 503);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the closed stream's place was not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(second);
 }

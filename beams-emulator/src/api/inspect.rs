@@ -9,7 +9,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 
 use super::publish::MAX_NAME_LEN;
 use super::{
@@ -77,7 +77,7 @@ pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]
         ["devices", id, "stream"] => {
             allow(&method, &[Method::GET])?;
             let id = segment(id)?;
-            Ok(stream(state, &request, id))
+            stream(state, &request, id)
         }
         ["users", id, "deliveries"] => {
             allow(&method, &[Method::GET])?;
@@ -208,6 +208,8 @@ struct StreamState {
     receiver: broadcast::Receiver<Arc<Delivery>>,
     shutdown: watch::Receiver<bool>,
     greeted: bool,
+    /// Held while the stream is open.
+    _slot: OwnedSemaphorePermit,
 }
 
 fn delivery_event(delivery: &Delivery) -> Event {
@@ -221,7 +223,14 @@ fn delivery_event(delivery: &Delivery) -> Event {
 
 /// `GET /_emulator/devices/{id}/stream`: one `delivery` event per delivery to the device, from now
 /// on (or after `Last-Event-ID` when an `EventSource` reconnects), with keep-alive comments.
-fn stream(state: &EmulatorState, request: &Request, device_id: String) -> Response {
+fn stream(state: &EmulatorState, request: &Request, device_id: String) -> HandlerResult<Response> {
+    let Ok(slot) = Arc::clone(&state.shared.streams).try_acquire_owned() else {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many delivery streams are open; try again later.",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("5")));
+    };
     // Subscribe before reading the backlog so nothing falls between the two.
     let receiver = state.subscribe_device(&device_id);
     let last_event_id = request
@@ -241,6 +250,7 @@ fn stream(state: &EmulatorState, request: &Request, device_id: String) -> Respon
         receiver,
         shutdown: state.shared.shutdown.subscribe(),
         greeted: false,
+        _slot: slot,
     };
     let events = futures_util::stream::unfold(initial, |mut s| async move {
         if !s.greeted {
@@ -293,5 +303,5 @@ fn stream(state: &EmulatorState, request: &Request, device_id: String) -> Respon
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache"),
     );
-    response
+    Ok(response)
 }

@@ -96,6 +96,8 @@ pub(crate) struct Shared {
     /// One feed per device with a live stream open: a stream wakes only for its own device's
     /// deliveries, however many devices a publish reaches.
     device_feeds: Mutex<HashMap<String, broadcast::Sender<Arc<Delivery>>>>,
+    /// One permit per open delivery stream ([`Limits::max_streams`](crate::Limits::max_streams)).
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
@@ -184,6 +186,7 @@ impl EmulatorState {
     pub(crate) fn new(settings: Settings, rate_limit: Option<u32>) -> Self {
         let (deliveries_tx, _) = broadcast::channel(1024);
         let (shutdown, _) = watch::channel(false);
+        let streams = Arc::new(tokio::sync::Semaphore::new(settings.limits.max_streams));
         Self {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner {
@@ -203,6 +206,7 @@ impl EmulatorState {
                 webhook_client: reqwest::Client::new(),
                 deliveries_tx,
                 device_feeds: Mutex::new(HashMap::new()),
+                streams,
                 shutdown,
             }),
         }
