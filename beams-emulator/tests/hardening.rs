@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use beams_emulator::{Emulator, Limits, Platform};
-use beams_test_support::hardening::closed_within;
+use beams_test_support::hardening::{closed_within, slow_body_answer};
 use common::*;
 use serde_json::json;
 
@@ -503,4 +503,25 @@ async fn delivery_streams_are_capped() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_request_bodies_are_cut_off() {
+    let emu = start().await;
+    let addr = emu.local_addr().to_string();
+    let head = format!(
+        "POST /device_api/v1/instances/{}/devices/web HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        emu.state().instance_id()
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        slow_body_answer(&addr, &head, Duration::from_secs(20))
+    })
+    .await
+    .unwrap();
+    // The emulator gives a body 10 s.
+    assert!(
+        matches!(answer, Some((408, took)) if took < Duration::from_secs(20)),
+        "a body sent a byte every half second: {answer:?}"
+    );
 }

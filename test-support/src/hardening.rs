@@ -42,6 +42,21 @@ macro_rules! hostile_suite {
         }
 
         #[test]
+        fn slow_request_bodies_are_cut_off() {
+            let app = start_app($binary, &[("REQUEST_TIMEOUT_SECS", "2")]);
+            let addr = app.addr();
+            let head = format!(
+                "POST /login HTTP/1.1\r\nHost: {addr}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+            );
+            let answer = hardening::slow_body_answer(&addr, &head, std::time::Duration::from_secs(10));
+            assert!(
+                matches!(answer, Some((408, took)) if took < std::time::Duration::from_secs(10)),
+                "a body sent a byte every half second: {answer:?}"
+            );
+        }
+
+        #[test]
         fn cross_site_posts_are_refused() {
             hardening::cross_site_posts_are_refused(&start_app($binary, &[]));
         }
@@ -87,6 +102,43 @@ pub fn closed_within(mut stream: TcpStream, limit: Duration) -> Option<Duration>
             Err(_) => return None,
         }
     }
+}
+
+/// Sends `head` (a request head with a `Content-Length` of 1 000 and its blank line), then the
+/// body one byte every half second. Returns the status of the answer and when it came, or
+/// `None` when none came within `limit` (or the connection closed without one).
+pub fn slow_body_answer(addr: &str, head: &str, limit: Duration) -> Option<(u16, Duration)> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut writer = stream.try_clone().ok()?;
+    let start = Instant::now();
+    std::thread::spawn(move || {
+        for _ in 0..1000 {
+            std::thread::sleep(Duration::from_millis(500));
+            if writer.write_all(b"x").is_err() {
+                return;
+            }
+        }
+    });
+    stream.set_read_timeout(Some(limit)).ok()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let took = start.elapsed();
+    // Ends the writer too.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let status = std::str::from_utf8(&answer)
+        .ok()?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((status, took))
 }
 
 /// 200 sockets that send nothing and one that sends a header line every second: all are

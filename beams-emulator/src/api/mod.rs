@@ -182,13 +182,27 @@ fn require_json_content_type(headers: &HeaderMap) -> HandlerResult<()> {
     }
 }
 
+/// How long a request body may take to arrive, whole: a client that sends its body a byte at a
+/// time is answered `408` and its connection closed, instead of holding it.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Read a body of at most `limit` bytes; `too_large` answers bigger ones.
 async fn read_body(
     body: Body,
     limit: usize,
     too_large: impl FnOnce() -> ApiError,
 ) -> HandlerResult<Bytes> {
-    match axum::body::to_bytes(body, limit).await {
+    let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await
+    else {
+        return Err(error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "The request body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        ));
+    };
+    match read {
         Ok(bytes) => Ok(bytes),
         Err(e) => {
             let inner = e.into_inner();

@@ -25,6 +25,8 @@ mod store;
 pub use store::{AppStore, MemorySessionStore, REDIS_TIMEOUT};
 
 use actix_session::{Session, SessionMiddleware};
+use std::time::Duration;
+
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::Key;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -214,6 +216,27 @@ async fn refuse_cross_site(
         return Ok(request.into_response(refusal.error_response()));
     }
     Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+/// Answers `408` when a request, its body included, has not been handled within `limit`:
+/// actix-web bounds only the request head, so a client sending its body a byte at a time
+/// would otherwise hold its connection for as long as it likes. Wrap the app with
+/// `from_fn(move |req, next| deadline(limit, req, next))`.
+pub async fn deadline(
+    limit: Duration,
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // On time-out the request is gone with the dropped future (and cannot be cloned before
+    // routing), so the answer goes back as an error, which actix turns into the response.
+    match actix_web::rt::time::timeout(limit, next.call(request)).await {
+        Ok(response) => Ok(response?.map_into_boxed_body()),
+        Err(_) => Err(AppError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request was not complete in time.",
+        )
+        .into()),
+    }
 }
 
 /// An error answer in the auth route's shape: `{"error":"<reason>","description":"…"}`.

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use actix_web::HttpServer;
+use actix_web::middleware::from_fn;
 
 fn main() -> std::io::Result<()> {
     example_support::init_tracing();
@@ -27,13 +28,19 @@ fn main() -> std::io::Result<()> {
             .await
             .unwrap_or_else(|e| fail(e));
         // actix-web closes a connection whose request head takes longer than 5 s (408) and
-        // an idle kept-alive one after 5 s; stated here so a reader sees the bounds.
-        let server = HttpServer::new(move || example_actix::app(beams.clone(), sessions.clone()))
-            .client_request_timeout(std::time::Duration::from_secs(5))
-            .keep_alive(std::time::Duration::from_secs(5))
-            .max_connections(1024)
-            .listen(listener)?
-            .run();
+        // an idle kept-alive one after 5 s; `deadline` bounds the rest of a request
+        // (REQUEST_TIMEOUT_SECS, default 30 s). Stated here so a reader sees the bounds.
+        let limit = settings.request_timeout;
+        let server = HttpServer::new(move || {
+            example_actix::app(beams.clone(), sessions.clone()).wrap(from_fn(move |req, next| {
+                example_actix::deadline(limit, req, next)
+            }))
+        })
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .keep_alive(std::time::Duration::from_secs(5))
+        .max_connections(1024)
+        .listen(listener)?
+        .run();
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {origin}")?;
         stdout.flush()?;

@@ -43,6 +43,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower_http::timeout::TimeoutLayer;
 use tower_sessions::cookie::time;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 use tower_sessions_moka_store::MokaStore;
@@ -150,6 +151,12 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         }
         None => app(beams, memory_store(settings.session_capacity)),
     };
+    // A request, its body included, gets `request_timeout`; then `408` (hyper closes a
+    // connection whose body was not read to the end).
+    let app = app.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        settings.request_timeout,
+    ));
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "listening on {origin}").map_err(|e| e.to_string())?;
     stdout.flush().map_err(|e| e.to_string())?;

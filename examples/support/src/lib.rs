@@ -8,6 +8,7 @@
 mod reports;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use beams_core::publish::{
     BeamsClient, Notification, PublishError, Publisher, RedisRateLimiter, WebNotification,
@@ -29,6 +30,10 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// `SESSION_CAPACITY`: the most sessions kept in memory without Redis.
     pub session_capacity: u64,
+    /// `REQUEST_TIMEOUT_SECS`: how long a request may take, its body included, before it is
+    /// answered `408` (a client sending its body a byte at a time holds a connection no
+    /// longer than this).
+    pub request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -38,6 +43,7 @@ impl std::fmt::Debug for Settings {
             // A Redis URL may hold a password.
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("session_capacity", &self.session_capacity)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }
@@ -46,8 +52,12 @@ impl Settings {
     /// How many sessions the in-memory store holds when `SESSION_CAPACITY` is not set.
     pub const DEFAULT_SESSION_CAPACITY: u64 = 10_000;
 
-    /// Reads `PORT` (default `default_port`), `REDIS_URL` and `SESSION_CAPACITY`; blank
-    /// variables count as unset.
+    /// How long a request may take when `REQUEST_TIMEOUT_SECS` is not set: longer than a
+    /// publish that Beams does not answer (the client gives up after 10 s).
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Reads `PORT` (default `default_port`), `REDIS_URL`, `SESSION_CAPACITY` and
+    /// `REQUEST_TIMEOUT_SECS`; blank variables count as unset.
     pub fn from_env(default_port: u16) -> Result<Self, String> {
         let number = |name, default: u64| match env_var(name) {
             None => Ok(default),
@@ -62,6 +72,13 @@ impl Settings {
                 .map_err(|_| format!("PORT must be at most 65535 (got {port})"))?,
             redis_url: env_var("REDIS_URL"),
             session_capacity: number("SESSION_CAPACITY", Self::DEFAULT_SESSION_CAPACITY)?,
+            request_timeout: Duration::from_secs(
+                number(
+                    "REQUEST_TIMEOUT_SECS",
+                    Self::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+                )?
+                .max(1),
+            ),
         })
     }
 }
