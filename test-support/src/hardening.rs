@@ -257,7 +257,7 @@ pub fn cross_site_posts_are_refused(app: &AppProcess) {
 }
 
 /// A `/notify` form over the 16 KiB limit is a `413`, never a publish with the default text;
-/// the same for `/login`.
+/// the same for `/login`. A `/notify` body that is not a form (JSON) is a `400`.
 pub fn oversized_forms_are_refused(app: &AppProcess) {
     let addr = app.addr();
     let cookie = login(&addr, "alice").unwrap_or_else(|o| panic!("login: {}", o.summary()));
@@ -284,6 +284,18 @@ pub fn oversized_forms_are_refused(app: &AppProcess) {
             Outcome::Closed(why) => panic!("{path}: closed ({why})"),
         }
     }
+    let json = send_raw(
+        &addr,
+        &request(
+            "POST",
+            b"/notify",
+            &addr,
+            &[b"Content-Type: application/json", cookie.as_bytes()],
+            br#"{"title":"x"}"#,
+        ),
+        false,
+    );
+    assert_eq!(json.status(), Some(400), "JSON: {}", json.summary());
 }
 
 /// With `SESSION_CAPACITY=50`, 300 logins leave at most 50 sessions that still get a token.

@@ -426,7 +426,7 @@ async fn login(
     session
         .insert(USER_KEY, user.as_str())
         .map_err(AppError::session)?;
-    tracing::info!(user_id = user.as_str(), "logged in");
+    tracing::debug!(user_id = user.as_str(), "logged in");
     Ok(json_no_store(
         StatusCode::OK,
         &serde_json::json!({ "user_id": user.as_str() }),

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -372,13 +372,18 @@ struct NotifyForm {
 async fn notify(
     State(beams): State<DemoBeams>,
     session: Session,
+    headers: HeaderMap,
     form: Result<Form<NotifyForm>, FormRejection>,
 ) -> Result<impl IntoResponse, AppError> {
     // No body at all means the default title and body; a body that is not a readable form
-    // is refused.
+    // (JSON, text…) is refused.
     let form = match form {
         Ok(Form(form)) => Some(form),
-        Err(FormRejection::InvalidFormContentType(_)) => None,
+        Err(FormRejection::InvalidFormContentType(_))
+            if !headers.contains_key(header::CONTENT_TYPE) =>
+        {
+            None
+        }
         Err(rejection) => {
             return Err(AppError::form(
                 &rejection,
