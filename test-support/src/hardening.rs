@@ -44,16 +44,7 @@ macro_rules! hostile_suite {
         #[test]
         fn slow_request_bodies_are_cut_off() {
             let app = start_app($binary, &[("REQUEST_TIMEOUT_SECS", "2")]);
-            let addr = app.addr();
-            let head = format!(
-                "POST /login HTTP/1.1\r\nHost: {addr}\r\n\
-                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
-            );
-            let answer = hardening::slow_body_answer(&addr, &head, std::time::Duration::from_secs(10));
-            assert!(
-                matches!(answer, Some((408, took)) if took < std::time::Duration::from_secs(10)),
-                "a body sent a byte every half second: {answer:?}"
-            );
+            hardening::slow_request_bodies_are_cut_off(&app);
         }
 
         #[test]
@@ -102,6 +93,21 @@ pub fn closed_within(mut stream: TcpStream, limit: Duration) -> Option<Duration>
             Err(_) => return None,
         }
     }
+}
+
+/// With `REQUEST_TIMEOUT_SECS=2`: a `/login` body sent a byte every half second is answered
+/// `408` well before it could be complete.
+pub fn slow_request_bodies_are_cut_off(app: &AppProcess) {
+    let addr = app.addr();
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    );
+    let answer = slow_body_answer(&addr, &head, Duration::from_secs(10));
+    assert!(
+        matches!(answer, Some((408, took)) if took < Duration::from_secs(10)),
+        "a body sent a byte every half second: {answer:?}"
+    );
 }
 
 /// Sends `head` (a request head with a `Content-Length` of 1 000 and its blank line), then the

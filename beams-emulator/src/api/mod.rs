@@ -292,13 +292,13 @@ fn cors_for(state: &EmulatorState, path: &str, headers: &HeaderMap) -> Result<Co
         return Ok(Cors::None);
     }
     let allowed = &state.settings().inspection_origins;
-    let own_origin = headers
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(|host| format!("http://{}", host.to_ascii_lowercase()));
-    let own_is_safe = own_origin
-        .as_deref()
-        .is_some_and(|own| cannot_be_rebound(own) || allowed.iter().any(|a| a == own));
+        .map(str::to_ascii_lowercase);
+    let own_origin = host.as_deref().map(|host| format!("http://{host}"));
+    let own_is_safe = host.as_deref().is_some_and(cannot_be_rebound)
+        || own_origin.as_ref().is_some_and(|own| allowed.contains(own));
     let Some(origin) = headers.get(header::ORIGIN) else {
         // Browsers send no Origin on a same-origin GET, but do send Sec-Fetch-Site; other
         // clients (curl, tests) send neither.
@@ -317,10 +317,9 @@ fn cors_for(state: &EmulatorState, path: &str, headers: &HeaderMap) -> Result<Co
     }
 }
 
-/// Whether `origin` (`http://` and a Host header) names its server by an IP address or
-/// `localhost`, which no DNS answer can point elsewhere.
-fn cannot_be_rebound(origin: &str) -> bool {
-    let host = origin.trim_start_matches("http://");
+/// Whether `host` (a Host header) names its server by an IP address or `localhost`, which
+/// no DNS answer can point elsewhere.
+fn cannot_be_rebound(host: &str) -> bool {
     if host.starts_with('[') {
         // An IPv6 literal, with or without a port.
         return true;
