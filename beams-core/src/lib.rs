@@ -44,6 +44,7 @@
 
 mod auth;
 mod instance;
+mod platform;
 mod token;
 mod user_id;
 
@@ -59,5 +60,6 @@ pub mod webhook;
 
 pub use auth::{AuthRejection, BeamsAuth, BeamsAuthBuilder, ResolveUserId, SessionUser};
 pub use instance::{ConfigError, Instance, InstanceBuilder, SecretKey};
+pub use platform::{Platform, UnknownPlatform};
 pub use token::{BeamsToken, TokenError, TokenIssuer};
 pub use user_id::{UserId, UserIdError};

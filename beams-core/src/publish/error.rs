@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::Platform;
 use crate::user_id::UserIdError;
 
 /// Longest excerpt of a user-supplied value or of a response body kept in an error.
@@ -12,35 +13,6 @@ const SNIPPET_CHARS: usize = 200;
 
 /// A boxed error usable as the source of [`PublishError::Network`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// A push platform of a [`Notification`](super::Notification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Platform {
-    /// Web push (`web`).
-    Web,
-    /// Firebase Cloud Messaging, legacy format (`fcm`).
-    Fcm,
-    /// Apple Push Notification service (`apns`).
-    Apns,
-}
-
-impl Platform {
-    /// The platform's key in a publish body: `web`, `fcm` or `apns`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Fcm => "fcm",
-            Self::Apns => "apns",
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why a publish or delete was refused locally, before any request was made.
 ///

@@ -43,7 +43,7 @@ mod retry;
 mod validate;
 
 pub use client::{BeamsClient, BeamsClientBuilder, BuildError};
-pub use error::{ApiError, BoxError, Platform, PublishError, ValidationError};
+pub use error::{ApiError, BoxError, PublishError, ValidationError};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use fake::{FakePublisher, PublishCall};

@@ -12,7 +12,8 @@ pub use apns::{ApnsAlert, ApnsPayload, ApnsPriority, Aps};
 pub use fcm::{FcmNotification, FcmPayload, FcmPriority};
 pub use web::{WebNotification, WebPayload};
 
-use super::error::{Platform, ValidationError};
+use super::error::ValidationError;
+use crate::Platform;
 use super::validate;
 
 /// The longest web `time_to_live` Beams accepts: 2 419 200 seconds (4 weeks).
