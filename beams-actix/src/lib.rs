@@ -72,18 +72,19 @@
 //!
 //! # Mounting
 //!
-//! - [`resource`]: a [`Resource`] at [`BeamsAuth::path`]; `App::service` or `Scope::service`.
-//! - [`configure`]: the same for `App::configure` / `Scope::configure`.
-//! - [`scope`]: a [`Scope`] for the path's parent (`/pusher`) with the route inside, when you
-//!   want to wrap middleware around just this route.
+//! - [`scope`]: everything in one value — the auth route and, with the `webhook` feature,
+//!   the webhook receiver ([`BeamsScope::webhook`]) — for `App::service` or `Scope::service`.
+//! - [`resource`] (and `webhook_resource`): one route as an actix [`Resource`], for
+//!   mounting it on its own and wrapping middleware around just that route
+//!   (`Resource::wrap`).
 //!
-//! Paths are relative to where you mount: inside `web::scope("/api")`, [`resource`] with the
-//! default configuration answers at `/api/pusher/beams-auth`.
+//! Paths are relative to where you mount: inside `web::scope("/api")`, the default auth
+//! route answers at `/api/pusher/beams-auth`.
 //!
 //! # Middleware order
 //!
 //! The route reads the session through your extractor, so your session middleware must
-//! *wrap* the route: register it with `.wrap(..)` on the `App` (or on a [`Scope`]/[`Resource`]
+//! *wrap* the route: register it with `.wrap(..)` on the `App` (or on a scope or [`Resource`]
 //! containing the route). What forgetting it looks like depends on the extractor:
 //! actix-session's `Session` then quietly yields an empty session, so every request is a
 //! `401` ("You must be logged in"); an extractor that fails with a `5xx` is answered with a
@@ -122,12 +123,12 @@
 //!
 //! Beams reports what happened to each publish through signed webhooks: which users' devices
 //! it reached, which users have no devices, and when a device acknowledged or the user opened
-//! the notification. With the `webhooks` feature, one line mounts a receiver that verifies
+//! the notification. With the `webhook` feature, one line mounts a receiver that verifies
 //! them (HMAC-SHA1 of the raw body, before anything parses it) and hands your closure a typed
 //! event:
 //!
 //! ```
-//! # #[cfg(feature = "webhooks")] {
+//! # #[cfg(feature = "webhook")] {
 //! use actix_web::App;
 //! use beams_actix::webhook::{Webhook, WebhookReceiver};
 //!
@@ -153,43 +154,52 @@
 //!
 //! # Feature flags
 //!
-//! - `rust-crypto` (default) / `aws-lc-rs`: the HMAC backend of the tokens, forwarded to
-//!   beams-core.
+//! None is on by default: the route and its tokens need none.
+//!
 //! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
 //!   add HTTPS and imply `publish`.
-//! - `webhooks`: [`webhook_resource`] and [`webhook`], receiving Beams' delivery reports.
+//! - `webhook`: [`webhook_resource`] and [`scope`]'s `webhook`, and [`webhook`]: receiving Beams' delivery
+//!   reports.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-#[cfg(feature = "webhooks")]
+#[cfg(feature = "webhook")]
 mod receive;
 mod response;
 mod route;
 
-use actix_web::{FromRequest, Resource, Scope, web};
+use std::fmt;
 
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::{FromRequest, Resource, web};
+
+#[doc(no_inline)]
 pub use beams_core;
 #[cfg(feature = "publish")]
 #[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
+#[doc(no_inline)]
 pub use beams_core::publish;
-#[cfg(feature = "webhooks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
+#[doc(no_inline)]
 pub use beams_core::webhook;
 // beams-core's whole root, so that nothing an adapter user meets needs `beams_core::`.
+#[doc(no_inline)]
 pub use beams_core::{
     AuthRejection, BeamsAuth, BeamsAuthBuilder, BeamsToken, ConfigError, Instance, InstanceBuilder,
-    ResolveUserId, SecretKey, SessionUser, TokenError, TokenIssuer, UserId, UserIdError,
+    Platform, ResolveUserId, SecretKey, SessionUser, TokenError, TokenIssuer, UnknownPlatform,
+    UserId, UserIdError,
 };
-#[cfg(feature = "webhooks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub use receive::webhook_resource;
-pub use response::into_actix;
 
-/// The auth route as a [`Resource`] at [`BeamsAuth::path`], for `App::service` or
-/// `Scope::service`.
+/// The auth route as one actix [`Resource`] at [`BeamsAuth::path`], for `App::service` or
+/// `Scope::service`: for mounting it on its own, with per-route middleware through
+/// `Resource::wrap`. [`scope`] mounts it together with the webhook receiver.
 ///
 /// `resolve` turns the extractor `E` into the logged-in user's id (see [`ResolveUserId`]);
 /// `E` is usually named by the closure's argument type. Every method is routed to the
@@ -223,57 +233,20 @@ where
     E: FromRequest + 'static,
     R: ResolveUserId<E> + 'static,
 {
-    resource_at(beams.path().to_owned(), beams, resolve)
+    Resource::new(beams.path()).route(web::route().service(route::factory(beams, resolve)))
 }
 
-/// The auth route as a configuration function, for `App::configure` or `Scope::configure`.
+/// Everything beams-actix mounts, as one value for `App::service` or `Scope::service`: the
+/// auth route at [`BeamsAuth::path`] and, with the `webhook` feature and
+/// [`BeamsScope::webhook`], the webhook receiver at its path (default
+/// `/pusher/beams-webhooks`).
 ///
-/// Registers [`resource`] at [`BeamsAuth::path`], relative to where it is applied.
-///
-/// ```
-/// use actix_web::{App, test, web};
-/// use beams_actix::{BeamsAuth, Instance};
-///
-/// /// Stands in for your session extractor: here the user comes from a header.
-/// async fn user_from_header(req: actix_web::HttpRequest) -> Option<String> {
-///     let value = req.headers().get("x-user")?;
-///     value.to_str().ok().map(str::to_owned)
-/// }
-///
-/// # actix_web::rt::System::new().block_on(async {
-/// let beams = BeamsAuth::new(&Instance::new("my-instance", "my-secret").unwrap());
-/// let app = test::init_service(
-///     App::new().configure(beams_actix::configure(beams, user_from_header)),
-/// )
-/// .await;
-///
-/// let req = test::TestRequest::get()
-///     .uri("/pusher/beams-auth?user_id=alice")
-///     .insert_header(("x-user", "alice"))
-///     .to_request();
-/// let res = test::call_service(&app, req).await;
-/// assert_eq!(res.status().as_u16(), 200);
-/// # });
-/// ```
-pub fn configure<E, R>(beams: BeamsAuth, resolve: R) -> impl FnOnce(&mut web::ServiceConfig)
-where
-    E: FromRequest + 'static,
-    R: ResolveUserId<E> + 'static,
-{
-    move |config: &mut web::ServiceConfig| {
-        config.service(resource(beams, resolve));
-    }
-}
-
-/// The auth route inside a [`Scope`] for the configured path's parent: `/pusher` for the
-/// default `/pusher/beams-auth`, `/api/v1` for `/api/v1/beams-auth`.
-///
-/// Use it to wrap middleware around this route only (`scope(..).wrap(..)`), or to add your
-/// own routes under the same prefix. When the path has a single segment (`/beams-auth`), the
-/// scope's prefix is the whole path and the route is the scope's root, so the scope still
-/// claims only that path and what lies below it. actix-web gives a path to the first
-/// matching scope: if your app already has a scope for this prefix, call
-/// [`configure`] on it instead (with a path relative to that scope).
+/// Each route is registered as its own resource, so the value claims exactly its paths and
+/// nothing below them: your own routes under `/pusher` keep working. Paths are relative to
+/// where it is registered (inside `web::scope("/api")`, the default auth route answers at
+/// `/api/pusher/beams-auth`). To wrap middleware around these routes only, register it
+/// inside such a scope with its own `.wrap(..)`, or mount [`resource`] (and
+/// `webhook_resource`), actix [`Resource`]s with a `.wrap(..)` of their own.
 ///
 /// ```
 /// use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
@@ -282,60 +255,85 @@ where
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let beams = BeamsAuth::new(&Instance::new("my-instance", "my-secret").unwrap());
-/// let pusher = beams_actix::scope(beams, |session: Session| async move {
-///     session.get::<String>("user_id")
-/// })
-/// // Only this scope has sessions.
-/// .wrap(SessionMiddleware::new(CookieSessionStore::default(), Key::generate()));
-/// let app = test::init_service(App::new().service(pusher)).await;
+/// let app = test::init_service(
+///     App::new()
+///         .service(beams_actix::scope(beams, |session: Session| async move {
+///             session.get::<String>("user_id")
+///         }))
+///         .wrap(SessionMiddleware::new(CookieSessionStore::default(), Key::generate())),
+/// )
+/// .await;
 ///
 /// let req = test::TestRequest::get().uri("/pusher/beams-auth").to_request();
 /// let res = test::call_service(&app, req).await;
 /// assert_eq!(res.status().as_u16(), 400); // no user_id
 /// # });
 /// ```
-pub fn scope<E, R>(beams: BeamsAuth, resolve: R) -> Scope
+pub fn scope<E, R>(beams: BeamsAuth, resolve: R) -> BeamsScope
 where
     E: FromRequest + 'static,
     R: ResolveUserId<E> + 'static,
 {
-    let (prefix, rest) = split_scope_path(beams.path());
-    let (prefix, rest) = (prefix.to_owned(), rest.to_owned());
-    Scope::new(&prefix).service(resource_at(rest, beams, resolve))
-}
-
-fn resource_at<E, R>(path: String, beams: BeamsAuth, resolve: R) -> Resource
-where
-    E: FromRequest + 'static,
-    R: ResolveUserId<E> + 'static,
-{
-    Resource::new(path).route(web::route().service(route::factory(beams, resolve)))
-}
-
-/// Splits an auth path into a scope prefix and the resource path inside it.
-fn split_scope_path(path: &str) -> (&str, &str) {
-    match path.rfind('/') {
-        Some(0) | None => (path, ""),
-        Some(i) => path.split_at(i),
+    BeamsScope {
+        resources: vec![resource(beams, resolve)],
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::split_scope_path;
+/// The routes of [`scope`], registered together with `App::service` or `Scope::service`.
+#[must_use = "a BeamsScope does nothing until it is registered with `.service(..)`"]
+pub struct BeamsScope {
+    resources: Vec<Resource>,
+}
 
-    #[test]
-    fn scope_paths() {
-        assert_eq!(
-            split_scope_path("/pusher/beams-auth"),
-            ("/pusher", "/beams-auth")
-        );
-        assert_eq!(split_scope_path("/api/v1/beams"), ("/api/v1", "/beams"));
-        assert_eq!(split_scope_path("/beams-auth"), ("/beams-auth", ""));
-        assert_eq!(
-            split_scope_path("/pusher/beams-auth/"),
-            ("/pusher/beams-auth", "/")
-        );
-        assert_eq!(split_scope_path("/"), ("/", ""));
+impl fmt::Debug for BeamsScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BeamsScope")
+            .field("routes", &self.resources.len())
+            .finish()
+    }
+}
+
+impl BeamsScope {
+    /// Also mounts the webhook receiver (as `webhook_resource` does): verified webhooks go
+    /// to `handler`.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpRequest, test};
+    /// use beams_actix::webhook::{Webhook, WebhookReceiver};
+    /// use beams_actix::{BeamsAuth, Instance};
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let beams = BeamsAuth::new(&Instance::new("my-instance", "my-secret").unwrap());
+    /// let receiver = WebhookReceiver::new("my-webhook-secret").unwrap();
+    /// let routes = beams_actix::scope(beams, |req: HttpRequest| async move {
+    ///     Some(req.headers().get("x-user")?.to_str().ok()?.to_owned())
+    /// })
+    /// .webhook(receiver, |webhook: Webhook| async move { println!("{:?}", webhook.event) });
+    /// let app = test::init_service(App::new().service(routes)).await;
+    ///
+    /// // Not signed: refused before the handler runs.
+    /// let req = test::TestRequest::post().uri("/pusher/beams-webhooks").set_payload("{}").to_request();
+    /// assert_eq!(test::call_service(&app, req).await.status().as_u16(), 401);
+    /// // The auth route is there too.
+    /// let req = test::TestRequest::get().uri("/pusher/beams-auth?user_id=a").to_request();
+    /// assert_eq!(test::call_service(&app, req).await.status().as_u16(), 401);
+    /// # });
+    /// ```
+    #[cfg(feature = "webhook")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
+    pub fn webhook<H>(mut self, receiver: beams_core::webhook::WebhookReceiver, handler: H) -> Self
+    where
+        H: beams_core::webhook::HandleWebhook + 'static,
+    {
+        self.resources.push(webhook_resource(receiver, handler));
+        self
+    }
+}
+
+impl HttpServiceFactory for BeamsScope {
+    fn register(self, config: &mut AppService) {
+        for resource in self.resources {
+            resource.register(config);
+        }
     }
 }

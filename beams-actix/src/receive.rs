@@ -73,16 +73,16 @@ async fn receive<H: HandleWebhook>(
     let method =
         http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap_or(http::Method::GET);
     if let Err(rejection) = receiver.check_head(&method, length) {
-        return rejection.into_response();
+        return rejection.to_response();
     }
     let Ok(payload) = <web::Payload as FromRequest>::from_request(req, &mut payload).await else {
-        return receiver.unreadable().into_response();
+        return receiver.unreadable().to_response();
     };
     // The outer error is the limit, the inner one the connection.
     let body = match payload.to_bytes_limited(receiver.body_limit()).await {
         Ok(Ok(body)) => body,
-        Ok(Err(_)) => return receiver.unreadable().into_response(),
-        Err(_) => return receiver.too_large().into_response(),
+        Ok(Err(_)) => return receiver.unreadable().to_response(),
+        Err(_) => return receiver.too_large().to_response(),
     };
     let mut headers = http::HeaderMap::new();
     for name in WEBHOOK_HEADERS {

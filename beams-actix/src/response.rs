@@ -7,22 +7,11 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 /// Converts a response built by beams-core into an actix-web [`HttpResponse`], unchanged.
 ///
 /// actix-web 4 is built on `http` 0.2 while beams-core speaks `http` 1, so the two `Response`
-/// types cannot convert with `From`. This function copies the status (by number), every
-/// header (by name and bytes, keeping repeated names in order and the `sensitive` flag) and
-/// moves the body (a `String` becomes actix's in-memory `Bytes` body without a copy). It adds
-/// and drops nothing: `Content-Length` and `Date` are the server's business, as for any
-/// actix response.
-///
-/// You only need it when you call beams-core yourself, e.g. from your own handler:
-///
-/// ```
-/// use beams_actix::{AuthRejection, into_actix};
-///
-/// let res = into_actix(AuthRejection::NotLoggedIn.into_response());
-/// assert_eq!(res.status().as_u16(), 401);
-/// assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
-/// ```
-pub fn into_actix(response: http::Response<String>) -> HttpResponse {
+/// types cannot convert with `From`. This copies the status (by number), every header (by
+/// name and bytes, keeping repeated names in order and the `sensitive` flag) and moves the
+/// body (a `String` becomes actix's in-memory `Bytes` body without a copy). It adds and drops
+/// nothing: `Content-Length` and `Date` are the server's business, as for any actix response.
+pub(crate) fn into_actix(response: http::Response<String>) -> HttpResponse {
     let (parts, body) = response.into_parts();
     // Both `http` versions accept exactly 100..=999, so this cannot fail.
     let status =

@@ -32,19 +32,22 @@ where
             .check_request(&core_method(req.method()), req.uri().query())
         {
             Ok(user) => user,
-            Err(rejection) => return rejection.into_response(),
+            Err(rejection) => return rejection.to_response(),
         };
-        let session = match E::from_request(req, payload).await {
-            Ok(extracted) => self.resolve.resolve_user_id(extracted).await.into(),
+        match E::from_request(req, payload).await {
+            Ok(extracted) => {
+                let session: SessionUser = self.resolve.resolve_user_id(extracted).await.into();
+                self.beams.authorize(&requested, session)
+            }
             Err(error) => {
                 let error: actix_web::Error = error.into();
-                SessionUser::Rejected {
-                    status: error.as_response_error().status_code().as_u16(),
-                    reason: error.to_string(),
-                }
+                let status = error.as_response_error().status_code().as_u16();
+                // Both `http` versions accept exactly 100..=999.
+                let status = http::StatusCode::from_u16(status)
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                self.beams.extractor_rejected(status, &error.to_string())
             }
-        };
-        self.beams.authorize(&requested, session)
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! A ready-made Pusher Beams auth route for [axum] apps.
+//! A ready-made Pusher Beams auth route for axum apps.
 //!
 //! Pusher Beams' client SDKs ask your backend for a *Beams Token* before they associate a
 //! device with a user: `GET /pusher/beams-auth?user_id=<id>`. This crate answers that request
@@ -75,7 +75,7 @@
 //! [`Router::merge`](axum::Router::merge) panics when both routers have a route at the same
 //! path. If your app already serves `/pusher/beams-auth` (or the path from
 //! [`BeamsAuthBuilder::path`]), remove that route, or mount the Beams route elsewhere with
-//! [`handler`]:
+//! [`method_router`]:
 //!
 //! ```
 //! # use axum::Router;
@@ -83,7 +83,7 @@
 //! # let beams = beams_axum::BeamsAuth::new(&beams_axum::Instance::new("my-instance", "my-secret").unwrap());
 //! let app: Router = Router::new().route(
 //!     "/api/beams-token",
-//!     beams_axum::handler(beams, |session: Session| async move {
+//!     beams_axum::method_router(beams, |session: Session| async move {
 //!         session.get::<String>("user_id").await
 //!     }),
 //! );
@@ -99,12 +99,12 @@
 //!
 //! Beams reports what happened to each publish through signed webhooks: which users' devices
 //! it reached, which users have no devices, and when a device acknowledged or the user opened
-//! the notification. With the `webhooks` feature, one line mounts a receiver that verifies
+//! the notification. With the `webhook` feature, one line mounts a receiver that verifies
 //! them (HMAC-SHA1 of the raw body, before anything parses it) and hands your closure a typed
 //! event:
 //!
 //! ```
-//! # #[cfg(feature = "webhooks")] {
+//! # #[cfg(feature = "webhook")] {
 //! use axum::Router;
 //! use beams_axum::webhook::{Webhook, WebhookReceiver};
 //!
@@ -130,34 +130,40 @@
 //!
 //! # Feature flags
 //!
-//! - `rust-crypto` (default) / `aws-lc-rs`: the HMAC backend of the tokens, forwarded to
-//!   beams-core.
+//! None is on by default: the route and its tokens need none.
+//!
 //! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
 //!   add HTTPS and imply `publish`.
-//! - `webhooks`: [`webhook_router`] and [`webhook`], receiving Beams' delivery reports.
+//! - `webhook`: [`webhook_router`] and [`webhook_method_router`], and [`webhook`]: receiving Beams' delivery
+//!   reports.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-#[cfg(feature = "webhooks")]
+#[cfg(feature = "webhook")]
 mod receive;
 mod route;
 
+#[doc(no_inline)]
 pub use beams_core;
 #[cfg(feature = "publish")]
 #[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
+#[doc(no_inline)]
 pub use beams_core::publish;
-#[cfg(feature = "webhooks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
+#[doc(no_inline)]
 pub use beams_core::webhook;
 // beams-core's whole root, so that nothing an adapter user meets needs `beams_core::`.
+#[doc(no_inline)]
 pub use beams_core::{
     AuthRejection, BeamsAuth, BeamsAuthBuilder, BeamsToken, ConfigError, Instance, InstanceBuilder,
-    ResolveUserId, SecretKey, SessionUser, TokenError, TokenIssuer, UserId, UserIdError,
+    Platform, ResolveUserId, SecretKey, SessionUser, TokenError, TokenIssuer, UnknownPlatform,
+    UserId, UserIdError,
 };
-#[cfg(feature = "webhooks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
-pub use receive::{webhook_handler, webhook_router};
-pub use route::{handler, router};
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
+pub use receive::{webhook_method_router, webhook_router};
+pub use route::{method_router, router};

@@ -47,12 +47,12 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let path = receiver.path().to_owned();
-    Router::new().route(&path, webhook_handler(receiver, handler))
+    Router::new().route(&path, webhook_method_router(receiver, handler))
 }
 
 /// The webhook receiver as a [`MethodRouter`], for a path of your choice. It answers every
 /// method: `POST` is received, all others get a JSON `405` with `Allow: POST`.
-pub fn webhook_handler<S, H>(receiver: WebhookReceiver, handler: H) -> MethodRouter<S>
+pub fn webhook_method_router<S, H>(receiver: WebhookReceiver, handler: H) -> MethodRouter<S>
 where
     H: HandleWebhook + Clone + Send + Sync + 'static,
     H::Future: Send,
@@ -95,13 +95,13 @@ async fn receive<H: HandleWebhook>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     if let Err(rejection) = receiver.check_head(req.method(), length) {
-        return rejection.into_response();
+        return rejection.to_response();
     }
     let (parts, body) = req.into_parts();
     let body: Bytes = match axum::body::to_bytes(body, receiver.body_limit()).await {
         Ok(body) => body,
-        Err(error) if is_length_limit(&error) => return receiver.too_large().into_response(),
-        Err(_) => return receiver.unreadable().into_response(),
+        Err(error) if is_length_limit(&error) => return receiver.too_large().to_response(),
+        Err(_) => return receiver.unreadable().to_response(),
     };
     receiver.receive(&parts.headers, &body, &handler).await
 }

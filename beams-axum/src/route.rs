@@ -11,6 +11,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Request};
 use axum::handler::Handler;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use beams_core::{BeamsAuth, ResolveUserId, SessionUser};
@@ -65,7 +66,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let path = beams.path().to_owned();
-    Router::new().route(&path, handler(beams, resolve))
+    Router::new().route(&path, method_router(beams, resolve))
 }
 
 /// The Beams auth route as a [`MethodRouter`], for mounting at a path of your choice with
@@ -107,11 +108,11 @@ where
 /// # let beams = beams_axum::BeamsAuth::new(&beams_axum::Instance::new("my-instance", "my-secret").unwrap());
 /// let state = AppState { tokens: Arc::new(HashMap::from([("t0k".into(), "alice".into())])) };
 /// let app: Router = Router::new()
-///     .route("/api/beams-token", beams_axum::handler(beams, |c: Caller| async move { c.0 }))
+///     .route("/api/beams-token", beams_axum::method_router(beams, |c: Caller| async move { c.0 }))
 ///     .with_state(state);
 /// # let _ = app;
 /// ```
-pub fn handler<S, E, R>(beams: BeamsAuth, resolve: R) -> MethodRouter<S>
+pub fn method_router<S, E, R>(beams: BeamsAuth, resolve: R) -> MethodRouter<S>
 where
     R: ResolveUserId<E> + Clone + Send + Sync + 'static,
     R::Future: Send,
@@ -125,7 +126,7 @@ where
     })
 }
 
-/// The handler behind [`router`] and [`handler`]. axum hands it the request and the host's
+/// The handler behind [`router`] and [`method_router`]. axum hands it the request and the host's
 /// state by value, so the state is not cloned a second time (as `State<S>` would).
 struct BeamsHandler<E, R> {
     beams: BeamsAuth,
@@ -160,7 +161,7 @@ where
         let requested = match beams.check_request(req.method(), req.uri().query()) {
             Ok(user) => user,
             Err(rejection) => {
-                return ResponseFuture::ready(rejection.into_response().into_response());
+                return ResponseFuture::ready(rejection.to_response().into_response());
             }
         };
         let (mut parts, _body) = req.into_parts();
@@ -171,17 +172,20 @@ where
             let extracted = E::from_request_parts(&mut parts, &state)
                 .await
                 .map_err(IntoResponse::into_response);
-            let session = match extracted {
-                Ok(value) => resolve.resolve_user_id(value).await.into(),
+            let response = match extracted {
+                Ok(value) => {
+                    let session: SessionUser = resolve.resolve_user_id(value).await.into();
+                    beams.authorize(&requested, session)
+                }
                 Err(rejection) => {
-                    let status = rejection.status().as_u16();
+                    let status = rejection.status();
                     let reason = RejectionDetail::read::<E>(rejection, status)
                         .await
                         .to_string();
-                    SessionUser::Rejected { status, reason }
+                    beams.extractor_rejected(status, &reason)
                 }
             };
-            beams.authorize(&requested, session).into_response()
+            response.into_response()
         }))
     }
 }
@@ -225,9 +229,9 @@ struct RejectionDetail {
 }
 
 impl RejectionDetail {
-    async fn read<E>(rejection: Response, status: u16) -> Self {
+    async fn read<E>(rejection: Response, status: StatusCode) -> Self {
         // beams-core logs 5xx rejections at warn and the rest at debug.
-        let logged = if status >= 500 {
+        let logged = if status.is_server_error() {
             tracing::enabled!(target: "beams::auth", tracing::Level::WARN)
         } else {
             tracing::enabled!(target: "beams::auth", tracing::Level::DEBUG)

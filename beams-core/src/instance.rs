@@ -1,6 +1,5 @@
 //! What identifies a Beams instance: its id, its secret key and its endpoint.
 
-use std::fmt;
 use std::time::Duration;
 
 const ENV_INSTANCE_ID: &str = "BEAMS_INSTANCE_ID";
@@ -8,7 +7,7 @@ const ENV_SECRET_KEY: &str = "BEAMS_SECRET_KEY";
 const ENV_ENDPOINT: &str = "BEAMS_ENDPOINT";
 
 /// Why an [`Instance`], a [`BeamsAuth`](crate::BeamsAuth), a [`TokenIssuer`](crate::TokenIssuer)
-/// or (with the `webhooks` feature) a `WebhookReceiver` could not be built.
+/// or (with the `webhook` feature) a `WebhookReceiver` could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -29,6 +28,8 @@ pub enum ConfigError {
     #[error("the Beams secret key is empty")]
     EmptySecretKey,
     /// A webhook secret is empty.
+    #[cfg(feature = "webhook")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
     #[error("a Beams webhook secret is empty")]
     EmptyWebhookSecret,
     /// The token lifetime is zero or longer than [`TokenIssuer::MAX_TTL`](crate::TokenIssuer::MAX_TTL).
@@ -59,6 +60,51 @@ pub enum ConfigError {
     },
 }
 
+/// The methods and impls of a secret held as a redacting string type: `new`,
+/// `expose_secret`, `Debug`/`Display` showing `<redacted>`, `From<String>` and `From<&str>`.
+/// No `PartialEq`: a derived one would compare secrets in variable time.
+macro_rules! redacted_secret {
+    ($name:ident) => {
+        impl $name {
+            /// Wraps a secret.
+            pub fn new(secret: impl Into<String>) -> Self {
+                Self(secret.into().into_boxed_str())
+            }
+
+            /// The secret itself, for signing or verifying. Never log it.
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("<redacted>")
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self::new(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self::new(value)
+            }
+        }
+    };
+}
+#[cfg(feature = "webhook")]
+pub(crate) use redacted_secret;
+
 /// A Beams secret key. Its `Debug` and `Display` never show it.
 ///
 /// ```
@@ -78,41 +124,7 @@ pub enum ConfigError {
 #[derive(Clone)]
 pub struct SecretKey(Box<str>);
 
-impl SecretKey {
-    /// Wraps a secret key.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into().into_boxed_str())
-    }
-
-    /// The secret itself, for signing and for the `Authorization` header. Never log it.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretKey(<redacted>)")
-    }
-}
-
-impl fmt::Display for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl From<String> for SecretKey {
-    fn from(value: String) -> Self {
-        Self::new(value)
-    }
-}
-
-impl From<&str> for SecretKey {
-    fn from(value: &str) -> Self {
-        Self::new(value)
-    }
-}
+redacted_secret!(SecretKey);
 
 /// What identifies one Beams instance: its id, its secret key and the endpoint its APIs are
 /// served at. The auth route ([`BeamsAuth`](crate::BeamsAuth)), the token issuer and the

@@ -28,17 +28,19 @@
 //!
 //! # Feature flags
 //!
-//! - `rust-crypto` (default): HMAC-SHA256 on RustCrypto's `hmac` and `sha2`, as a jsonwebtoken
-//!   signer (no RSA, ECDSA or EdDSA code is built). `aws-lc-rs`: jsonwebtoken's aws-lc-rs
-//!   backend instead (a C build). With both, `rust-crypto` is used.
-//! - `webhooks`: [`webhook`], receiving Beams' delivery reports (signed webhooks).
-//! - `tower`: [`tower::BeamsAuthLayer`], the route in front of any tower service (and, with
-//!   `webhooks`, the webhook receiver).
-//! - `publish`: [`publish`], the reqwest client (plain HTTP only); `rustls-tls` or
+//! None is on by default: the default build is the route's decision and the tokens
+//! (HMAC-SHA256 on RustCrypto's `hmac` and `sha2`; no JWT library, no RSA, ECDSA or EdDSA
+//! code, no C build).
+//!
+//! - `tower`: `tower::BeamsAuthLayer`, the route in front of any tower service (and, with
+//!   `webhook`, the webhook receiver).
+//! - `webhook`: the `webhook` module, receiving Beams' delivery reports (signed webhooks).
+//! - `publish`: the `publish` module, the reqwest client (plain HTTP only); `rustls-tls` or
 //!   `native-tls` add HTTPS, which Beams itself needs, and imply `publish`.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
-//! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests.
+//! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests (implies
+//!   `publish`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
@@ -54,8 +56,8 @@ pub mod publish;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
-#[cfg(feature = "webhooks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
 
 pub use auth::{AuthRejection, BeamsAuth, BeamsAuthBuilder, ResolveUserId, SessionUser};

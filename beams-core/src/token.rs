@@ -5,13 +5,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::{ConfigError, Instance, UserId};
-
-#[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]
-compile_error!(
-    "beams-core needs a crypto backend: enable the `rust-crypto` or `aws-lc-rs` feature"
-);
 
 /// `base64url({"alg":"HS256","typ":"JWT"})`, the header every Beams Token carries (in the
 /// order the official SDKs write it, which the signature covers).
@@ -21,9 +18,6 @@ const HEADER_B64: &[u8] = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
-    /// The crypto backend failed to sign (it does not for HS256 with a non-empty key).
-    #[error("signing the Beams Token failed")]
-    Signing(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The system clock is before 1970 or the expiry does not fit.
     #[error("the system clock is unusable for token expiry")]
     Clock,
@@ -79,14 +73,14 @@ struct Claims<'a> {
 /// `exp`, `iss` (`https://{instance id}.pushnotifications.pusher.com`) and `sub` — no `iat`,
 /// so a clock running slightly ahead of Beams' cannot make them "used before issued".
 ///
-/// Signing goes through a jsonwebtoken `JwtSigner`: with the default `rust-crypto` feature
-/// an HMAC-SHA256 signer built on RustCrypto's `hmac` and `sha2`, keyed once here; with only
-/// `aws-lc-rs`, jsonwebtoken's aws-lc-rs backend. The backend is used directly, never
-/// installed as jsonwebtoken's process-wide default, so it cannot clash with a host's own
-/// use of jsonwebtoken.
+/// The signature is HMAC-SHA256 from RustCrypto's `hmac` and `sha2`, keyed once here; the
+/// claims are written by `serde_json` and encoded by the `base64` crate. HS256 is the only
+/// algorithm Beams uses, so no JWT library (and none of its RSA, ECDSA or EdDSA code) is
+/// linked, and nothing is installed process-wide that could clash with a host's own JWT
+/// library.
 ///
 /// ```
-/// use beams_core::{Instance, TokenIssuer, UserId};
+/// use beams_core::{BeamsAuth, Instance, TokenIssuer, UserId};
 /// use std::time::Duration;
 ///
 /// let instance = Instance::new("1b880590-6301-4bb5-b34f-45db1c5f5644", "secret")?;
@@ -95,16 +89,17 @@ struct Claims<'a> {
 /// let token = issuer.issue(&UserId::new("alice")?)?;
 /// assert_eq!(token.as_str().split('.').count(), 3);
 ///
-/// let hourly = TokenIssuer::with_ttl(&instance, Duration::from_secs(3600))?;
-/// assert_eq!(hourly.ttl(), Duration::from_secs(3600));
-/// assert!(TokenIssuer::with_ttl(&instance, Duration::from_secs(2 * 86_400)).is_err());
+/// // A shorter lifetime is a setting of the route: `BeamsAuth::builder(..).token_ttl(..)`.
+/// let hourly = BeamsAuth::builder(&instance).token_ttl(Duration::from_secs(3600)).build()?;
+/// assert_eq!(hourly.issuer().ttl(), Duration::from_secs(3600));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct TokenIssuer {
     /// The `iss` claim.
     issuer: Box<str>,
-    signer: Signer,
+    /// HMAC-SHA256 keyed with the secret key; each token clones the keyed state.
+    key: Hmac<Sha256>,
     ttl: Duration,
 }
 
@@ -126,15 +121,11 @@ impl TokenIssuer {
     pub fn new(instance: &Instance) -> Self {
         Self {
             issuer: instance.issuer().into_boxed_str(),
-            signer: Signer::new(instance.secret_key().expose_secret().as_bytes()),
+            // HMAC takes keys of any length.
+            key: Hmac::new_from_slice(instance.secret_key().expose_secret().as_bytes())
+                .expect("HMAC accepts any key length"),
             ttl: Self::MAX_TTL,
         }
-    }
-
-    /// An issuer whose tokens live `ttl`: at least 1 second, at most
-    /// [`MAX_TTL`](Self::MAX_TTL).
-    pub fn with_ttl(instance: &Instance, ttl: Duration) -> Result<Self, ConfigError> {
-        Self::new(instance).checked_ttl(ttl)
     }
 
     /// This issuer with another TTL, if it is within bounds.
@@ -160,7 +151,7 @@ impl TokenIssuer {
     pub fn issue_at(&self, user: &UserId, now: SystemTime) -> Result<BeamsToken, TokenError> {
         let exp = self.expiry_at(now)?;
         let mut token = Vec::with_capacity(self.token_len_hint(user));
-        self.write_token(user, exp, &mut token)?;
+        self.write_token(user, exp, &mut token);
         Ok(BeamsToken {
             token: String::from_utf8(token).expect("a token is ASCII"),
             expires_at: exp,
@@ -186,12 +177,7 @@ impl TokenIssuer {
 
     /// Appends the token — header, claims and signature — to `out`; the signing input is the
     /// appended bytes themselves.
-    pub(crate) fn write_token(
-        &self,
-        user: &UserId,
-        exp: u64,
-        out: &mut Vec<u8>,
-    ) -> Result<(), TokenError> {
+    pub(crate) fn write_token(&self, user: &UserId, exp: u64, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(HEADER_B64);
         out.push(b'.');
@@ -202,10 +188,11 @@ impl TokenIssuer {
         })
         .expect("integers and strings serialize");
         append_base64url(&claims, out);
-        let signature = self.signer.sign(&out[start..])?;
+        let mut mac = self.key.clone();
+        mac.update(&out[start..]);
+        let signature = mac.finalize().into_bytes();
         out.push(b'.');
         append_base64url(&signature, out);
-        Ok(())
     }
 }
 
@@ -217,85 +204,6 @@ fn append_base64url(input: &[u8], out: &mut Vec<u8>) {
     URL_SAFE_NO_PAD
         .encode_slice(input, &mut out[start..])
         .expect("the slice has exactly the encoded length");
-}
-
-/// The HMAC-SHA256 signer of the selected backend; `rust-crypto` wins when both are on.
-#[derive(Clone)]
-enum Signer {
-    /// Keyed once: each token clones the keyed state.
-    #[cfg(feature = "rust-crypto")]
-    RustCrypto(hs256::Hs256Signer),
-    /// jsonwebtoken's aws-lc-rs signer, made from the key for each token (its signers are
-    /// neither `Send` nor `Sync`).
-    #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
-    AwsLc(jsonwebtoken::EncodingKey),
-}
-
-impl Signer {
-    fn new(key: &[u8]) -> Self {
-        #[cfg(feature = "rust-crypto")]
-        {
-            Self::RustCrypto(hs256::Hs256Signer::new(key))
-        }
-        #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
-        {
-            Self::AwsLc(jsonwebtoken::EncodingKey::from_secret(key))
-        }
-    }
-
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
-        let signing = |e: signature::Error| TokenError::Signing(Box::new(e));
-        match self {
-            #[cfg(feature = "rust-crypto")]
-            Self::RustCrypto(signer) => {
-                signature::Signer::try_sign(signer, message).map_err(signing)
-            }
-            #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
-            Self::AwsLc(key) => {
-                let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-                let signer = (provider.signer_factory)(&jsonwebtoken::Algorithm::HS256, key)
-                    .map_err(|e| TokenError::Signing(Box::new(e)))?;
-                signature::Signer::try_sign(&*signer, message).map_err(signing)
-            }
-        }
-    }
-}
-
-#[cfg(feature = "rust-crypto")]
-mod hs256 {
-    //! A jsonwebtoken signer for HS256 on RustCrypto's `hmac` and `sha2`: the only algorithm
-    //! Beams uses, without the RSA, ECDSA and EdDSA code of jsonwebtoken's `rust_crypto`
-    //! backend.
-
-    use hmac::{Hmac, Mac};
-    use jsonwebtoken::Algorithm;
-    use jsonwebtoken::crypto::JwtSigner;
-    use sha2::Sha256;
-
-    /// HMAC-SHA256 keyed once; signing clones the keyed state.
-    #[derive(Clone)]
-    pub(super) struct Hs256Signer(Hmac<Sha256>);
-
-    impl Hs256Signer {
-        pub(super) fn new(key: &[u8]) -> Self {
-            // HMAC takes keys of any length.
-            Self(Hmac::new_from_slice(key).expect("HMAC accepts any key length"))
-        }
-    }
-
-    impl signature::Signer<Vec<u8>> for Hs256Signer {
-        fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
-            let mut mac = self.0.clone();
-            mac.update(message);
-            Ok(mac.finalize().into_bytes().to_vec())
-        }
-    }
-
-    impl JwtSigner for Hs256Signer {
-        fn algorithm(&self) -> Algorithm {
-            Algorithm::HS256
-        }
-    }
 }
 
 #[cfg(test)]
@@ -373,7 +281,8 @@ mod tests {
 
     #[test]
     fn ttl_is_applied_and_bounded() {
-        let issuer = TokenIssuer::with_ttl(&instance(), Duration::from_secs(60)).unwrap();
+        let with_ttl = |ttl| TokenIssuer::new(&instance()).checked_ttl(ttl);
+        let issuer = with_ttl(Duration::from_secs(60)).unwrap();
         let t = issuer
             .issue_at(
                 &UserId::new("a").unwrap(),
@@ -395,11 +304,11 @@ mod tests {
             TokenIssuer::MAX_TTL + Duration::from_secs(1),
         ] {
             assert_eq!(
-                TokenIssuer::with_ttl(&instance(), bad).unwrap_err(),
+                with_ttl(bad).unwrap_err(),
                 ConfigError::InvalidTokenTtl(bad)
             );
         }
-        assert!(TokenIssuer::with_ttl(&instance(), TokenIssuer::MAX_TTL).is_ok());
+        assert!(with_ttl(TokenIssuer::MAX_TTL).is_ok());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The webhook receiver as a tower layer. The signature below was computed with Python's
 //! `hmac` module (`hmac.new(b"webhook-secret", BODY, hashlib.sha1).hexdigest()`).
-#![cfg(all(feature = "tower", feature = "webhooks"))]
+#![cfg(all(feature = "tower", feature = "webhook"))]
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

@@ -8,6 +8,7 @@ mod query;
 mod resolve;
 mod response;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ const SESSION_RETRY_AFTER_SECS: u32 = 5;
 
 /// Why the auth route refused to issue a token. Every rejection is answered with Beams' own
 /// error shape, `{"error":"<reason phrase>","description":"<sentence>"}`, built by
-/// [`into_response`](Self::into_response).
+/// [`to_response`](Self::to_response).
 ///
 /// ```
 /// use beams_core::AuthRejection;
@@ -34,7 +35,7 @@ const SESSION_RETRY_AFTER_SECS: u32 = 5;
 ///     r.body_text(),
 ///     r#"{"error":"Unauthorized","description":"The requested user_id is not the logged-in user."}"#
 /// );
-/// let res = AuthRejection::SessionUnavailable.into_response();
+/// let res = AuthRejection::SessionUnavailable.to_response();
 /// assert_eq!(res.status(), 503);
 /// assert_eq!(res.headers()["retry-after"], "5");
 /// ```
@@ -60,7 +61,7 @@ pub enum AuthRejection {
     #[error("the session extractor failed with status {status}")]
     ExtractorRejected {
         /// The HTTP status of the extractor's own rejection.
-        status: u16,
+        status: StatusCode,
     },
     /// The requested `user_id` differs from the logged-in user.
     #[error("the requested user_id is not the logged-in user")]
@@ -112,8 +113,8 @@ impl AuthRejection {
     }
 
     /// The human sentence of the JSON body's `description`.
-    pub fn description(&self) -> &'static str {
-        match self {
+    pub fn description(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             Self::MissingUserId => "The user_id query parameter is required.",
             Self::RepeatedUserId => "The user_id query parameter must appear exactly once.",
             Self::MalformedUserId => {
@@ -136,17 +137,17 @@ impl AuthRejection {
             }
             Self::MethodNotAllowed => "Use GET to request a Beams Token.",
             Self::TokenFailed => "The Beams Token could not be issued.",
-        }
+        })
     }
 
     /// The JSON body: `{"error":"<reason phrase>","description":"<sentence>"}`.
     pub fn body_text(&self) -> String {
-        response::error_body(self.status(), self.description())
+        response::error_body(self.status(), &self.description())
     }
 
     /// The complete response: status, the route's headers, the JSON body, plus
     /// `Allow: GET` on a 405 and `Retry-After` on a 503.
-    pub fn into_response(self) -> Response<String> {
+    pub fn to_response(&self) -> Response<String> {
         let mut res = response::json(self.status(), self.body_text());
         match self {
             Self::MethodNotAllowed => response::set_allow_get(&mut res),
@@ -175,7 +176,7 @@ impl AuthRejection {
 /// let requested = auth.check_request(&Method::GET, Some("user_id=john+test%40example.com")).unwrap();
 /// assert_eq!(requested, "john+test@example.com"); // `+` stays a plus
 /// let refused = auth.check_request(&Method::GET, Some("user_id=%ZZ")).unwrap_err();
-/// assert_eq!(refused.into_response().status(), 400);
+/// assert_eq!(refused.to_response().status(), 400);
 ///
 /// // Phase 2 compares with the host's logged-in user and issues the token.
 /// let ok = auth.authorize(&requested, SessionUser::LoggedIn("john+test@example.com".into()));
@@ -312,22 +313,40 @@ impl BeamsAuth {
                 );
                 AuthRejection::SessionUnavailable
             }
-            SessionUser::Rejected { status, reason } => {
-                if status >= 500 {
-                    tracing::warn!(
-                        target: "beams::auth",
-                        status,
-                        ?reason,
-                        "the session extractor failed; is the host's session layer installed around the Beams route?"
-                    );
-                } else {
-                    tracing::debug!(target: "beams::auth", status, ?reason, "the session extractor rejected the request");
-                }
-                AuthRejection::ExtractorRejected { status }
-            }
         };
         log_rejection(&rejection);
-        rejection.into_response()
+        rejection.to_response()
+    }
+
+    /// Phase 2 when the host's extractor itself failed (for adapters: the extractor runs
+    /// before the hook, so there is no [`SessionUser`]): a `401`, logged at warn when the
+    /// extractor's `status` is a 5xx (the host is misconfigured, e.g. its session layer is
+    /// missing around the route) and at debug otherwise (credentials absent). `reason` is
+    /// the extractor's own message, for that log only; it is logged escaped.
+    ///
+    /// ```
+    /// use beams_core::{BeamsAuth, Instance};
+    /// use http::StatusCode;
+    ///
+    /// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
+    /// let res = auth.extractor_rejected(StatusCode::INTERNAL_SERVER_ERROR, "missing session layer");
+    /// assert_eq!(res.status(), 401);
+    /// # Ok::<(), beams_core::ConfigError>(())
+    /// ```
+    pub fn extractor_rejected(&self, status: StatusCode, reason: &str) -> Response<String> {
+        if status.is_server_error() {
+            tracing::warn!(
+                target: "beams::auth",
+                status = status.as_u16(),
+                ?reason,
+                "the session extractor failed; is the host's session layer installed around the Beams route?"
+            );
+        } else {
+            tracing::debug!(target: "beams::auth", status = status.as_u16(), ?reason, "the session extractor rejected the request");
+        }
+        let rejection = AuthRejection::ExtractorRejected { status };
+        log_rejection(&rejection);
+        rejection.to_response()
     }
 }
 
@@ -399,14 +418,16 @@ mod tests {
             AuthRejection::InvalidUserId(UserIdError::TooLong(165)),
             AuthRejection::InvalidUserId(UserIdError::NotUtf8(0)),
             AuthRejection::NotLoggedIn,
-            AuthRejection::ExtractorRejected { status: 500 },
+            AuthRejection::ExtractorRejected {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+            },
             AuthRejection::UserMismatch,
             AuthRejection::SessionUnavailable,
             AuthRejection::MethodNotAllowed,
             AuthRejection::TokenFailed,
         ];
         for r in all {
-            let res = r.clone().into_response();
+            let res = r.to_response();
             assert_eq!(res.status(), r.status());
             let v: serde_json::Value = serde_json::from_str(res.body()).unwrap();
             assert_eq!(v["error"], r.status().canonical_reason().unwrap());
@@ -451,14 +472,8 @@ mod tests {
         assert_eq!(status(SessionUser::LoggedIn("alice ".into())), 401);
         assert_eq!(status(SessionUser::LoggedOut), 401);
         assert_eq!(status(SessionUser::Unavailable("down".into())), 503);
-        for code in [401, 500] {
-            let res = a.authorize(
-                &user("alice"),
-                SessionUser::Rejected {
-                    status: code,
-                    reason: "layer missing".into(),
-                },
-            );
+        for code in [StatusCode::UNAUTHORIZED, StatusCode::INTERNAL_SERVER_ERROR] {
+            let res = a.extractor_rejected(code, "layer missing");
             assert_eq!(res.status(), 401);
             assert!(res.body().contains("could not be read"));
         }

@@ -32,15 +32,6 @@ pub enum SessionUser {
     /// `Retry-After`, and a warn log with this reason. Not "logged out": the client SDK would
     /// then tell the user they are not logged in.
     Unavailable(String),
-    /// The host's extractor rejected the request with this status (set by the adapters):
-    /// `401`, logged at warn for a 5xx (the host is misconfigured, e.g. its session layer is
-    /// missing) and at debug for a 4xx.
-    Rejected {
-        /// The status of the extractor's own rejection.
-        status: u16,
-        /// What the rejection said, for the log.
-        reason: String,
-    },
 }
 
 impl From<Option<String>> for SessionUser {

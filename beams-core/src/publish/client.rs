@@ -10,7 +10,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, 
 use http::{Method, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::error::{PublishError, ValidationError};
+use super::error::{NetworkErrorKind, PublishError, ValidationError};
 use super::limit::{LocalRateLimiter, RateLimiter};
 use super::notification::Notification;
 use super::retry::{RetryPolicy, parse_retry_after};
@@ -22,6 +22,9 @@ pub(crate) const LIBRARY: &str = concat!("beams-rs ", env!("CARGO_PKG_VERSION"))
 
 /// Longest response body read; the rest is dropped (answers are tiny JSON objects).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The default timeout of each attempt.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest connect timeout of the default HTTP client.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,6 +54,9 @@ pub enum BuildError {
     /// The retry policy is unusable.
     #[error("invalid retry policy: {0}")]
     InvalidRetryPolicy(&'static str),
+    /// The per-request timeout is zero.
+    #[error("the per-request timeout must not be zero")]
+    ZeroTimeout,
     /// The endpoint is `https://` but this build has no TLS backend: enable the `rustls-tls`
     /// or `native-tls` feature.
     #[error(
@@ -86,6 +92,7 @@ pub struct BeamsClient {
     endpoint: Box<str>,
     authorization: HeaderValue,
     policy: RetryPolicy,
+    timeout: Duration,
     limiter: Arc<dyn RateLimiter>,
 }
 
@@ -96,6 +103,7 @@ impl fmt::Debug for BeamsClient {
             .field("endpoint", &self.endpoint)
             .field("secret_key", &"<redacted>")
             .field("retry_policy", &self.policy)
+            .field("timeout", &self.timeout)
             .field("rate_limiter", &self.limiter)
             .finish_non_exhaustive()
     }
@@ -115,7 +123,7 @@ impl fmt::Debug for BeamsClient {
 ///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
 ///     .timeout(Duration::from_secs(3))
 ///     .build()?;
-/// assert_eq!(client.retry_policy().timeout(), Duration::from_secs(3));
+/// assert_eq!(client.timeout(), Duration::from_secs(3));
 /// assert!(!format!("{client:?}").contains("my-secret"));
 ///
 /// let refused = BeamsClient::builder(&instance)
@@ -130,12 +138,13 @@ pub struct BeamsClientBuilder {
     instance: Instance,
     http: Option<reqwest::Client>,
     policy: RetryPolicy,
+    timeout: Duration,
     limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 impl BeamsClientBuilder {
     /// Uses this `reqwest::Client` (proxies, TLS roots, pool settings…). Its own timeouts
-    /// apply too; the per-request timeout of the retry policy is set on each request. Build
+    /// apply too; [`timeout`](Self::timeout) is set on each request. Build
     /// it with `redirect(reqwest::redirect::Policy::none())`: Beams never redirects, and a
     /// client that follows redirects would re-send the user ids and the notification to
     /// whatever host a redirect names. (The default client follows none.)
@@ -159,9 +168,10 @@ impl BeamsClientBuilder {
         self
     }
 
-    /// Sets the per-request timeout (shorthand for the retry policy's).
+    /// The timeout of each attempt, from connecting to the end of the answer's body
+    /// (default 10 s; zero is refused by [`build`](Self::build)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.policy = self.policy.with_timeout(timeout);
+        self.timeout = timeout;
         self
     }
 
@@ -172,10 +182,8 @@ impl BeamsClientBuilder {
                 "max_attempts must be at least 1",
             ));
         }
-        if self.policy.timeout().is_zero() {
-            return Err(BuildError::InvalidRetryPolicy(
-                "the timeout must not be zero",
-            ));
+        if self.timeout.is_zero() {
+            return Err(BuildError::ZeroTimeout);
         }
         let mut authorization = HeaderValue::from_str(&format!(
             "Bearer {}",
@@ -191,7 +199,7 @@ impl BeamsClientBuilder {
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
-                .connect_timeout(self.policy.timeout().min(MAX_CONNECT_TIMEOUT))
+                .connect_timeout(self.timeout.min(MAX_CONNECT_TIMEOUT))
                 // Beams never redirects: a 3xx is answered as an error, never followed.
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -203,6 +211,7 @@ impl BeamsClientBuilder {
             endpoint: self.instance.endpoint().into(),
             authorization,
             policy: self.policy,
+            timeout: self.timeout,
             limiter: self
                 .limiter
                 .unwrap_or_else(|| Arc::new(LocalRateLimiter::beams())),
@@ -229,6 +238,7 @@ impl BeamsClient {
             instance: instance.clone(),
             http: None,
             policy: RetryPolicy::default(),
+            timeout: DEFAULT_TIMEOUT,
             limiter: None,
         }
     }
@@ -246,6 +256,11 @@ impl BeamsClient {
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.policy
+    }
+
+    /// The timeout of each attempt.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn publish(
@@ -299,7 +314,7 @@ impl BeamsClient {
                     // Debug: no text from the network reaches the log unescaped.
                     tracing::debug!(%method, path, attempt, ?error, "Beams API request failed");
                     let retryable = match &error {
-                        PublishError::Network { connect: true, .. } => true,
+                        PublishError::Network { kind, .. } if kind.nothing_sent() => true,
                         PublishError::Network { .. } | PublishError::Timeout { .. } => {
                             idempotent == Idempotent::Yes
                         }
@@ -336,7 +351,7 @@ impl BeamsClient {
         let mut request = self
             .http
             .request(method.clone(), url)
-            .timeout(self.policy.timeout())
+            .timeout(self.timeout)
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, "application/json")
             .header("x-pusher-library", LIBRARY);
@@ -365,16 +380,16 @@ impl BeamsClient {
         // A connect error (even a connect timeout) means nothing was sent.
         if error.is_connect() {
             PublishError::Network {
-                connect: true,
+                kind: NetworkErrorKind::Connect,
                 source: Box::new(error.without_url()),
             }
         } else if error.is_timeout() {
             PublishError::Timeout {
-                timeout: self.policy.timeout(),
+                timeout: self.timeout,
             }
         } else {
             PublishError::Network {
-                connect: false,
+                kind: NetworkErrorKind::AfterConnect,
                 source: Box::new(error.without_url()),
             }
         }

@@ -14,6 +14,33 @@ const SNIPPET_CHARS: usize = 200;
 /// A boxed error usable as the source of [`PublishError::Network`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// When a [`PublishError::Network`] failure happened, which decides whether the request may
+/// have reached Beams (and so whether retrying it could publish twice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetworkErrorKind {
+    /// No connection could be made: nothing was sent, so a retry cannot duplicate.
+    Connect,
+    /// The connection failed after it was made: the request may have been delivered.
+    AfterConnect,
+}
+
+impl NetworkErrorKind {
+    /// Whether the request certainly never reached Beams.
+    pub fn nothing_sent(self) -> bool {
+        self == Self::Connect
+    }
+}
+
+impl fmt::Display for NetworkErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "could not connect, nothing was sent",
+            Self::AfterConnect => "the request may have been delivered",
+        })
+    }
+}
+
 /// Why a publish or delete was refused locally, before any request was made.
 ///
 /// Every variant about a list item names its index (0-based) and its value.
@@ -297,14 +324,11 @@ pub enum PublishError {
         /// The per-request timeout that elapsed.
         timeout: Duration,
     },
-    /// The connection failed. With `connect: true` it failed before the request was sent.
-    #[error(
-        "network error talking to Beams ({}): {source}",
-        if *.connect { "could not connect, nothing was sent" } else { "the request may have been delivered" }
-    )]
+    /// The connection failed; `kind` says whether the request may have reached Beams.
+    #[error("network error talking to Beams ({kind}): {source}")]
     Network {
-        /// Whether the failure happened while connecting, so nothing was sent.
-        connect: bool,
+        /// When the failure happened: before anything was sent, or later.
+        kind: NetworkErrorKind,
         /// The underlying error (without the URL).
         source: BoxError,
     },

@@ -105,7 +105,7 @@ impl RateLimiter for LocalRateLimiter {
 }
 
 #[cfg(feature = "redis-rate-limit")]
-pub use redis_limiter::RedisRateLimiter;
+pub use redis_limiter::{InvalidRedisUrl, RedisRateLimiter};
 
 #[cfg(feature = "redis-rate-limit")]
 mod redis_limiter {
@@ -138,6 +138,16 @@ return wait
     /// that is down or paused fails the request quickly instead of holding it.
     const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
+    /// The URL given to [`RedisRateLimiter`] could not be parsed (feature `redis-rate-limit`).
+    #[derive(Debug, thiserror::Error)]
+    #[error("invalid Redis URL: {source}")]
+    pub struct InvalidRedisUrl {
+        /// What the Redis client said about it (the URL itself is not repeated: it may
+        /// hold a password).
+        #[source]
+        source: redis::RedisError,
+    }
+
     /// A rate limiter shared by every process that uses the same Redis and key: all
     /// replicas of an app together stay under Beams' limit (feature `redis-rate-limit`).
     ///
@@ -150,10 +160,11 @@ return wait
     /// use beams_core::Instance;
     /// use beams_core::publish::{BeamsClient, RedisRateLimiter};
     ///
-    /// # fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let instance = Instance::from_env()?;
+    /// let redis_url = std::env::var("REDIS_URL")?;
     /// // The same key on every replica: one budget per Beams instance.
-    /// let limiter = RedisRateLimiter::beams("redis://127.0.0.1:6379", instance.id())?;
+    /// let limiter = RedisRateLimiter::beams(&redis_url, instance.id())?;
     /// let client = BeamsClient::builder(&instance)
     ///     .rate_limiter(Arc::new(limiter))
     ///     .build()?;
@@ -190,9 +201,9 @@ return wait
             key: impl Into<String>,
             per_second: u32,
             burst: u32,
-        ) -> Result<Self, BoxError> {
+        ) -> Result<Self, InvalidRedisUrl> {
             Ok(Self {
-                client: redis::Client::open(url)?,
+                client: redis::Client::open(url).map_err(|source| InvalidRedisUrl { source })?,
                 connection: tokio::sync::Mutex::new(None),
                 script: redis::Script::new(GCRA),
                 key: key.into(),
@@ -203,7 +214,7 @@ return wait
 
         /// Beams' budget for `instance_id` (key `beams-rs:rate:{instance_id}`): 90 requests
         /// per second, 5 at once, as [`LocalRateLimiter::beams`](super::LocalRateLimiter::beams).
-        pub fn beams(url: &str, instance_id: &str) -> Result<Self, BoxError> {
+        pub fn beams(url: &str, instance_id: &str) -> Result<Self, InvalidRedisUrl> {
             Self::new(url, format!("beams-rs:rate:{instance_id}"), 90, 5)
         }
 

@@ -43,14 +43,14 @@ mod retry;
 mod validate;
 
 pub use client::{BeamsClient, BeamsClientBuilder, BuildError};
-pub use error::{ApiError, BoxError, PublishError, ValidationError};
+pub use error::{ApiError, BoxError, NetworkErrorKind, PublishError, ValidationError};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use fake::{FakePublisher, PublishCall};
 pub use fanout::{BatchOutcome, FanOut, FanOutReport, InvalidUser};
 #[cfg(feature = "redis-rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis-rate-limit")))]
-pub use limit::RedisRateLimiter;
+pub use limit::{InvalidRedisUrl, RedisRateLimiter};
 pub use limit::{LocalRateLimiter, RateLimiter};
 pub use notification::{
     ApnsAlert, ApnsPayload, ApnsPriority, Aps, FcmNotification, FcmPayload, FcmPriority,

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, SystemTime};
 
-/// How [`BeamsClient`](super::BeamsClient) retries, and its per-request timeout.
+/// How [`BeamsClient`](super::BeamsClient) retries. (The timeout of each attempt is the
+/// client's: [`BeamsClientBuilder::timeout`](super::BeamsClientBuilder::timeout).)
 ///
 /// Only what cannot send a notification twice is retried:
 ///
@@ -20,8 +21,7 @@ use std::time::{Duration, SystemTime};
 /// error ([`PublishError::RateLimited`](super::PublishError::RateLimited)) carries the wait
 /// Beams asked for, and the caller decides.
 ///
-/// Defaults: **3 attempts** in all, **100 ms** base delay, **10 s** max delay, **10 s**
-/// timeout per attempt.
+/// Defaults: **3 attempts** in all, **100 ms** base delay, **10 s** max delay.
 ///
 /// ```
 /// use beams_core::publish::RetryPolicy;
@@ -29,8 +29,7 @@ use std::time::{Duration, SystemTime};
 ///
 /// let policy = RetryPolicy::default()
 ///     .with_max_attempts(5)
-///     .with_base_delay(Duration::from_millis(50))
-///     .with_timeout(Duration::from_secs(5));
+///     .with_base_delay(Duration::from_millis(50));
 /// assert_eq!(policy.max_attempts(), 5);
 /// assert_eq!(policy.max_delay(), Duration::from_secs(10));
 /// assert_eq!(RetryPolicy::no_retries().max_attempts(), 1);
@@ -40,7 +39,6 @@ pub struct RetryPolicy {
     max_attempts: u32,
     base_delay: Duration,
     max_delay: Duration,
-    timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -49,7 +47,6 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
-            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -82,14 +79,6 @@ impl RetryPolicy {
         self
     }
 
-    /// The timeout of each attempt, from connecting to the end of the body (default 10 s;
-    /// zero is refused by the client builder).
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// Attempts in all.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
@@ -103,11 +92,6 @@ impl RetryPolicy {
     /// The longest wait between attempts.
     pub fn max_delay(&self) -> Duration {
         self.max_delay
-    }
-
-    /// The per-attempt timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     /// The random backoff before retry number `retry` (1 for the first retry).

@@ -37,7 +37,7 @@
 
 mod body;
 mod future;
-#[cfg(feature = "webhooks")]
+#[cfg(feature = "webhook")]
 mod webhook;
 
 use std::task::{Context, Poll};
@@ -48,8 +48,8 @@ use tower_service::Service;
 
 pub use body::BeamsBody;
 pub use future::BeamsAuthFuture;
-#[cfg(feature = "webhooks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub use webhook::{BeamsWebhookFuture, BeamsWebhookLayer, BeamsWebhookService};
 
 use crate::{BeamsAuth, ResolveUserId};
@@ -136,7 +136,7 @@ where
             return BeamsAuthFuture::inner(self.inner.call(req));
         }
         match self.auth.check_request(req.method(), req.uri().query()) {
-            Err(rejection) => BeamsAuthFuture::ready(rejection.into_response()),
+            Err(rejection) => BeamsAuthFuture::ready(rejection.to_response()),
             Ok(requested) => {
                 let (parts, _body) = req.into_parts();
                 let fut = self.resolve.resolve_user_id(parts);

@@ -167,15 +167,15 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     if let Err(rejection) = receiver.check_head(req.method(), length) {
-        return rejection.into_response();
+        return rejection.to_response();
     }
     let (parts, body) = req.into_parts();
     let body: Bytes = match Limited::new(body, receiver.body_limit()).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
-            return receiver.too_large().into_response();
+            return receiver.too_large().to_response();
         }
-        Err(_) => return receiver.unreadable().into_response(),
+        Err(_) => return receiver.unreadable().to_response(),
     };
     receiver.receive(&parts.headers, &body, handler).await
 }

@@ -64,6 +64,7 @@
 mod event;
 mod handle;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -75,7 +76,22 @@ use sha1::Sha1;
 pub use event::{PublishToUsersAttempt, UserNotification, Webhook, WebhookEvent, WebhookMetadata};
 pub use handle::{HandleWebhook, IntoWebhookResult};
 
-use crate::{ConfigError, SecretKey};
+use crate::ConfigError;
+use crate::instance::redacted_secret;
+
+/// A webhook's secret, shown once in the Beams dashboard when the webhook is created (not
+/// the instance's secret key). Its `Debug` and `Display` never show it.
+///
+/// ```
+/// use beams_core::webhook::WebhookSecret;
+/// let secret = WebhookSecret::new("whsec-1234");
+/// assert_eq!(format!("{secret:?}"), "WebhookSecret(<redacted>)");
+/// assert_eq!(secret.expose_secret(), "whsec-1234");
+/// ```
+#[derive(Clone)]
+pub struct WebhookSecret(Box<str>);
+
+redacted_secret!(WebhookSecret);
 
 /// Why a webhook request was refused. Each is answered with Beams' error shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,26 +132,39 @@ impl WebhookRejection {
         }
     }
 
-    /// The sentence of the JSON body's `description`.
-    pub fn description(&self) -> String {
+    /// A short, stable name of the rejection for logs and metrics (`"bad_signature"`, …).
+    pub fn kind(&self) -> &'static str {
         match self {
-            Self::MethodNotAllowed => "Beams webhooks are POST requests.".to_owned(),
-            Self::TooLarge { limit } => format!("The webhook body is larger than {limit} bytes."),
-            Self::MissingSignature => "The Webhook-Signature header is required.".to_owned(),
-            Self::BadSignature => {
-                "The Webhook-Signature does not match the body for any configured secret."
-                    .to_owned()
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::TooLarge { .. } => "too_large",
+            Self::MissingSignature => "missing_signature",
+            Self::BadSignature => "bad_signature",
+            Self::NotAWebhook(_) => "not_a_webhook",
+            Self::BodyUnreadable => "body_unreadable",
+        }
+    }
+
+    /// The sentence of the JSON body's `description`.
+    pub fn description(&self) -> Cow<'static, str> {
+        match self {
+            Self::MethodNotAllowed => "Beams webhooks are POST requests.".into(),
+            Self::TooLarge { limit } => {
+                format!("The webhook body is larger than {limit} bytes.").into()
             }
-            Self::NotAWebhook(why) => format!("The body is not a Beams webhook: {why}."),
-            Self::BodyUnreadable => "The body could not be read.".to_owned(),
+            Self::MissingSignature => "The Webhook-Signature header is required.".into(),
+            Self::BadSignature => {
+                "The Webhook-Signature does not match the body for any configured secret.".into()
+            }
+            Self::NotAWebhook(why) => format!("The body is not a Beams webhook: {why}.").into(),
+            Self::BodyUnreadable => "The body could not be read.".into(),
         }
     }
 
     /// The complete response: status, JSON body, `Cache-Control: no-store`, and
     /// `Allow: POST` on a 405.
-    pub fn into_response(self) -> Response<String> {
+    pub fn to_response(&self) -> Response<String> {
         let mut res = error_response(self.status(), &self.description());
-        if self == Self::MethodNotAllowed {
+        if *self == Self::MethodNotAllowed {
             res.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("POST"));
         }
@@ -182,12 +211,12 @@ impl WebhookReceiver {
 
     /// A receiver for one secret, at [`DEFAULT_PATH`](Self::DEFAULT_PATH); an empty secret is
     /// [`ConfigError::EmptyWebhookSecret`]. [`builder`](Self::builder) sets more.
-    pub fn new(secret: impl Into<SecretKey>) -> Result<Self, ConfigError> {
+    pub fn new(secret: impl Into<WebhookSecret>) -> Result<Self, ConfigError> {
         Self::builder(secret).build()
     }
 
     /// Starts a builder with the first secret.
-    pub fn builder(secret: impl Into<SecretKey>) -> WebhookReceiverBuilder {
+    pub fn builder(secret: impl Into<WebhookSecret>) -> WebhookReceiverBuilder {
         WebhookReceiverBuilder {
             secrets: vec![secret.into()],
             path: Self::DEFAULT_PATH.to_owned(),
@@ -283,7 +312,7 @@ impl WebhookReceiver {
         handler: &H,
     ) -> Response<String> {
         match self.verify(headers, body) {
-            Err(rejection) => rejection.into_response(),
+            Err(rejection) => rejection.to_response(),
             Ok(webhook) => {
                 let metadata = webhook.metadata.clone();
                 let handled = handler.handle(webhook).await.into_webhook_result();
@@ -342,7 +371,7 @@ fn error_response(status: StatusCode, description: &str) -> Response<String> {
 #[derive(Clone)]
 #[must_use]
 pub struct WebhookReceiverBuilder {
-    secrets: Vec<SecretKey>,
+    secrets: Vec<WebhookSecret>,
     path: String,
     body_limit: usize,
 }
@@ -360,7 +389,7 @@ impl fmt::Debug for WebhookReceiverBuilder {
 impl WebhookReceiverBuilder {
     /// Also accepts webhooks signed with `secret` (another dashboard webhook, or the next
     /// secret during a rotation).
-    pub fn secret(mut self, secret: impl Into<SecretKey>) -> Self {
+    pub fn secret(mut self, secret: impl Into<WebhookSecret>) -> Self {
         self.secrets.push(secret.into());
         self
     }

@@ -165,10 +165,7 @@ fn head_checks_and_answers() {
         r.check_head(&Method::POST, Some(11)),
         Err(WebhookRejection::TooLarge { limit: 10 })
     );
-    let res = r
-        .check_head(&Method::GET, None)
-        .unwrap_err()
-        .into_response();
+    let res = r.check_head(&Method::GET, None).unwrap_err().to_response();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "POST");
     for rejection in [
@@ -180,7 +177,7 @@ fn head_checks_and_answers() {
         WebhookRejection::BodyUnreadable,
     ] {
         let status = rejection.status();
-        let res = rejection.into_response();
+        let res = rejection.to_response();
         assert_eq!(res.status(), status);
         assert_eq!(res.headers()["content-type"], "application/json");
         assert_eq!(res.headers()["cache-control"], "no-store");
