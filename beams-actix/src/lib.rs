@@ -73,7 +73,7 @@
 //! # Mounting
 //!
 //! - [`scope`]: everything in one value — the auth route and, with the `webhook` feature,
-//!   the webhook receiver ([`BeamsScope::webhook`]) — for `App::service` or `Scope::service`.
+//!   the webhook receiver (`BeamsScope::webhook`) — for `App::service` or `Scope::service`.
 //! - [`resource`] (and `webhook_resource`): one route as an actix [`Resource`], for
 //!   mounting it on its own and wrapping middleware around just that route
 //!   (`Resource::wrap`).
@@ -144,21 +144,21 @@
 //!
 //! Answer quickly (Beams wants a `2xx` within three seconds) and expect retries with the same
 //! `event_id`; a handler returning `Err` gets a `500`, so that Beams retries. See
-//! [`beams_core::webhook`] for every answer.
+//! `beams_core::webhook` for every answer.
 //!
 //! # Publishing
 //!
 //! With the `publish` feature (plus `rustls-tls` or `native-tls` for Beams' HTTPS), the
-//! publish client is re-exported as [`publish`]; build it from the same [`Instance`] as the
+//! publish client is re-exported as `publish`; build it from the same [`Instance`] as the
 //! route and share it through `web::Data`.
 //!
 //! # Feature flags
 //!
 //! None is on by default: the route and its tokens need none.
 //!
-//! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
+//! - `publish`: `publish`, the publish client, plain HTTP; `rustls-tls` or `native-tls`
 //!   add HTTPS and imply `publish`.
-//! - `webhook`: [`webhook_resource`] and [`scope`]'s `webhook`, and [`webhook`]: receiving Beams' delivery
+//! - `webhook`: `webhook_resource` and [`scope`]'s `webhook`, and `webhook`: receiving Beams' delivery
 //!   reports.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
@@ -238,7 +238,7 @@ where
 
 /// Everything beams-actix mounts, as one value for `App::service` or `Scope::service`: the
 /// auth route at [`BeamsAuth::path`] and, with the `webhook` feature and
-/// [`BeamsScope::webhook`], the webhook receiver at its path (default
+/// `BeamsScope::webhook`, the webhook receiver at its path (default
 /// `/pusher/beams-webhooks`).
 ///
 /// Each route is registered as its own resource, so the value claims exactly its paths and

@@ -120,21 +120,21 @@
 //!
 //! Answer quickly (Beams wants a `2xx` within three seconds) and expect retries with the same
 //! `event_id`; a handler returning `Err` gets a `500`, so that Beams retries. See
-//! [`beams_core::webhook`] for every answer.
+//! `beams_core::webhook` for every answer.
 //!
 //! # Publishing
 //!
 //! With the `publish` feature (plus `rustls-tls` or `native-tls` for Beams' HTTPS), the
-//! publish client is re-exported as [`publish`]; build it from the same [`Instance`] as the
+//! publish client is re-exported as `publish`; build it from the same [`Instance`] as the
 //! route and keep it in your state like any other client.
 //!
 //! # Feature flags
 //!
 //! None is on by default: the route and its tokens need none.
 //!
-//! - `publish`: [`publish`], the publish client, plain HTTP; `rustls-tls` or `native-tls`
+//! - `publish`: `publish`, the publish client, plain HTTP; `rustls-tls` or `native-tls`
 //!   add HTTPS and imply `publish`.
-//! - `webhook`: [`webhook_router`] and [`webhook_method_router`], and [`webhook`]: receiving Beams' delivery
+//! - `webhook`: `webhook_router` and `webhook_method_router`, and `webhook`: receiving Beams' delivery
 //!   reports.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).

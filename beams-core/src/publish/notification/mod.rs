@@ -140,7 +140,7 @@ impl Notification {
     /// URL). Beams posts `{publishId, status: "STARTED", requestBody}` and later the counts of
     /// successful and failed publishes per platform. For reports on publishes to users —
     /// which users had no devices, acknowledgements, opens — configure a webhook of your
-    /// instance in the Beams dashboard instead and receive it with the `webhooks` feature's
+    /// instance in the Beams dashboard instead and receive it with the `webhook` feature's
     /// `WebhookReceiver`, which verifies its signature.
     #[must_use]
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
