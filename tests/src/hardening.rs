@@ -1,11 +1,14 @@
 //! What hostile clients did to the example apps, kept fixed: each check runs against an app's
 //! real binary (both apps run the same checks, so they hold the same bounds).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::hostile::{Outcome, form_encode, login, request, send_chunked, send_raw};
+use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY};
+use beams_test_support::hardening::{closed_within, slow_body_answer};
+
+use crate::hostile::client::{Outcome, form_encode, login, request, send_chunked, send_raw};
 use crate::process::AppProcess;
 
 /// Starts an example app's `binary` against the conformance table's instance (so in
@@ -13,8 +16,8 @@ use crate::process::AppProcess;
 /// or `REDIS_URL` from the environment.
 pub fn start_app(binary: &str, extra: &[(&str, &str)]) -> AppProcess {
     let mut vars = vec![
-        ("BEAMS_INSTANCE_ID", crate::conformance::INSTANCE_ID),
-        ("BEAMS_SECRET_KEY", crate::conformance::SECRET_KEY),
+        ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+        ("BEAMS_SECRET_KEY", SECRET_KEY),
     ];
     vars.extend_from_slice(extra);
     AppProcess::start(binary, &vars, &["BEAMS_ENDPOINT", "REDIS_URL"])
@@ -22,7 +25,7 @@ pub fn start_app(binary: &str, extra: &[(&str, &str)]) -> AppProcess {
 
 /// The hostile-input and hardening tests of one example app, written out as `#[test]`s in the
 /// calling test file, so that both apps run exactly the same checks:
-/// `beams_test_support::hostile_suite!("example-axum", env!("CARGO_BIN_EXE_example-axum"));`
+/// `beams_tests::hostile_suite!("example-axum", env!("CARGO_BIN_EXE_example-axum"));`
 #[macro_export]
 macro_rules! hostile_suite {
     ($name:literal, $binary:expr) => {
@@ -31,8 +34,11 @@ macro_rules! hostile_suite {
         #[test]
         fn conformance_table_and_hostile_requests_over_http() {
             let mut app = start_app($binary, &[]);
-            let report = $crate::hostile::run_table(&mut app, $crate::hostile::conformance_rows());
-            $crate::hostile::assert_report($name, &report);
+            let report = $crate::hostile::table::run_table(
+                &mut app,
+                $crate::hostile::table::conformance_rows(),
+            );
+            $crate::hostile::table::assert_report($name, &report);
             app.stop();
         }
 
@@ -77,24 +83,6 @@ macro_rules! hostile_suite {
     };
 }
 
-/// Reads from `stream` until the server closes it: how long that took, or `None` if it was
-/// still open after `limit`.
-pub fn closed_within(mut stream: TcpStream, limit: Duration) -> Option<Duration> {
-    let start = Instant::now();
-    stream.set_read_timeout(Some(limit)).ok()?;
-    let mut buf = [0u8; 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return Some(start.elapsed()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Some(start.elapsed());
-            }
-            Err(_) => return None,
-        }
-    }
-}
-
 /// With `REQUEST_TIMEOUT_SECS=2`: a `/login` body sent a byte every half second is answered
 /// `408` well before it could be complete.
 pub fn slow_request_bodies_are_cut_off(app: &AppProcess) {
@@ -108,43 +96,6 @@ pub fn slow_request_bodies_are_cut_off(app: &AppProcess) {
         matches!(answer, Some((408, took)) if took < Duration::from_secs(10)),
         "a body sent a byte every half second: {answer:?}"
     );
-}
-
-/// Sends `head` (a request head with a `Content-Length` of 1 000 and its blank line), then the
-/// body one byte every half second. Returns the status of the answer and when it came, or
-/// `None` when none came within `limit` (or the connection closed without one).
-pub fn slow_body_answer(addr: &str, head: &str, limit: Duration) -> Option<(u16, Duration)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream.write_all(head.as_bytes()).ok()?;
-    let mut writer = stream.try_clone().ok()?;
-    let start = Instant::now();
-    std::thread::spawn(move || {
-        for _ in 0..1000 {
-            std::thread::sleep(Duration::from_millis(500));
-            if writer.write_all(b"x").is_err() {
-                return;
-            }
-        }
-    });
-    stream.set_read_timeout(Some(limit)).ok()?;
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-        }
-    }
-    let took = start.elapsed();
-    // Ends the writer too.
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-    let status = std::str::from_utf8(&answer)
-        .ok()?
-        .split(' ')
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((status, took))
 }
 
 /// 200 sockets that send nothing and one that sends a header line every second: all are
@@ -388,7 +339,7 @@ pub async fn upstream_text_cannot_forge_log_lines(binary: &str) {
 /// is taken, what is refused and how, and that a taken report reaches the demo's
 /// `/delivery-report`.
 pub fn webhooks_are_verified(app: &AppProcess, secret: &str) {
-    use crate::independent::{node_hmac, python_hmac};
+    use beams_test_support::independent::{node_hmac, python_hmac};
     let addr = app.addr();
     let path = b"/pusher/beams-webhooks".as_slice();
     let attempt = serde_json::json!({
