@@ -13,8 +13,8 @@ pub use fcm::{FcmNotification, FcmPayload, FcmPriority};
 pub use web::{WebNotification, WebPayload};
 
 use super::error::ValidationError;
-use super::validate;
 use crate::Platform;
+use super::validate;
 
 /// The longest web `time_to_live` Beams accepts: 2 419 200 seconds (4 weeks).
 pub const MAX_WEB_TIME_TO_LIVE: u32 = 2_419_200;
