@@ -5,8 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::process::workspace_root;
-
 /// The Python interpreter: `$BEAMS_TEST_PYTHON` (the test venv's), else `python3`.
 fn python() -> PathBuf {
     std::env::var_os("BEAMS_TEST_PYTHON")
@@ -37,6 +35,14 @@ fn run(mut command: Command, input: &[u8]) -> String {
         .expect("hex")
         .trim()
         .to_owned()
+}
+
+/// The workspace root (this crate lives in `test-support`).
+fn workspace_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("the workspace root exists")
 }
 
 /// `hmac.new(secret, body, hashlib.sha1).hexdigest()` (or `sha256`), by Python.

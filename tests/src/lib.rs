@@ -1,10 +1,23 @@
-//! Cross-crate tests live in `tests/tests/`.
+//! The cross-crate suites' shared code (never published); the suites themselves are this
+//! crate's integration tests (`tests/tests/integration/`) and the example apps' own.
 //!
-//! [`interop`] holds what the interop suite (`tests/tests/interop_*.rs`) shares: runners for
-//! the pinned Node and Python peers, both example apps started in-process, a raw HTTP client
-//! and the query encodings of the iOS and Android SDKs.
+//! - [`interop`]: what the interop suite shares: runners for the pinned Node and Python
+//!   peers, both example apps started in-process, a raw HTTP client and the query encodings
+//!   of the iOS and Android SDKs;
+//! - [`process`]: an example binary as a child process, and the headless-Chromium demo run;
+//! - [`hostile`]: the hostile-input and secret-hygiene suites both example apps run against
+//!   their real binaries, and [`hostile_suite!`] that writes them out as tests;
+//! - [`hardening`]: the checks that keep the fixes of a hostile-client run fixed (slow
+//!   clients, cross-site posts, oversized forms, session caps, log forging, webhooks);
+//! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart);
+//! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages.
 
+pub mod hardening;
+pub mod hostile;
 pub mod interop;
+pub mod process;
+pub mod redis;
+pub mod replicas;
 
 /// The README's Rust blocks, compiled (`no_run`) so the quick starts keep working.
 #[cfg(doctest)]

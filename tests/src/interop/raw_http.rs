@@ -1,9 +1,9 @@
 //! A GET request written to the socket byte for byte as given (no URL parser re-encodes the
-//! request target). The client is example-support's raw HTTP/1.1 client (the hostile-input
-//! suite's), run off the async runtime because the apps under test share it.
+//! request target). The client is the hostile-input suite's raw HTTP/1.1 client
+//! ([`crate::hostile::client`]), run off the async runtime because the apps under test share it.
 
-pub use beams_test_support::hostile::RawResponse;
-use beams_test_support::hostile::{Outcome, request, send_raw};
+pub use crate::hostile::client::RawResponse;
+use crate::hostile::client::{Outcome, request, send_raw};
 
 /// Sends `GET {target} HTTP/1.1` to `base` (`http://host:port`) with `headers` and
 /// `Connection: close`, and reads the whole answer; panics when none comes.

@@ -2,7 +2,7 @@
 
 use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token};
 
-use beams_test_support::process::AppProcess as Server;
+use beams_tests::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret, plus `set`, minus `remove`.
 fn start_with(set: &[(&str, &str)], remove: &[&str]) -> Server {

@@ -1,8 +1,8 @@
 //! Two replicas of the real `example-axum` binary sharing sessions through a real
 //! `redis-server`, and the app while that Redis is paused, killed and back
-//! ([`beams_test_support::replicas`]).
+//! ([`beams_tests::replicas`]).
 
-use beams_test_support::replicas;
+use beams_tests::replicas;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_example-axum");
 

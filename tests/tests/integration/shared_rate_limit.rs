@@ -11,7 +11,7 @@ use beams_core::publish::{
     BeamsClient, FanOut, Notification, RedisRateLimiter, RetryPolicy, WebNotification, WebPayload,
 };
 use beams_emulator::{Emulator, Limits};
-use beams_test_support::redis::RedisServer;
+use beams_tests::redis::RedisServer;
 
 const USERS_PER_REPLICA: usize = 50_000;
 

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::conformance::{INSTANCE_ID, SECRET_KEY};
-use crate::hostile::{Outcome, login, request, send_raw};
+use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY};
+
+use crate::hostile::client::{Outcome, login, request, send_raw};
 use crate::process::AppProcess;
 use crate::redis::RedisServer;
 

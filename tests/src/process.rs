@@ -151,7 +151,7 @@ fn copy_into(mut from: impl Read, into: &Mutex<Vec<u8>>) {
     }
 }
 
-/// The workspace root (this crate lives in `test-support`).
+/// The workspace root (this crate lives in `tests`).
 pub fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token_body};
 use reqwest::{Client, StatusCode, header};
 
-use beams_test_support::process::AppProcess as Server;
+use beams_tests::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret.
 fn start() -> Server {

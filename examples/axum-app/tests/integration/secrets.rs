@@ -1,9 +1,9 @@
 //! Secret hygiene of the `example-axum` binary: run with `RUST_LOG=trace` and a known
 //! secret against an emulator, every path exercised, nothing it prints or answers holds the
 //! secret, an issued token or a token's signature; and `Debug` of every public type holding
-//! the secret is redacted. The logic lives in `examples/support/src/hostile.rs`.
+//! the secret is redacted. The logic lives in [`beams_tests::hostile::hygiene`].
 
-use beams_test_support::hostile::{assert_debug_redacted, secret_hygiene};
+use beams_tests::hostile::hygiene::{assert_debug_redacted, secret_hygiene};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_hold_no_secret_and_no_token() {

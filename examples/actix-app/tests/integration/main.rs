@@ -1,0 +1,9 @@
+//! The real `example-actix` binary, driven from outside, one binary (`cargo test -p example-actix
+//! --test integration`): over HTTP, hostile input and hardening, secret hygiene, replicas
+//! sharing Redis, and the demo page in headless Chromium.
+
+mod browser;
+mod hostile;
+mod http;
+mod replicas;
+mod secrets;

@@ -1,0 +1,9 @@
+//! The real `example-axum` binary, driven from outside, one binary (`cargo test -p example-axum
+//! --test integration`): over HTTP, hostile input and hardening, secret hygiene, replicas
+//! sharing Redis, and the demo page in headless Chromium.
+
+mod browser;
+mod hostile;
+mod http;
+mod replicas;
+mod secrets;
