@@ -70,6 +70,8 @@ fn convert_value(value: &http::HeaderValue) -> Option<HeaderValue> {
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody;
+    use beams_core::{AuthRejection, SessionUser, UserId};
+    use beams_test_support::conformance::{self as test_util, Observed};
 
     use super::*;
 
@@ -133,6 +135,38 @@ mod tests {
             let mut source = http::Response::new(String::new());
             *source.status_mut() = http::StatusCode::from_u16(code).unwrap();
             assert_eq!(into_actix(source).status().as_u16(), code);
+        }
+    }
+
+    /// Every answer beams-core builds converts into actix-web's types unchanged: status, every
+    /// header, body.
+    #[actix_web::test]
+    async fn every_core_response_converts_identically() {
+        let auth = test_util::auth();
+        let alice = UserId::new("alice").unwrap();
+        let sources = [
+            auth.authorize(&alice, SessionUser::LoggedIn("alice".into())),
+            AuthRejection::MissingUserId.to_response(),
+            AuthRejection::MethodNotAllowed.to_response(),
+            AuthRejection::SessionUnavailable.to_response(),
+        ];
+        for source in sources {
+            let expected = Observed::from_http(&source);
+            let res = into_actix(source);
+            let (head, body) = res.into_parts();
+            let observed = Observed::from_parts(
+                head.status().as_u16(),
+                head.headers()
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_bytes())),
+                actix_web::body::to_bytes(body).await.unwrap().to_vec(),
+            );
+            let sorted = |o: &Observed| {
+                let mut h = o.headers.clone();
+                h.sort();
+                (o.status, h, o.body.clone())
+            };
+            assert_eq!(sorted(&observed), sorted(&expected));
         }
     }
 }

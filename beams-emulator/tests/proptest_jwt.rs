@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use beams_core::{Instance, TokenIssuer, UserId};
+use beams_core::{BeamsAuth, Instance, UserId};
 use beams_emulator::{Emulator, EmulatorState, Platform};
 use common::{now, sign_parts};
 use http::{Request, StatusCode};
@@ -212,7 +212,7 @@ proptest! {
         let state = state(&instance, &secret);
         let device = state.register_device(Platform::Web);
         let config = Instance::new(instance.as_str(), secret.as_str()).unwrap();
-        let token = TokenIssuer::with_ttl(&config, Duration::from_secs(ttl)).unwrap().issue(&UserId::new(user.as_str()).unwrap()).unwrap();
+        let token = BeamsAuth::builder(&config).token_ttl(Duration::from_secs(ttl)).build().unwrap().issuer().issue(&UserId::new(user.as_str()).unwrap()).unwrap();
         let auth = format!("Bearer {}", token.as_str());
         let (status, body) = rt.block_on(call(&state, set_user_request(&state, &device.id, Some(auth.as_bytes()))));
         prop_assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));

@@ -10,6 +10,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use beams_core::{AuthRejection, BeamsAuth, Instance, SessionUser, UserIdError};
+use http::StatusCode;
 
 /// The instance id of [`auth`].
 pub const INSTANCE_ID: &str = "1b880590-6301-4bb5-b34f-45db1c5f5644";
@@ -181,16 +182,16 @@ pub fn core_answer(auth: &BeamsAuth, case: &Case) -> Observed {
     let method: http::Method = case.method.parse().expect("a valid method");
     let uri: http::Uri = case.uri().parse().expect("a valid URI");
     let res = match auth.check_request(&method, uri.query()) {
-        Err(rejection) => rejection.into_response(),
+        Err(rejection) => rejection.to_response(),
         Ok(requested) => {
             let session = match case.session {
                 CaseSession::LoggedIn(user) => SessionUser::LoggedIn(user.to_owned()),
                 CaseSession::LoggedOut => SessionUser::LoggedOut,
                 CaseSession::Unavailable => SessionUser::Unavailable("test".to_owned()),
-                CaseSession::Rejected(status) => SessionUser::Rejected {
-                    status,
-                    reason: "test".to_owned(),
-                },
+                CaseSession::Rejected(status) => {
+                    let status = StatusCode::from_u16(status).expect("a valid status");
+                    return Observed::from_http(&auth.extractor_rejected(status, "test"));
+                }
             };
             auth.authorize(&requested, session)
         }
@@ -406,8 +407,8 @@ pub fn cases() -> Vec<Case> {
         no("logged out, bad query is a 400", "GET", Some("user_id=%ZZ"), LoggedOut, MalformedUserId),
         no("session store unavailable", "GET", Some("user_id=alice"), Unavailable, SessionUnavailable),
         no("session store unavailable, bad query is a 400", "GET", Some("user_id="), Unavailable, EMPTY),
-        no("extractor failed with 500", "GET", Some("user_id=alice"), Rejected(500), ExtractorRejected { status: 500 }),
-        no("extractor failed with 401", "GET", Some("user_id=alice"), Rejected(401), ExtractorRejected { status: 401 }),
+        no("extractor failed with 500", "GET", Some("user_id=alice"), Rejected(500), ExtractorRejected { status: StatusCode::INTERNAL_SERVER_ERROR }),
+        no("extractor failed with 401", "GET", Some("user_id=alice"), Rejected(401), ExtractorRejected { status: StatusCode::UNAUTHORIZED }),
         no("extractor failed, bad query is a 400", "GET", None, Rejected(500), MissingUserId),
         no("POST", "POST", Some("user_id=alice"), alice, MethodNotAllowed),
         no("PUT", "PUT", Some("user_id=alice"), alice, MethodNotAllowed),

@@ -92,7 +92,7 @@ async fn conformance_table_through_handler_at_a_custom_path() {
     let app = Router::new()
         .route(
             "/api/beams-token",
-            beams_axum::handler(test_util::auth(), |s: TestSession| async move { s.0 }),
+            beams_axum::method_router(test_util::auth(), |s: TestSession| async move { s.0 }),
         )
         .route(DEFAULT_AUTH_PATH, get(|| async { "the host's own route" }));
     replay(app, "/api/beams-token").await;
@@ -291,7 +291,7 @@ async fn other_methods_get_the_json_405_on_both_mountings() {
         beams_axum::router(test_util::auth(), |s: TestSession| async move { s.0 });
     let via_handler: Router = Router::new().route(
         "/custom",
-        beams_axum::handler(test_util::auth(), |s: TestSession| async move { s.0 }),
+        beams_axum::method_router(test_util::auth(), |s: TestSession| async move { s.0 }),
     );
     for (app, path) in [(via_router, DEFAULT_AUTH_PATH), (via_handler, "/custom")] {
         for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {

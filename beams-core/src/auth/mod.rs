@@ -431,7 +431,7 @@ mod tests {
             assert_eq!(res.status(), r.status());
             let v: serde_json::Value = serde_json::from_str(res.body()).unwrap();
             assert_eq!(v["error"], r.status().canonical_reason().unwrap());
-            assert_eq!(v["description"], r.description());
+            assert_eq!(v["description"], *r.description());
             assert_eq!(v.as_object().unwrap().len(), 2);
             assert_eq!(res.headers()["content-type"], "application/json");
             assert_eq!(res.headers()["cache-control"], "no-store");

@@ -30,17 +30,17 @@ fn core_passes_the_table() {
                 .map(|(_, v)| v.as_bytes())
         };
         let res = match auth.check_request(&method, uri.query()) {
-            Err(rejection) => rejection.into_response(),
-            Ok(user) => {
-                let session = match rejection_from_headers(get) {
-                    Some(status) => SessionUser::Rejected {
-                        status,
-                        reason: "test".into(),
-                    },
-                    None => user_from_headers(get).into(),
-                };
-                auth.authorize(&user, session)
-            }
+            Err(rejection) => rejection.to_response(),
+            Ok(user) => match rejection_from_headers(get) {
+                Some(status) => {
+                    let status = http::StatusCode::from_u16(status).unwrap();
+                    auth.extractor_rejected(status, "test")
+                }
+                None => {
+                    let session: SessionUser = user_from_headers(get).into();
+                    auth.authorize(&user, session)
+                }
+            },
         };
         case.check(&Observed::from_http(&res)).unwrap();
     }

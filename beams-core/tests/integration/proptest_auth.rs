@@ -115,7 +115,7 @@ fn respond(query: Option<&str>, session: SessionUser) -> Response<String> {
     let auth = auth();
     match auth.check_request(&Method::GET, query) {
         Ok(requested) => auth.authorize(&requested, session),
-        Err(rejection) => rejection.into_response(),
+        Err(rejection) => rejection.to_response(),
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use beams_core::{Instance, TokenIssuer, UserId};
+use beams_core::{BeamsAuth, Instance, TokenIssuer, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use proptest::prelude::*;
 
@@ -68,7 +68,8 @@ proptest! {
         now in 0u64..=4_000_000_000,
     ) {
         let instance_config = Instance::new(instance.as_str(), secret.as_str()).unwrap();
-        let issuer = TokenIssuer::with_ttl(&instance_config, Duration::from_secs(ttl)).unwrap();
+        let auth = BeamsAuth::builder(&instance_config).token_ttl(Duration::from_secs(ttl)).build().unwrap();
+        let issuer = auth.issuer();
         let id = UserId::new(user.as_str()).unwrap();
         let token = issuer.issue_at(&id, UNIX_EPOCH + Duration::from_secs(now)).unwrap();
         prop_assert_eq!(token.expires_at(), now + ttl);

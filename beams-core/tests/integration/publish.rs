@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use beams_core::Instance;
 use beams_core::publish::{
-    ApnsPayload, Aps, BeamsClient, FanOut, FcmPayload, Notification, PublishError, Publisher,
-    RetryPolicy, ValidationError, WebNotification, WebPayload,
+    ApnsPayload, Aps, BeamsClient, FanOut, FcmPayload, NetworkErrorKind, Notification,
+    PublishError, Publisher, RetryPolicy, ValidationError, WebNotification, WebPayload,
 };
 use serde_json::json;
 use server::{Recorded, Reply, TestServer};
@@ -231,17 +231,18 @@ fn config(endpoint: &str) -> Instance {
         .unwrap()
 }
 
-/// Fast retries: 3 attempts, 10 ms base delay, 2 s max delay, 2 s timeout.
+/// Fast retries: 3 attempts, 10 ms base delay, 2 s max delay.
 fn fast_policy() -> RetryPolicy {
     RetryPolicy::default()
         .with_base_delay(Duration::from_millis(10))
         .with_max_delay(Duration::from_secs(2))
-        .with_timeout(Duration::from_secs(2))
 }
 
+/// A client of `server` with [`fast_policy`] and 2 s per attempt.
 fn client(server: &TestServer) -> BeamsClient {
     BeamsClient::builder(&config(&server.base_url))
         .retry_policy(fast_policy())
+        .timeout(Duration::from_secs(2))
         .build()
         .unwrap()
 }
@@ -648,7 +649,13 @@ async fn timeout_on_publish_is_not_retried_but_on_delete_it_is() {
 async fn connection_closed_without_answer() {
     let (server, err) = failed_publish(vec![Reply::Close]).await;
     assert!(
-        matches!(err, PublishError::Network { connect: false, .. }),
+        matches!(
+            err,
+            PublishError::Network {
+                kind: NetworkErrorKind::AfterConnect,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("may have been delivered"), "{err}");
@@ -668,12 +675,19 @@ async fn connection_refused_is_a_connect_error_and_is_retried() {
     };
     let client = BeamsClient::builder(&config(&format!("http://127.0.0.1:{port}")))
         .retry_policy(fast_policy().with_base_delay(Duration::from_millis(100)))
+        .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let start = Instant::now();
     let err = expect_err(client.publish_to_users(&["alice"], &web()).await);
     assert!(
-        matches!(err, PublishError::Network { connect: true, .. }),
+        matches!(
+            err,
+            PublishError::Network {
+                kind: NetworkErrorKind::Connect,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("nothing was sent"), "{err}");
@@ -684,7 +698,13 @@ async fn connection_refused_is_a_connect_error_and_is_retried() {
     );
     let err = expect_err(client.delete_user("alice").await);
     assert!(
-        matches!(err, PublishError::Network { connect: true, .. }),
+        matches!(
+            err,
+            PublishError::Network {
+                kind: NetworkErrorKind::Connect,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }

@@ -459,26 +459,14 @@ fn bench_routes(config: &mut web::ServiceConfig, auth: &beams_actix::BeamsAuth) 
         web::get().to(move |session: Session| {
             let body = body.clone();
             async move {
-                let status = match session.get::<String>(USER_KEY) {
-                    Ok(Some(_)) => http::StatusCode::OK,
-                    _ => http::StatusCode::UNAUTHORIZED,
+                let mut res = match session.get::<String>(USER_KEY) {
+                    Ok(Some(_)) => HttpResponse::Ok(),
+                    _ => HttpResponse::Unauthorized(),
                 };
-                let mut res = http::Response::new(body.to_string());
-                *res.status_mut() = status;
-                let headers = res.headers_mut();
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("application/json"),
-                );
-                headers.insert(
-                    http::header::CACHE_CONTROL,
-                    http::HeaderValue::from_static("no-store"),
-                );
-                headers.insert(
-                    "x-content-type-options",
-                    http::HeaderValue::from_static("nosniff"),
-                );
-                beams_actix::into_actix(res)
+                res.insert_header((header::CONTENT_TYPE, "application/json"))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .body(body.to_string())
             }
         }),
     );

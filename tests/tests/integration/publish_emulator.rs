@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use beams_core::Instance;
 use beams_core::publish::{
-    ApnsAlert, ApnsPayload, Aps, BeamsClient, FanOut, FcmNotification, FcmPayload, Notification,
-    PublishError, Publisher, RetryPolicy, ValidationError, WebNotification, WebPayload,
+    ApnsAlert, ApnsPayload, Aps, BeamsClient, BeamsClientBuilder, FanOut, FcmNotification,
+    FcmPayload, NetworkErrorKind, Notification, PublishError, Publisher, RetryPolicy,
+    ValidationError, WebNotification, WebPayload,
 };
 use beams_emulator::{Device, Emulator, Fault, Platform, RecordedPublish};
 use serde_json::json;
@@ -28,16 +29,27 @@ async fn start() -> Emulator {
     Emulator::builder().start().await.expect("emulator starts")
 }
 
-/// A client of the emulator with `policy`, as `instance_id` with `secret`.
+/// A client of the emulator with `policy` and 5 s per attempt, as `instance_id` with
+/// `secret`.
 fn client_as(emu: &Emulator, instance_id: &str, secret: &str, policy: RetryPolicy) -> BeamsClient {
+    builder_as(emu, instance_id, secret, policy)
+        .build()
+        .expect("client builds")
+}
+
+fn builder_as(
+    emu: &Emulator,
+    instance_id: &str,
+    secret: &str,
+    policy: RetryPolicy,
+) -> BeamsClientBuilder {
     let config = Instance::builder(instance_id, secret)
         .endpoint(emu.base_url())
         .build()
         .expect("valid config");
     BeamsClient::builder(&config)
         .retry_policy(policy)
-        .build()
-        .expect("client builds")
+        .timeout(Duration::from_secs(5))
 }
 
 fn client_with(emu: &Emulator, policy: RetryPolicy) -> BeamsClient {
@@ -49,13 +61,12 @@ fn client_with(emu: &Emulator, policy: RetryPolicy) -> BeamsClient {
     )
 }
 
-/// 3 attempts, tiny backoff, a `Retry-After` of up to 2 s honoured, 5 s per attempt.
+/// 3 attempts, tiny backoff, a `Retry-After` of up to 2 s honoured.
 fn quick() -> RetryPolicy {
     RetryPolicy::default()
         .with_max_attempts(3)
         .with_base_delay(Duration::from_millis(5))
         .with_max_delay(Duration::from_secs(2))
-        .with_timeout(Duration::from_secs(5))
 }
 
 fn client(emu: &Emulator) -> BeamsClient {
@@ -488,7 +499,11 @@ async fn a_publish_that_times_out_is_not_resent() {
     let probe = Probe::new(&emu, [on_publish(Fault::latency(latency).times(3))]);
 
     let started = Instant::now();
-    let err = client_with(&emu, quick().with_timeout(timeout))
+    let state = emu.state();
+    let err = builder_as(&emu, state.instance_id(), state.secret_key(), quick())
+        .timeout(timeout)
+        .build()
+        .expect("client builds")
         .publish_to_users(&["alice"], &web_only())
         .await
         .unwrap_err();
@@ -523,7 +538,13 @@ async fn a_dropped_publish_is_a_network_error_and_not_retried() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, PublishError::Network { connect: false, .. }),
+        matches!(
+            err,
+            PublishError::Network {
+                kind: NetworkErrorKind::AfterConnect,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("may have been delivered"), "{err}");
