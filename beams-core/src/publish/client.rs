@@ -478,7 +478,7 @@ mod tests {
             BeamsClient::builder(&instance)
                 .timeout(Duration::ZERO)
                 .build(),
-            Err(BuildError::InvalidRetryPolicy(_))
+            Err(BuildError::ZeroTimeout)
         ));
         let instance = Instance::new("instance", "bad\nsecret").unwrap();
         let err = BeamsClient::new(&instance).unwrap_err();
