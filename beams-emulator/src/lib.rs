@@ -96,20 +96,22 @@
 mod api;
 mod builder;
 mod conn;
-mod delivery;
 mod jwt;
 mod limits;
 mod model;
+mod payload;
 mod server;
 mod state;
 mod webhook;
 
 pub use api::router;
+#[doc(no_inline)]
+pub use beams_core::Platform;
 pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
 pub use limits::Limits;
 pub use model::{
-    Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent,
-    UnknownPlatform, WebhookAttempt, WebhookTarget,
+    Delivery, Device, Fault, PublishTarget, RecordedPublish, ReportedEvent, WebhookAttempt,
+    WebhookTarget,
 };
 pub use server::Emulator;
 pub use state::{EmulatorState, SetUserRefused};

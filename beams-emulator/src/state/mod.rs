@@ -16,9 +16,9 @@ use tokio::sync::{broadcast, watch};
 
 use crate::limits::{BoundedLog, Limits};
 use crate::model::{
-    Delivery, Device, Fault, Platform, RecordedPublish, ReportedEvent, WebhookAttempt,
-    WebhookTarget,
+    Delivery, Device, Fault, RecordedPublish, ReportedEvent, WebhookAttempt, WebhookTarget,
 };
+use beams_core::Platform;
 
 /// A secret that never shows itself in `Debug`.
 #[derive(Clone)]

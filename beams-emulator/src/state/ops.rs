@@ -11,11 +11,12 @@ use super::{
     DeviceRecord, DevicesFull, EmulatorState, Inner, InterestError, MAX_DEVICES_PER_USER,
     MAX_INTERESTS_PER_DEVICE, RateCheck, RateWindow, SetUserError,
 };
-use crate::delivery::platform_payload;
 use crate::limits::{strings_bytes, value_bytes};
 use crate::model::{
-    Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent, now_ms,
+    Delivery, Device, Fault, PublishTarget, RecordedPublish, ReportedEvent, now_ms,
 };
+use crate::payload::platform_payload;
+use beams_core::Platform;
 
 impl EmulatorState {
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
@@ -304,15 +305,16 @@ impl EmulatorState {
                 .collect();
             recipients.sort_by_key(|r| r.seq);
             let mut next_id = inner.next_delivery_id;
-            let mut payloads: [Option<Value>; 3] = [None, None, None];
+            let mut payloads: BTreeMap<Platform, Value> = BTreeMap::new();
             for record in recipients {
                 let platform = record.device.platform;
-                let Some(Value::Object(payload)) = body.get(platform.payload_key()) else {
+                let Some(Value::Object(payload)) = body.get(platform.as_str()) else {
                     continue;
                 };
                 // The same for every device of the platform: built once, copied per device.
-                let payload = payloads[platform as usize]
-                    .get_or_insert_with(|| {
+                let payload = payloads
+                    .entry(platform)
+                    .or_insert_with(|| {
                         platform_payload(platform, payload, &instance_id, &publish_id)
                     })
                     .clone();
@@ -360,10 +362,11 @@ impl EmulatorState {
             );
             // What a delivery holds is its platform's payload plus the metadata; measured
             // once per platform.
-            let mut payload_bytes = [None; 3];
+            let mut payload_bytes = BTreeMap::new();
             for delivery in &made {
-                let slot = &mut payload_bytes[delivery.platform as usize];
-                let bytes = *slot.get_or_insert_with(|| value_bytes(&delivery.payload));
+                let bytes = *payload_bytes
+                    .entry(delivery.platform)
+                    .or_insert_with(|| value_bytes(&delivery.payload));
                 let size = bytes + delivery.device_id.len() + RECORD_OVERHEAD;
                 inner.deliveries.push(Arc::clone(delivery), size);
             }
