@@ -96,22 +96,28 @@
 mod api;
 mod builder;
 mod conn;
+mod emulator;
+mod error;
 mod jwt;
 mod limits;
 mod model;
 mod payload;
-mod server;
+pub mod serve;
 mod state;
 mod webhook;
 
 pub use api::router;
-#[doc(no_inline)]
-pub use beams_core::Platform;
-pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
+pub use builder::EmulatorBuilder;
+pub use emulator::Emulator;
+pub use error::{BuildError, StartError};
 pub use limits::Limits;
 pub use model::{
     Delivery, Device, Fault, PublishTarget, RecordedPublish, ReportedEvent, WebhookAttempt,
     WebhookTarget,
 };
-pub use server::Emulator;
+#[doc(no_inline)]
+pub use serve::serve;
 pub use state::{EmulatorState, SetUserRefused};
+
+#[doc(no_inline)]
+pub use beams_core::Platform;

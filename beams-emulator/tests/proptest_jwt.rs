@@ -47,7 +47,7 @@ fn state(instance: &str, secret: &str) -> EmulatorState {
     Emulator::builder()
         .instance_id(instance)
         .secret_key(secret)
-        .build()
+        .build_state()
         .unwrap()
 }
 

@@ -611,7 +611,7 @@ async fn rate_limit_and_reset() {
 async fn embedding_the_router_and_debug_output() {
     let state = Emulator::builder()
         .secret_key("SUPERSECRET")
-        .build()
+        .build_state()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

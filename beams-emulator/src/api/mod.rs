@@ -62,7 +62,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The emulator's HTTP API as an axum [`Router`], to serve from your own app (the state from
-/// [`EmulatorBuilder::build`](crate::EmulatorBuilder::build)). It serves every endpoint; the
+/// [`EmulatorBuilder::build_state`](crate::EmulatorBuilder::build_state)). It serves every endpoint; the
 /// paths are absolute (`/publish_api/…`, `/_emulator/…`), so merge it or use it as a fallback
 /// rather than nesting it under a prefix.
 ///
@@ -72,7 +72,7 @@ impl IntoResponse for ApiError {
 /// ```
 /// use beams_emulator::{Emulator, Platform};
 ///
-/// let state = Emulator::builder().instance_id("my-instance").build()?;
+/// let state = Emulator::builder().instance_id("my-instance").build_state()?;
 /// let device = state.register_device(Platform::Web);
 /// state.set_device_user(&device.id, "alice")?;
 /// assert_eq!(state.user_devices("alice").len(), 1);

@@ -133,13 +133,13 @@ pub(crate) struct DevicesFull;
 ///
 /// Cheap to clone (an `Arc`). A running [`Emulator`](crate::Emulator) hands it out through
 /// [`state`](crate::Emulator::state). Obtain a state without a server through
-/// [`EmulatorBuilder::build`](crate::EmulatorBuilder::build), to serve
+/// [`EmulatorBuilder::build_state`](crate::EmulatorBuilder::build_state), to serve
 /// [`router`](crate::router) from your own axum app.
 ///
 /// ```
 /// use beams_emulator::{Emulator, Platform};
 ///
-/// let state = Emulator::builder().instance_id("my-instance").build()?;
+/// let state = Emulator::builder().instance_id("my-instance").build_state()?;
 /// let device = state.register_device(Platform::Web);
 /// state.set_device_user(&device.id, "alice")?;
 /// assert_eq!(state.user_devices("alice").len(), 1);
