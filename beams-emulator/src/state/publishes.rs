@@ -223,6 +223,7 @@ impl EmulatorState {
         self.broadcast(&made);
         PublishOutcome {
             publish_id,
+            devices: made.len(),
             users: users.map(|(delivered, no_devices)| UsersOutcome {
                 delivered,
                 no_devices,
@@ -235,6 +236,8 @@ impl EmulatorState {
 #[derive(Debug)]
 pub(crate) struct PublishOutcome {
     pub(crate) publish_id: String,
+    /// How many devices it was delivered to.
+    pub(crate) devices: usize,
     /// For a publish to users.
     pub(crate) users: Option<UsersOutcome>,
 }
