@@ -43,6 +43,19 @@
 //! # }
 //! ```
 //!
+//! # The binary and its feature
+//!
+//! The `beams-emulator` binary needs the `cli` feature (it adds the log subscriber):
+//! `cargo install beams-emulator --features cli`, or in this repository
+//! `cargo run -p beams-emulator --features cli -- --port 4000`. The library does not.
+//!
+//! # The hardened server
+//!
+//! The emulator serves itself with [`serve`](fn@serve), which an app can use too: an axum
+//! [`Router`](axum::Router) on a [`TcpListener`](tokio::net::TcpListener) over HTTP/1, with a
+//! header-read timeout, a connection cap, a request deadline and a graceful end (see the
+//! [`serve`](mod@serve) module).
+//!
 //! # HTTP endpoints
 //!
 //! Beams (all under the instance id the emulator serves; other ids get 404):

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::conn::ConnInfo;
+use crate::model::Fault;
 use crate::state::EmulatorState;
 use cors::{Cors, add_cors, cors_for, is_inspection_path, preflight};
 
@@ -277,7 +278,7 @@ fn drop_connection(extensions: &http::Extensions) -> Response {
     Response::new(Body::from_stream(stream))
 }
 
-fn fault_response(status: u16, fault: &crate::Fault) -> Response {
+fn fault_response(status: u16, fault: &Fault) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let description = fault.description.clone().unwrap_or_else(|| {
         if status == StatusCode::TOO_MANY_REQUESTS {

@@ -1,12 +1,10 @@
 //! The publish and customer APIs, routing and delivery, the inspection API, event streams and
 //! fault injection, over real HTTP.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use beams_emulator::{Emulator, Fault, Platform, PublishTarget};
-use common::*;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
