@@ -1,8 +1,8 @@
 //! A hardened HTTP/1 server for an axum [`Router`]: what the emulator serves itself with, and
-//! what an app can serve with instead of [`axum::serve`] when it faces clients it does not
+//! what an app can serve with instead of [`axum::serve`](fn@axum::serve) when it faces clients it does not
 //! trust.
 //!
-//! [`serve`](fn@serve) is [`axum::serve`] with bounds: hyper's HTTP/1 with a timer, so that a
+//! [`serve`](fn@serve) is [`axum::serve`](fn@axum::serve) with bounds: hyper's HTTP/1 with a timer, so that a
 //! client that sends nothing, sends its request head a byte at a time or idles between requests
 //! is closed after [`header_read_timeout`](Serve::header_read_timeout); at most
 //! [`max_connections`](Serve::max_connections) connections at once (at the limit it stops

@@ -34,7 +34,7 @@ impl EmulatorState {
     }
 
     /// Register a device as the device API would, without HTTP. Counted against
-    /// [`Limits::max_devices`], but never refused: the limit guards the open HTTP API.
+    /// [`Limits::max_devices`](crate::Limits::max_devices), but never refused: the limit guards the open HTTP API.
     pub fn register_device(&self, platform: Platform) -> Device {
         let token = format!("emulator-token-{}", uuid::Uuid::new_v4().simple());
         let registration = Registration {
@@ -63,7 +63,7 @@ impl EmulatorState {
     }
 
     /// Subscribe a device to an interest, without HTTP. Returns `false` if the device is unknown,
-    /// already has 5000 interests, or the emulator holds [`Limits::max_subscriptions`].
+    /// already has 5000 interests, or the emulator holds [`Limits::max_subscriptions`](crate::Limits::max_subscriptions).
     pub fn add_device_interest(&self, device_id: &str, interest: &str) -> bool {
         self.add_interest(device_id, None, interest).is_ok()
     }
