@@ -13,7 +13,7 @@ REPLICAS=${REPLICAS:-3}
 OUT=${OUT:-bench/results/replicas.md}
 command -v redis-server >/dev/null || { echo "redis-server is missing (apt-get install redis-server)" >&2; exit 1; }
 
-cargo build --release -q -p beams-emulator -p beams-tests --example replica_fanout --bin beams-emulator
+cargo build --release -q -p beams-emulator -p beams-tests --features beams-emulator/cli --example replica_fanout --bin beams-emulator
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 INSTANCE=00000000-0000-4000-8000-0000000000aa
 SECRET=REPLICA-BENCH-SECRET

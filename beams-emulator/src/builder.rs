@@ -1,12 +1,14 @@
-//! Configuration: [`EmulatorBuilder`], the start-up [`Error`] and credential generators.
+//! Configuration: [`EmulatorBuilder`], which builds an [`EmulatorState`] or starts an
+//! [`Emulator`].
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::emulator::Emulator;
+use crate::error::{BuildError, StartError};
 use crate::limits::Limits;
 use crate::model::WebhookTarget;
-use crate::server::{Emulator, ServerLimits};
 use crate::state::{EmulatorState, Secret, Settings};
 
 /// A valid P-256 public key (the curve's generator point, uncompressed, base64url): browsers accept
@@ -14,60 +16,11 @@ use crate::state::{EmulatorState, Secret, Settings};
 pub(crate) const DEFAULT_VAPID_PUBLIC_KEY: &str =
     "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
 
-/// Why an emulator could not be built or started.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The instance id is empty or has characters other than ASCII letters, digits and `-` (it is
-    /// part of the token issuer's host name).
-    #[error(
-        "invalid instance id {0:?}: it must be non-empty and contain only ASCII letters, digits and '-'"
-    )]
-    InvalidInstanceId(String),
-    /// The secret key is empty or has characters other than visible ASCII (it travels in an HTTP
-    /// header). The message never contains the secret.
-    #[error("invalid secret key: it must be non-empty visible ASCII (no spaces)")]
-    InvalidSecretKey,
-    /// An inspection origin is not `scheme://host[:port]`.
-    #[error(
-        "invalid inspection origin {0:?}: expected scheme://host[:port], e.g. http://127.0.0.1:3000"
-    )]
-    InvalidOrigin(String),
-    /// The address could not be bound.
-    #[error("could not listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Another I/O error while starting.
-    #[error("I/O error while starting the emulator: {0}")]
-    Io(std::io::Error),
-}
-
-/// A new random instance id: a UUID v4, lower-case and hyphenated, as Beams instance ids are.
-pub fn generate_instance_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// A new random secret key: 64 upper-case hex characters, as Beams secret keys look.
-pub fn generate_secret_key() -> String {
-    // UUID v4s come from the OS's secure RNG; keep only their random nibbles (skip the version
-    // nibble at 12 and the variant nibble at 16).
-    let mut out = String::with_capacity(64);
-    while out.len() < 64 {
-        let hex = uuid::Uuid::new_v4()
-            .simple()
-            .to_string()
-            .to_ascii_uppercase();
-        for (i, c) in hex.chars().enumerate() {
-            if i != 12 && i != 16 && out.len() < 64 {
-                out.push(c);
-            }
-        }
+impl Emulator {
+    /// Start configuring an emulator: [`EmulatorBuilder::start`] runs it.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
     }
-    out
 }
 
 /// Configuration of an [`Emulator`]; every setting is optional.
@@ -77,7 +30,7 @@ pub fn generate_secret_key() -> String {
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), beams_emulator::Error> {
+/// # async fn main() -> Result<(), beams_emulator::StartError> {
 /// let emu = Emulator::builder()
 ///     .instance_id("00000000-0000-4000-8000-000000000000")
 ///     .secret_key("MY-TEST-SECRET")
@@ -122,7 +75,7 @@ impl Default for EmulatorBuilder {
             jwt_leeway: Duration::ZERO,
             limits: Limits::default(),
             inspection_origins: Vec::new(),
-            max_connections: 1024,
+            max_connections: crate::serve::DEFAULT_MAX_CONNECTIONS,
             webhooks: Vec::new(),
             webhook_retry_scale: 1.0,
             issue_tokens: false,
@@ -273,24 +226,70 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Build the state without starting a server, to serve [`router`](crate::router)
-    /// yourself.
-    pub fn build(self) -> Result<EmulatorState, Error> {
-        self.build_with_limits().map(|(state, _)| state)
+    /// A new random instance id, as the builder generates when none is given: a UUID v4,
+    /// lower-case and hyphenated, as Beams instance ids are.
+    ///
+    /// ```
+    /// use beams_emulator::EmulatorBuilder;
+    ///
+    /// assert_eq!(EmulatorBuilder::generate_instance_id().len(), 36);
+    /// ```
+    pub fn generate_instance_id() -> String {
+        uuid::Uuid::new_v4().to_string()
     }
 
-    fn build_with_limits(self) -> Result<(EmulatorState, ServerLimits), Error> {
-        let instance_id = self.instance_id.unwrap_or_else(generate_instance_id);
+    /// A new random secret key, as the builder generates when none is given: 64 upper-case hex
+    /// characters, as Beams secret keys look.
+    ///
+    /// ```
+    /// use beams_emulator::EmulatorBuilder;
+    ///
+    /// let secret = EmulatorBuilder::generate_secret_key();
+    /// assert_eq!(secret.len(), 64);
+    /// assert_ne!(secret, EmulatorBuilder::generate_secret_key());
+    /// ```
+    pub fn generate_secret_key() -> String {
+        // UUID v4s come from the OS's secure RNG; keep only their random nibbles (skip the
+        // version nibble at 12 and the variant nibble at 16).
+        let mut out = String::with_capacity(64);
+        while out.len() < 64 {
+            let hex = uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .to_ascii_uppercase();
+            for (i, c) in hex.chars().enumerate() {
+                if i != 12 && i != 16 && out.len() < 64 {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    /// Build the state without starting a server, to serve [`router`](crate::router)
+    /// yourself. The host, port and connection limit apply only to [`start`](Self::start).
+    ///
+    /// ```
+    /// use beams_emulator::Emulator;
+    ///
+    /// let state = Emulator::builder().instance_id("my-instance").build_state()?;
+    /// assert_eq!(state.instance_id(), "my-instance");
+    /// let app: axum::Router = beams_emulator::router(state); // serve it where you like
+    /// # let _ = app;
+    /// # Ok::<(), beams_emulator::BuildError>(())
+    /// ```
+    pub fn build_state(self) -> Result<EmulatorState, BuildError> {
+        let instance_id = self.instance_id.unwrap_or_else(Self::generate_instance_id);
         if instance_id.is_empty()
             || !instance_id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            return Err(Error::InvalidInstanceId(instance_id));
+            return Err(BuildError::InvalidInstanceId(instance_id));
         }
-        let secret = self.secret_key.unwrap_or_else(generate_secret_key);
+        let secret = self.secret_key.unwrap_or_else(Self::generate_secret_key);
         if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(Error::InvalidSecretKey);
+            return Err(BuildError::InvalidSecretKey);
         }
         let settings = Settings {
             instance_id,
@@ -307,29 +306,23 @@ impl EmulatorBuilder {
             inspection_origins: self
                 .inspection_origins
                 .into_iter()
-                .map(|o| validate_origin(&o).ok_or(Error::InvalidOrigin(o)))
+                .map(|o| validate_origin(&o).ok_or(BuildError::InvalidOrigin(o)))
                 .collect::<Result<_, _>>()?,
         };
-        let server = ServerLimits {
-            header_read_timeout: HEADER_READ_TIMEOUT,
-            max_connections: self.max_connections,
-        };
-        Ok((EmulatorState::new(settings, self.rate_limit), server))
+        Ok(EmulatorState::new(settings, self.rate_limit))
     }
 
-    /// Bind and start serving (needs a Tokio runtime).
-    pub async fn start(self) -> Result<Emulator, Error> {
+    /// Build the state, bind the address and start serving it (needs a Tokio runtime).
+    pub async fn start(self) -> Result<Emulator, StartError> {
         let addr = SocketAddr::new(self.host, self.port);
-        let (state, limits) = self.build_with_limits()?;
+        let max_connections = self.max_connections;
+        let state = self.build_state()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|source| Error::Bind { addr, source })?;
-        Emulator::serve(state, listener, limits).await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        Emulator::spawn(state, listener, max_connections)
     }
 }
-
-/// How long a request head may take to arrive, and how long a kept-alive connection may idle.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `scheme://host[:port]`, lower-cased, without a trailing slash; `None` when it is not one.
 fn validate_origin(origin: &str) -> Option<String> {
@@ -349,15 +342,15 @@ mod tests {
 
     #[test]
     fn generated_credentials_have_beams_shapes() {
-        let secret = generate_secret_key();
+        let secret = EmulatorBuilder::generate_secret_key();
         assert_eq!(secret.len(), 64);
         assert!(
             secret
                 .chars()
                 .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
         );
-        assert_ne!(secret, generate_secret_key());
-        let id = generate_instance_id();
+        assert_ne!(secret, EmulatorBuilder::generate_secret_key());
+        let id = EmulatorBuilder::generate_instance_id();
         assert!(uuid::Uuid::parse_str(&id).is_ok());
     }
 
@@ -379,21 +372,21 @@ mod tests {
         }
         let err = EmulatorBuilder::default()
             .inspection_origin("*")
-            .build()
+            .build_state()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidOrigin(_)));
+        assert!(matches!(err, BuildError::InvalidOrigin(_)));
     }
 
     #[test]
     fn rejects_bad_configuration_without_echoing_the_secret() {
         let err = EmulatorBuilder::default()
             .instance_id("a.b")
-            .build()
+            .build_state()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidInstanceId(_)));
+        assert!(matches!(err, BuildError::InvalidInstanceId(_)));
         let err = EmulatorBuilder::default()
             .secret_key("has space")
-            .build()
+            .build_state()
             .unwrap_err();
         assert!(!err.to_string().contains("has space"));
         let debug = format!("{:?}", EmulatorBuilder::default().secret_key("TOPSECRET"));

@@ -43,6 +43,19 @@
 //! # }
 //! ```
 //!
+//! # The binary and its feature
+//!
+//! The `beams-emulator` binary needs the `cli` feature (it adds the log subscriber):
+//! `cargo install beams-emulator --features cli`, or in this repository
+//! `cargo run -p beams-emulator --features cli -- --port 4000`. The library does not.
+//!
+//! # The hardened server
+//!
+//! The emulator serves itself with [`serve`](fn@serve), which an app can use too: an axum
+//! [`Router`](axum::Router) on a [`TcpListener`](tokio::net::TcpListener) over HTTP/1, with a
+//! header-read timeout, a connection cap, a request deadline and a graceful end (see the
+//! [`serve`](mod@serve) module).
+//!
 //! # HTTP endpoints
 //!
 //! Beams (all under the instance id the emulator serves; other ids get 404):
@@ -96,20 +109,28 @@
 mod api;
 mod builder;
 mod conn;
-mod delivery;
+mod emulator;
+mod error;
 mod jwt;
 mod limits;
 mod model;
-mod server;
+mod payload;
+pub mod serve;
 mod state;
 mod webhook;
 
 pub use api::router;
-pub use builder::{EmulatorBuilder, Error, generate_instance_id, generate_secret_key};
+pub use builder::EmulatorBuilder;
+pub use emulator::Emulator;
+pub use error::{BuildError, StartError};
 pub use limits::Limits;
 pub use model::{
-    Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent,
-    UnknownPlatform, WebhookAttempt, WebhookTarget,
+    Delivery, Device, Fault, PublishTarget, RecordedPublish, ReportedEvent, WebhookAttempt,
+    WebhookTarget,
 };
-pub use server::Emulator;
+#[doc(no_inline)]
+pub use serve::serve;
 pub use state::{EmulatorState, SetUserRefused};
+
+#[doc(no_inline)]
+pub use beams_core::Platform;

@@ -12,9 +12,9 @@
 ///
 /// let mut limits = Limits::default();
 /// limits.max_devices = 100;
-/// let state = Emulator::builder().limits(limits).build()?;
+/// let state = Emulator::builder().limits(limits).build_state()?;
 /// # let _ = state;
-/// # Ok::<(), beams_emulator::Error>(())
+/// # Ok::<(), beams_emulator::BuildError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,13 +1,13 @@
 //! `beams-emulator`: run a local Pusher Beams-compatible server.
 //!
 //! ```text
-//! cargo run -p beams-emulator -- --port 8085 --instance-id my-instance --secret-key MYSECRET
+//! cargo run -p beams-emulator --features cli -- --port 8085 --instance-id my-instance --secret-key MYSECRET
 //! ```
 
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use beams_emulator::{Emulator, WebhookTarget, generate_instance_id, generate_secret_key};
+use beams_emulator::{Emulator, EmulatorBuilder, WebhookTarget};
 
 const USAGE: &str = "\
 Usage: beams-emulator [OPTIONS]
@@ -158,11 +158,11 @@ async fn main() -> ExitCode {
     let instance_id = args
         .instance_id
         .or_else(|| env_var("BEAMS_INSTANCE_ID"))
-        .unwrap_or_else(generate_instance_id);
+        .unwrap_or_else(EmulatorBuilder::generate_instance_id);
     let (secret_key, generated_secret) =
         match args.secret_key.or_else(|| env_var("BEAMS_SECRET_KEY")) {
             Some(secret) => (secret, false),
-            None => (generate_secret_key(), true),
+            None => (EmulatorBuilder::generate_secret_key(), true),
         };
 
     let mut builder = Emulator::builder()

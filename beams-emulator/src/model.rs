@@ -2,64 +2,11 @@
 //! injected faults.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use beams_core::Platform;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// A device platform of the Beams device API (`/devices/{platform}/…`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Platform {
-    /// Browsers, via the web SDK and its service worker.
-    Web,
-    /// Android, via Firebase Cloud Messaging.
-    Fcm,
-    /// Apple devices, via the Apple Push Notification service.
-    Apns,
-}
-
-impl Platform {
-    /// The platform's name as it appears in device API paths and device ids (`web`, `fcm`, `apns`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Fcm => "fcm",
-            Self::Apns => "apns",
-        }
-    }
-
-    /// The key of this platform's payload in a publish body (`web`, `fcm`, `apns`).
-    pub fn payload_key(self) -> &'static str {
-        self.as_str()
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The error of parsing a [`Platform`] from a string.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown platform {0:?}: expected web, fcm or apns")]
-pub struct UnknownPlatform(pub String);
-
-impl FromStr for Platform {
-    type Err = UnknownPlatform;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "web" => Ok(Self::Web),
-            "fcm" => Ok(Self::Fcm),
-            "apns" => Ok(Self::Apns),
-            other => Err(UnknownPlatform(other.to_owned())),
-        }
-    }
-}
 
 /// A device registered with the emulator's device API (or through
 /// [`EmulatorState::register_device`](crate::EmulatorState::register_device)).

@@ -146,7 +146,15 @@ async fn deliver(
             Err(e) => (None, Some(e.without_url().to_string())),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
-        tracing::debug!(target: "beams_emulator", event_type, attempt, ?status, ?error, "webhook attempt");
+        // The URL is left out: it is the host's, and may carry a token of its own.
+        tracing::info!(
+            target: "beams_emulator",
+            event_type,
+            attempt,
+            status,
+            error = error.as_deref(),
+            "webhook attempt"
+        );
         state.record_webhook_attempt(
             WebhookAttempt {
                 request_id: request_id.clone(),

@@ -28,7 +28,7 @@ pub fn state() -> &'static EmulatorState {
         Emulator::builder()
             .instance_id(INSTANCE)
             .secret_key(SECRET)
-            .build()
+            .build_state()
             .unwrap()
     })
 }

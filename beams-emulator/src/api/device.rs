@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use axum::extract::Request;
+use beams_core::Platform;
 use http::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -16,7 +17,7 @@ use crate::limits::{
     DEVICE_BODY_LIMIT, MAX_METADATA_BYTES, MAX_TOKEN_BYTES, REGISTRATION_BODY_LIMIT,
     REPORTING_BODY_LIMIT,
 };
-use crate::model::{Platform, now_secs};
+use crate::model::now_secs;
 use crate::state::{
     DevicesFull, EmulatorState, InterestError, MAX_INTERESTS_PER_DEVICE, Registration, SetUserError,
 };
@@ -269,8 +270,8 @@ async fn register(state: &EmulatorState, request: Request, platform: Platform) -
         .register(platform, registration, true)
         .map_err(|DevicesFull| full("devices", state.settings().limits.max_devices))?;
     let response = match platform {
-        Platform::Web => json!({"id": device.id}),
         Platform::Fcm | Platform::Apns => json!({"id": device.id, "initialInterestSet": initial}),
+        _ => json!({"id": device.id}),
     };
     Ok(json_response(StatusCode::OK, &response))
 }

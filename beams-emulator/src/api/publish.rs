@@ -98,6 +98,16 @@ enum Kind {
     Users,
 }
 
+impl Kind {
+    /// What a publish of this kind targets: `interests` or `users` (its body's key too).
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Interests => "interests",
+            Self::Users => "users",
+        }
+    }
+}
+
 pub(super) async fn publish(
     state: &EmulatorState,
     request: Request,
@@ -125,11 +135,7 @@ pub(super) async fn publish(
             StatusCode::BAD_REQUEST,
             format!(
                 "Request body too large: a publish to {} may be at most {} bytes",
-                if kind == Kind::Interests {
-                    "interests"
-                } else {
-                    "users"
-                },
+                kind.as_str(),
                 limit
             ),
         )
@@ -137,11 +143,23 @@ pub(super) async fn publish(
     .await?;
     let object = parse_object(&bytes)?;
     let target = validate(kind, &object)?;
+    let targets = match &target {
+        PublishTarget::Interests(list) | PublishTarget::Users(list) => list.len(),
+    };
     let outcome = state.record_publish(
         target,
         Value::Object(object),
         parts.uri.path().to_owned(),
         recorded_headers(&parts.headers),
+    );
+    // Counts only: user ids, interests and payloads stay out of the log.
+    tracing::info!(
+        target: "beams_emulator",
+        publish_id = %outcome.publish_id,
+        kind = kind.as_str(),
+        targets,
+        devices = outcome.devices,
+        "publish"
     );
     crate::webhook::publish_attempt(state, &outcome);
     Ok(json_response(
@@ -153,9 +171,10 @@ pub(super) async fn publish(
 /// Validate a publish body the way Beams' JSON schema does; the texts follow its answers
 /// ("`interests.0`: Does not match pattern '…'", "`users`: array items must be unique").
 fn validate(kind: Kind, body: &Map<String, Value>) -> HandlerResult<PublishTarget> {
-    let (key, max) = match kind {
-        Kind::Interests => ("interests", MAX_INTERESTS),
-        Kind::Users => ("users", MAX_USERS),
+    let key = kind.as_str();
+    let max = match kind {
+        Kind::Interests => MAX_INTERESTS,
+        Kind::Users => MAX_USERS,
     };
     let Some(list) = body.get(key) else {
         return Err(unprocessable(format!("`(root)`: {key} is required")));

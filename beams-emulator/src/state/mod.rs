@@ -1,24 +1,32 @@
-//! The emulator's in-memory state: the typed, public view of it here, the operations the
-//! HTTP layer performs on it in [`ops`].
+//! The emulator's in-memory state, [`EmulatorState`]: its settings and lock here, what it
+//! keeps by subject — [`devices`] and their interests, [`publishes`] and their deliveries,
+//! [`faults`] and the rate limit, [`events`] (reporting events and webhook attempts).
 
-mod ops;
+mod devices;
+mod events;
+mod faults;
+mod publishes;
 
-pub(crate) use ops::{PublishOutcome, Registration};
+pub use devices::SetUserRefused;
+pub(crate) use devices::{
+    DevicesFull, InterestError, MAX_INTERESTS_PER_DEVICE, Registration, SetUserError,
+};
+pub(crate) use faults::RateCheck;
+pub(crate) use publishes::PublishOutcome;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
 use crate::limits::{BoundedLog, Limits};
 use crate::model::{
-    Delivery, Device, Fault, Platform, RecordedPublish, ReportedEvent, WebhookAttempt,
-    WebhookTarget,
+    Delivery, Fault, RecordedPublish, ReportedEvent, WebhookAttempt, WebhookTarget,
 };
+use devices::DeviceRecord;
+use faults::RateWindow;
 
 /// A secret that never shows itself in `Debug`.
 #[derive(Clone)]
@@ -47,27 +55,6 @@ pub(crate) struct Settings {
     pub(crate) webhook_retry_scale: f64,
     /// Whether `GET /_emulator/users/{user}/token` issues tokens.
     pub(crate) issue_tokens: bool,
-}
-
-#[derive(Debug)]
-struct DeviceRecord {
-    device: Device,
-    interests: BTreeSet<String>,
-    seq: u64,
-}
-
-impl DeviceRecord {
-    fn snapshot(&self) -> Device {
-        let mut d = self.device.clone();
-        d.interests = self.interests.iter().cloned().collect();
-        d
-    }
-}
-
-#[derive(Debug)]
-struct RateWindow {
-    started: Instant,
-    count: u32,
 }
 
 #[derive(Debug)]
@@ -101,45 +88,17 @@ pub(crate) struct Shared {
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
-/// The outcome of checking the rate limit.
-pub(crate) enum RateCheck {
-    Allowed,
-    Limited,
-}
-
-/// What a set-user request did.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum SetUserError {
-    DeviceNotFound,
-    AlreadyAssociated,
-    TooManyDevices,
-}
-
-/// Why an interest change was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum InterestError {
-    DeviceNotFound,
-    /// Beams' limit of interests per device.
-    TooMany,
-    /// The emulator's limit of subscriptions over all devices.
-    Full,
-}
-
-/// The emulator holds [`Limits::max_devices`] devices already.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct DevicesFull;
-
 /// A handle on the emulator's state: what it received and delivered, faults, and the router.
 ///
 /// Cheap to clone (an `Arc`). A running [`Emulator`](crate::Emulator) hands it out through
 /// [`state`](crate::Emulator::state). Obtain a state without a server through
-/// [`EmulatorBuilder::build`](crate::EmulatorBuilder::build), to serve
+/// [`EmulatorBuilder::build_state`](crate::EmulatorBuilder::build_state), to serve
 /// [`router`](crate::router) from your own axum app.
 ///
 /// ```
 /// use beams_emulator::{Emulator, Platform};
 ///
-/// let state = Emulator::builder().instance_id("my-instance").build()?;
+/// let state = Emulator::builder().instance_id("my-instance").build_state()?;
 /// let device = state.register_device(Platform::Web);
 /// state.set_device_user(&device.id, "alice")?;
 /// assert_eq!(state.user_devices("alice").len(), 1);
@@ -158,29 +117,6 @@ impl fmt::Debug for EmulatorState {
             .finish_non_exhaustive()
     }
 }
-
-/// The error of [`EmulatorState::set_device_user`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SetUserRefused {
-    /// No device has that id.
-    #[error("device not found")]
-    DeviceNotFound,
-    /// The device already belongs to another user.
-    #[error("A User Id is already associated with this device.")]
-    AlreadyAssociated,
-    /// The user already has 100 devices on that platform.
-    #[error("User already has reached the maximum of 100 devices")]
-    TooManyDevices,
-    /// The user id is empty or longer than 164 bytes.
-    #[error("user id must be between 1-164 bytes long")]
-    InvalidUserId,
-}
-
-/// Beams' documented limit of devices per user and platform.
-pub(crate) const MAX_DEVICES_PER_USER: usize = 100;
-/// Beams' documented limit of interests per device.
-pub(crate) const MAX_INTERESTS_PER_DEVICE: usize = 5000;
 
 impl EmulatorState {
     pub(crate) fn new(settings: Settings, rate_limit: Option<u32>) -> Self {
@@ -241,214 +177,6 @@ impl EmulatorState {
         &self.shared.settings.vapid_public_key
     }
 
-    /// Every accepted publish, oldest first.
-    pub fn publishes(&self) -> Vec<RecordedPublish> {
-        self.inner().publishes.iter().cloned().collect()
-    }
-
-    /// The accepted publish with this id.
-    pub fn publish(&self, publish_id: &str) -> Option<RecordedPublish> {
-        self.inner()
-            .publishes
-            .iter()
-            .find(|p| p.publish_id == publish_id)
-            .cloned()
-    }
-
-    /// The deliveries made to a device, oldest first (kept after the device is deleted).
-    pub fn deliveries(&self, device_id: &str) -> Vec<Delivery> {
-        self.inner()
-            .deliveries
-            .iter()
-            .filter(|d| d.device_id == device_id)
-            .map(|d| Delivery::clone(d))
-            .collect()
-    }
-
-    /// The deliveries made to a user's devices, oldest first.
-    pub fn user_deliveries(&self, user_id: &str) -> Vec<Delivery> {
-        self.inner()
-            .deliveries
-            .iter()
-            .filter(|d| d.user_id.as_deref() == Some(user_id))
-            .map(|d| Delivery::clone(d))
-            .collect()
-    }
-
-    /// Every delivery, oldest first.
-    pub fn all_deliveries(&self) -> Vec<Delivery> {
-        self.inner()
-            .deliveries
-            .iter()
-            .map(|d| Delivery::clone(d))
-            .collect()
-    }
-
-    /// The deliveries after `after_id` to a device.
-    pub(crate) fn deliveries_after(&self, device_id: &str, after_id: u64) -> Vec<Arc<Delivery>> {
-        self.inner()
-            .deliveries
-            .iter()
-            .filter(|d| d.device_id == device_id && d.id > after_id)
-            .cloned()
-            .collect()
-    }
-
-    /// The id of the latest delivery made (0 before the first).
-    pub(crate) fn last_delivery_id(&self) -> u64 {
-        self.inner().next_delivery_id - 1
-    }
-
-    /// A live feed of every delivery from now on (a `tokio` broadcast receiver; slow receivers
-    /// lag rather than block the emulator).
-    pub fn subscribe_deliveries(&self) -> broadcast::Receiver<Arc<Delivery>> {
-        self.shared.deliveries_tx.subscribe()
-    }
-
-    /// A live feed of one device's deliveries from now on.
-    pub(crate) fn subscribe_device(&self, device_id: &str) -> broadcast::Receiver<Arc<Delivery>> {
-        let mut feeds = self.feeds();
-        // Feeds whose streams all closed before any delivery came are dropped here; live
-        // ones are bounded by the connection limit.
-        if feeds.len() >= 1024 {
-            feeds.retain(|_, feed| feed.receiver_count() > 0);
-        }
-        match feeds.get(device_id) {
-            Some(feed) => feed.subscribe(),
-            None => {
-                let (feed, receiver) = broadcast::channel(256);
-                feeds.insert(device_id.to_owned(), feed);
-                receiver
-            }
-        }
-    }
-
-    /// Hands new deliveries to the live feeds that want them.
-    pub(crate) fn broadcast(&self, made: &[Arc<Delivery>]) {
-        if self.shared.deliveries_tx.receiver_count() > 0 {
-            for delivery in made {
-                // A receiver gone in between is fine.
-                let _ = self.shared.deliveries_tx.send(Arc::clone(delivery));
-            }
-        }
-        let mut feeds = self.feeds();
-        if feeds.is_empty() {
-            return;
-        }
-        for delivery in made {
-            if let Some(feed) = feeds.get(&delivery.device_id)
-                && feed.send(Arc::clone(delivery)).is_err()
-            {
-                // Every stream of this device has closed.
-                feeds.remove(&delivery.device_id);
-            }
-        }
-    }
-
-    fn feeds(&self) -> MutexGuard<'_, HashMap<String, broadcast::Sender<Arc<Delivery>>>> {
-        self.shared
-            .device_feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Every registered device, in registration order.
-    pub fn devices(&self) -> Vec<Device> {
-        let inner = self.inner();
-        let mut records: Vec<&DeviceRecord> = inner.devices.values().collect();
-        records.sort_by_key(|r| r.seq);
-        records.into_iter().map(DeviceRecord::snapshot).collect()
-    }
-
-    /// The device with this id.
-    pub fn device(&self, device_id: &str) -> Option<Device> {
-        self.inner()
-            .devices
-            .get(device_id)
-            .map(DeviceRecord::snapshot)
-    }
-
-    /// A user's devices, in registration order.
-    pub fn user_devices(&self, user_id: &str) -> Vec<Device> {
-        self.devices()
-            .into_iter()
-            .filter(|d| d.user_id.as_deref() == Some(user_id))
-            .collect()
-    }
-
-    /// The reporting events received, oldest first.
-    pub fn reported_events(&self) -> Vec<ReportedEvent> {
-        self.inner().events.iter().cloned().collect()
-    }
-
-    /// Every attempt at delivering a webhook, oldest first.
-    pub fn webhook_attempts(&self) -> Vec<WebhookAttempt> {
-        self.inner().webhook_attempts.iter().cloned().collect()
-    }
-
-    pub(crate) fn record_webhook_attempt(&self, attempt: WebhookAttempt, bytes: usize) {
-        self.inner().webhook_attempts.push(attempt, bytes);
-    }
-
-    /// Register a device as the device API would, without HTTP. Counted against
-    /// [`Limits::max_devices`], but never refused: the limit guards the open HTTP API.
-    pub fn register_device(&self, platform: Platform) -> Device {
-        let token = format!("emulator-token-{}", uuid::Uuid::new_v4().simple());
-        let registration = ops::Registration {
-            token,
-            metadata: json!({}),
-            known_previous_ids: Vec::new(),
-        };
-        self.register(platform, registration, false)
-            .map(|(device, _)| device)
-            .unwrap_or_else(|DevicesFull| {
-                unreachable!("the library's registrations are not refused")
-            })
-    }
-
-    /// Associate a device with a user, as a verified `PUT …/user` would, without a token.
-    pub fn set_device_user(&self, device_id: &str, user_id: &str) -> Result<(), SetUserRefused> {
-        if user_id.is_empty() || user_id.len() > 164 {
-            return Err(SetUserRefused::InvalidUserId);
-        }
-        self.set_user(device_id, None, user_id)
-            .map_err(|e| match e {
-                SetUserError::DeviceNotFound => SetUserRefused::DeviceNotFound,
-                SetUserError::AlreadyAssociated => SetUserRefused::AlreadyAssociated,
-                SetUserError::TooManyDevices => SetUserRefused::TooManyDevices,
-            })
-    }
-
-    /// Subscribe a device to an interest, without HTTP. Returns `false` if the device is unknown,
-    /// already has 5000 interests, or the emulator holds [`Limits::max_subscriptions`].
-    pub fn add_device_interest(&self, device_id: &str, interest: &str) -> bool {
-        self.add_interest(device_id, None, interest).is_ok()
-    }
-
-    /// Queue a fault for the next matching requests (see [`Fault`]).
-    pub fn inject_fault(&self, fault: Fault) {
-        self.inner().faults.push_back(fault);
-    }
-
-    /// The faults still queued, with their remaining counts.
-    pub fn pending_faults(&self) -> Vec<Fault> {
-        self.inner().faults.iter().cloned().collect()
-    }
-
-    /// Remove every queued fault.
-    pub fn clear_faults(&self) {
-        self.inner().faults.clear();
-    }
-
-    /// Turn the rate limit on (`Some(requests per second)`) or off (`None`). It applies to the
-    /// publish and customer APIs and answers `429 {"description":"max 100 RPS"}` (with the limit
-    /// used).
-    pub fn set_rate_limit(&self, requests_per_second: Option<u32>) {
-        let mut inner = self.inner();
-        inner.rate_limit = requests_per_second;
-        inner.rate = None;
-    }
-
     /// Forget every device, publish, delivery, reporting event, webhook attempt and fault. Delivery ids keep
     /// increasing, so a reconnecting event stream never mistakes new deliveries for old ones.
     pub fn reset(&self) {
@@ -463,3 +191,6 @@ impl EmulatorState {
         inner.rate = None;
     }
 }
+
+/// What a record costs besides its variable parts (ids, numbers, allocation overhead).
+const RECORD_OVERHEAD: usize = 256;

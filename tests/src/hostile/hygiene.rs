@@ -268,7 +268,7 @@ pub async fn assert_debug_redacted() {
     let emulator_builder = Emulator::builder().secret_key(HYGIENE_SECRET);
     let state = Emulator::builder()
         .secret_key(HYGIENE_SECRET)
-        .build()
+        .build_state()
         .unwrap();
     let emulator = Emulator::builder()
         .secret_key(HYGIENE_SECRET)

@@ -75,7 +75,7 @@ impl Capturing {
         let state = Emulator::builder()
             .instance_id(INSTANCE_ID)
             .secret_key(SECRET_KEY)
-            .build()
+            .build_state()
             .expect("emulator state");
         let log: Arc<Mutex<Vec<Captured>>> = Arc::default();
         let recorder = log.clone();

@@ -6,16 +6,14 @@
 //! - Any `Authorization` value, any hand-made JWT (any claims, signed with the right key or
 //!   not) and any request body are answered without a 5xx, in Beams' error shape.
 //!
-//! `cargo test -p beams-emulator --test proptest_jwt`
-
-mod common;
+//! `cargo test -p beams-emulator --test it proptest_jwt`
 
 use std::time::Duration;
 
+use crate::common::{now, sign_parts};
 use axum::body::Body;
 use beams_core::{BeamsAuth, Instance, UserId};
 use beams_emulator::{Emulator, EmulatorState, Platform};
-use common::{now, sign_parts};
 use http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -47,7 +45,7 @@ fn state(instance: &str, secret: &str) -> EmulatorState {
     Emulator::builder()
         .instance_id(instance)
         .secret_key(secret)
-        .build()
+        .build_state()
         .unwrap()
 }
 

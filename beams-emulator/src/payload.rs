@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::Platform;
+use beams_core::Platform;
 
 /// Build the payload a device of `platform` receives for a publish.
 pub(crate) fn platform_payload(
@@ -15,12 +15,12 @@ pub(crate) fn platform_payload(
         |v: Option<&Value>| v.and_then(Value::as_object).is_some_and(|o| !o.is_empty());
     let has_data = non_empty_object(payload.get("data"));
     let has_displayable_content = match platform {
-        Platform::Web | Platform::Fcm => non_empty_object(payload.get("notification")),
         Platform::Apns => payload
             .get("aps")
             .and_then(Value::as_object)
             .and_then(|aps| aps.get("alert"))
             .is_some_and(|alert| !alert.is_null()),
+        _ => non_empty_object(payload.get("notification")),
     };
     let metadata = json!({
         "instanceId": instance_id,
@@ -58,6 +58,8 @@ pub(crate) fn platform_payload(
             Value::Object(out)
         }
         Platform::Apns => apns_device_payload(payload, metadata),
+        // A platform added to Beams after this emulator: its object as published.
+        _ => Value::Object(payload.clone()),
     }
 }
 

@@ -2,18 +2,16 @@
 //! and body, the signature (checked by Python's `hmac`, not by Rust code), the events computed
 //! from its device state and from reported deliveries and opens, and the retries.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use beams_emulator::{Emulator, Platform, WebhookTarget};
 use beams_test_support::independent::python_hmac;
-use common::*;
 use serde_json::{Value, json};
 
 const WEBHOOK_SECRET: &str = "emulator-webhook-secret";

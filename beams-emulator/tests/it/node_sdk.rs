@@ -1,13 +1,11 @@
 //! The official Node server SDK (`@pusher/push-notifications-server`, pinned in tests/js) against the
 //! emulator: it must not be able to tell the difference.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::common::*;
 use beams_emulator::{Emulator, Platform};
-use common::*;
 use serde_json::{Value, json};
 
 fn js_dir() -> PathBuf {

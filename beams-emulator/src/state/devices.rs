@@ -1,68 +1,71 @@
-//! The operations the HTTP layer performs on the state: faults, the rate limit, devices,
-//! interests, reporting events and publishes.
+//! Devices: registration, users, interests, metadata and deletion.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
 
-use serde_json::Value;
+use beams_core::Platform;
+use serde_json::{Value, json};
 
-use super::{
-    DeviceRecord, DevicesFull, EmulatorState, Inner, InterestError, MAX_DEVICES_PER_USER,
-    MAX_INTERESTS_PER_DEVICE, RateCheck, RateWindow, SetUserError,
-};
-use crate::delivery::platform_payload;
-use crate::limits::{strings_bytes, value_bytes};
-use crate::model::{
-    Delivery, Device, Fault, Platform, PublishTarget, RecordedPublish, ReportedEvent, now_ms,
-};
+use super::{EmulatorState, Inner};
+use crate::model::Device;
 
 impl EmulatorState {
-    pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
-        let mut inner = self.inner();
-        let index = inner.faults.iter().position(|f| f.matches(method, path))?;
-        let fault = &mut inner.faults[index];
-        fault.count -= 1;
-        let taken = fault.clone();
-        if fault.count == 0 {
-            inner.faults.remove(index);
-        }
-        Some(taken)
+    /// Every registered device, in registration order.
+    pub fn devices(&self) -> Vec<Device> {
+        let inner = self.inner();
+        let mut records: Vec<&DeviceRecord> = inner.devices.values().collect();
+        records.sort_by_key(|r| r.seq);
+        records.into_iter().map(DeviceRecord::snapshot).collect()
     }
 
-    pub(crate) fn check_rate(&self) -> (RateCheck, u32) {
-        let mut inner = self.inner();
-        let Some(limit) = inner.rate_limit else {
-            return (RateCheck::Allowed, 0);
-        };
-        let now = Instant::now();
-        if inner
-            .rate
-            .as_ref()
-            .is_none_or(|w| now.duration_since(w.started) >= Duration::from_secs(1))
-        {
-            inner.rate = None;
-        }
-        let window = inner.rate.get_or_insert(RateWindow {
-            started: now,
-            count: 0,
-        });
-        window.count += 1;
-        if window.count > limit {
-            (RateCheck::Limited, limit)
-        } else {
-            (RateCheck::Allowed, limit)
-        }
+    /// The device with this id.
+    pub fn device(&self, device_id: &str) -> Option<Device> {
+        self.inner()
+            .devices
+            .get(device_id)
+            .map(DeviceRecord::snapshot)
     }
 
-    /// Records a reporting event.
-    pub(crate) fn record_event(&self, body: Value) {
-        let bytes = value_bytes(&body) + RECORD_OVERHEAD;
-        let event = ReportedEvent {
-            body,
-            received_at_ms: now_ms(),
+    /// A user's devices, in registration order.
+    pub fn user_devices(&self, user_id: &str) -> Vec<Device> {
+        self.devices()
+            .into_iter()
+            .filter(|d| d.user_id.as_deref() == Some(user_id))
+            .collect()
+    }
+
+    /// Register a device as the device API would, without HTTP. Counted against
+    /// [`Limits::max_devices`](crate::Limits::max_devices), but never refused: the limit guards the open HTTP API.
+    pub fn register_device(&self, platform: Platform) -> Device {
+        let token = format!("emulator-token-{}", uuid::Uuid::new_v4().simple());
+        let registration = Registration {
+            token,
+            metadata: json!({}),
+            known_previous_ids: Vec::new(),
         };
-        self.inner().events.push(event, bytes);
+        self.register(platform, registration, false)
+            .map(|(device, _)| device)
+            .unwrap_or_else(|DevicesFull| {
+                unreachable!("the library's registrations are not refused")
+            })
+    }
+
+    /// Associate a device with a user, as a verified `PUT …/user` would, without a token.
+    pub fn set_device_user(&self, device_id: &str, user_id: &str) -> Result<(), SetUserRefused> {
+        if user_id.is_empty() || user_id.len() > 164 {
+            return Err(SetUserRefused::InvalidUserId);
+        }
+        self.set_user(device_id, None, user_id)
+            .map_err(|e| match e {
+                SetUserError::DeviceNotFound => SetUserRefused::DeviceNotFound,
+                SetUserError::AlreadyAssociated => SetUserRefused::AlreadyAssociated,
+                SetUserError::TooManyDevices => SetUserRefused::TooManyDevices,
+            })
+    }
+
+    /// Subscribe a device to an interest, without HTTP. Returns `false` if the device is unknown,
+    /// already has 5000 interests, or the emulator holds [`Limits::max_subscriptions`](crate::Limits::max_subscriptions).
+    pub fn add_device_interest(&self, device_id: &str, interest: &str) -> bool {
+        self.add_interest(device_id, None, interest).is_ok()
     }
 
     /// Registers a device; returns it and its initial interest set. With `enforce_limit`, a
@@ -275,113 +278,68 @@ impl EmulatorState {
             None => false,
         }
     }
+}
 
-    /// Records an accepted publish, routes it and records its deliveries.
-    pub(crate) fn record_publish(
-        &self,
-        target: PublishTarget,
-        body: Value,
-        path: String,
-        headers: BTreeMap<String, String>,
-    ) -> PublishOutcome {
-        let publish_id = format!("pubid-{}", uuid::Uuid::new_v4());
-        let instance_id = self.instance_id().to_owned();
-        let now = now_ms();
-        let mut made = Vec::new();
-        let users = {
-            let mut inner = self.inner();
-            let mut recipients: Vec<&DeviceRecord> = inner
-                .devices
-                .values()
-                .filter(|r| match &target {
-                    PublishTarget::Users(users) => {
-                        r.device.user_id.as_ref().is_some_and(|u| users.contains(u))
-                    }
-                    PublishTarget::Interests(interests) => {
-                        interests.iter().any(|i| r.interests.contains(i))
-                    }
-                })
-                .collect();
-            recipients.sort_by_key(|r| r.seq);
-            let mut next_id = inner.next_delivery_id;
-            let mut payloads: [Option<Value>; 3] = [None, None, None];
-            for record in recipients {
-                let platform = record.device.platform;
-                let Some(Value::Object(payload)) = body.get(platform.payload_key()) else {
-                    continue;
-                };
-                // The same for every device of the platform: built once, copied per device.
-                let payload = payloads[platform as usize]
-                    .get_or_insert_with(|| {
-                        platform_payload(platform, payload, &instance_id, &publish_id)
-                    })
-                    .clone();
-                made.push(Arc::new(Delivery {
-                    id: next_id,
-                    publish_id: publish_id.clone(),
-                    device_id: record.device.id.clone(),
-                    platform,
-                    user_id: record.device.user_id.clone(),
-                    payload,
-                    delivered_at_ms: now,
-                }));
-                next_id += 1;
-            }
-            inner.next_delivery_id = next_id;
-            // Per user: delivered when a device of theirs got it, else "no devices" (none at
-            // all, or none of a platform the publish has a payload for).
-            let users = match &target {
-                PublishTarget::Users(users) => {
-                    Some(users.iter().cloned().partition::<Vec<_>, _>(|user| {
-                        made.iter().any(|d| d.user_id.as_ref() == Some(user))
-                    }))
-                }
-                PublishTarget::Interests(_) => None,
-            };
-            let delivered_to: Vec<String> = made.iter().map(|d| d.device_id.clone()).collect();
-            let target_bytes = match &target {
-                PublishTarget::Users(users) | PublishTarget::Interests(users) => {
-                    strings_bytes(users)
-                }
-            };
-            let publish_bytes =
-                value_bytes(&body) + target_bytes + strings_bytes(&delivered_to) + RECORD_OVERHEAD;
-            inner.publishes.push(
-                RecordedPublish {
-                    publish_id: publish_id.clone(),
-                    target,
-                    body,
-                    path,
-                    headers,
-                    received_at_ms: now,
-                    delivered_to,
-                },
-                publish_bytes,
-            );
-            // What a delivery holds is its platform's payload plus the metadata; measured
-            // once per platform.
-            let mut payload_bytes = [None; 3];
-            for delivery in &made {
-                let slot = &mut payload_bytes[delivery.platform as usize];
-                let bytes = *slot.get_or_insert_with(|| value_bytes(&delivery.payload));
-                let size = bytes + delivery.device_id.len() + RECORD_OVERHEAD;
-                inner.deliveries.push(Arc::clone(delivery), size);
-            }
-            users
-        };
-        self.broadcast(&made);
-        PublishOutcome {
-            publish_id,
-            users: users.map(|(delivered, no_devices)| UsersOutcome {
-                delivered,
-                no_devices,
-            }),
-        }
+#[derive(Debug)]
+pub(super) struct DeviceRecord {
+    pub(super) device: Device,
+    pub(super) interests: BTreeSet<String>,
+    /// Registration order.
+    pub(super) seq: u64,
+}
+
+impl DeviceRecord {
+    fn snapshot(&self) -> Device {
+        let mut d = self.device.clone();
+        d.interests = self.interests.iter().cloned().collect();
+        d
     }
 }
 
-/// What a record costs besides its variable parts (ids, numbers, allocation overhead).
-const RECORD_OVERHEAD: usize = 256;
+/// What a set-user request did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SetUserError {
+    DeviceNotFound,
+    AlreadyAssociated,
+    TooManyDevices,
+}
+
+/// Why an interest change was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum InterestError {
+    DeviceNotFound,
+    /// Beams' limit of interests per device.
+    TooMany,
+    /// The emulator's limit of subscriptions over all devices.
+    Full,
+}
+
+/// The emulator holds [`Limits::max_devices`] devices already.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DevicesFull;
+
+/// The error of [`EmulatorState::set_device_user`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetUserRefused {
+    /// No device has that id.
+    #[error("device not found")]
+    DeviceNotFound,
+    /// The device already belongs to another user.
+    #[error("A User Id is already associated with this device.")]
+    AlreadyAssociated,
+    /// The user already has 100 devices on that platform.
+    #[error("User already has reached the maximum of 100 devices")]
+    TooManyDevices,
+    /// The user id is empty or longer than 164 bytes.
+    #[error("user id must be between 1-164 bytes long")]
+    InvalidUserId,
+}
+
+/// Beams' documented limit of devices per user and platform.
+pub(crate) const MAX_DEVICES_PER_USER: usize = 100;
+/// Beams' documented limit of interests per device.
+pub(crate) const MAX_INTERESTS_PER_DEVICE: usize = 5000;
 
 fn record_len(inner: &Inner, device_id: &str) -> usize {
     inner
@@ -396,19 +354,4 @@ pub(crate) struct Registration {
     pub(crate) token: String,
     pub(crate) metadata: Value,
     pub(crate) known_previous_ids: Vec<String>,
-}
-
-/// What became of an accepted publish.
-#[derive(Debug)]
-pub(crate) struct PublishOutcome {
-    pub(crate) publish_id: String,
-    /// For a publish to users.
-    pub(crate) users: Option<UsersOutcome>,
-}
-
-/// Which users of a publish to users were delivered to.
-#[derive(Debug)]
-pub(crate) struct UsersOutcome {
-    pub(crate) delivered: Vec<String>,
-    pub(crate) no_devices: Vec<String>,
 }

@@ -3,15 +3,13 @@
 //! the rate limit without the secret, taking a device over with `knownPreviousClientIds`, holding
 //! every connection with delivery streams.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use beams_emulator::{Emulator, Limits, Platform};
 use beams_test_support::hardening::{closed_within, slow_body_answer};
-use common::*;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

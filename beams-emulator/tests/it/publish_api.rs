@@ -1,12 +1,10 @@
 //! The publish and customer APIs, routing and delivery, the inspection API, event streams and
 //! fault injection, over real HTTP.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use beams_emulator::{Emulator, Fault, Platform, PublishTarget};
-use common::*;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
@@ -611,7 +609,7 @@ async fn rate_limit_and_reset() {
 async fn embedding_the_router_and_debug_output() {
     let state = Emulator::builder()
         .secret_key("SUPERSECRET")
-        .build()
+        .build_state()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -5,19 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Extension;
-use axum::extract::ConnectInfo;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
-use tower_layer::Layer;
 
-use crate::builder::EmulatorBuilder;
 use crate::conn::{ConnRegistry, EmuListener};
+use crate::error::StartError;
 use crate::state::EmulatorState;
 
 /// A running emulator: an HTTP server on a local port, serving one Beams instance.
@@ -75,30 +67,33 @@ impl fmt::Debug for Emulator {
 }
 
 impl Emulator {
-    /// Start configuring an emulator.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// Start an emulator with generated credentials on an ephemeral `127.0.0.1` port.
-    pub async fn start() -> Result<Self, crate::Error> {
-        EmulatorBuilder::default().start().await
-    }
-
-    pub(crate) async fn serve(
+    /// Serve `state` on `listener` in a task: the [hardened server](crate::serve) with the
+    /// emulator's killable connections.
+    pub(crate) fn spawn(
         state: EmulatorState,
         listener: TcpListener,
-        limits: ServerLimits,
-    ) -> Result<Self, crate::Error> {
-        let local_addr = listener.local_addr().map_err(crate::Error::Io)?;
+        max_connections: usize,
+    ) -> Result<Self, StartError> {
+        let local_addr = listener.local_addr().map_err(StartError::Io)?;
         let registry = Arc::new(ConnRegistry::default());
-        let shutdown = state.shared.shutdown.subscribe();
+        let mut shutdown = state.shared.shutdown.subscribe();
         let listener = EmuListener {
             listener,
             registry: Arc::clone(&registry),
         };
-        let router = crate::api::router(state.clone());
-        let task = tokio::spawn(accept_loop(listener, router, limits, shutdown));
+        // Bodies have their own deadline (a Beams-shaped 408), and injected latencies must
+        // not be cut: no request timeout.
+        let server = crate::serve::serve(listener, crate::api::router(state.clone()))
+            .max_connections(max_connections)
+            .request_timeout(None)
+            // Also ends if the state (and so the sender) is gone.
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            });
+        let task = tokio::spawn(async move {
+            // The server's only error would be the listener's; it has none to report.
+            let _ = server.await;
+        });
         let host = if local_addr.ip().is_unspecified() {
             SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local_addr.port())
         } else {
@@ -164,56 +159,4 @@ impl Drop for Emulator {
         }
         self.registry.kill_all();
     }
-}
-
-/// What the server allows a connection: how long a request head may take to arrive (also
-/// the idle time allowed between requests on a kept-alive connection), and how many
-/// connections are served at once.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ServerLimits {
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) max_connections: usize,
-}
-
-/// Accepts connections until shutdown: hyper's HTTP/1 with a header-read timeout on a timer
-/// (a client that sends nothing, sends its head slowly or idles between requests is closed
-/// when it runs out), at most `max_connections` at once (at the limit the server stops
-/// accepting and the kernel queues new clients), and a graceful end.
-async fn accept_loop(
-    mut listener: EmuListener,
-    router: axum::Router,
-    limits: ServerLimits,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    // Also ends if the state (and so the sender) is gone.
-    let stop = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    };
-    tokio::pin!(stop);
-    loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
-            () = &mut stop => break,
-        };
-        let (stream, info) = tokio::select! {
-            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
-            () = &mut stop => break,
-        };
-        let service = Extension(ConnectInfo(info)).layer(router.clone());
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(target: "beams_emulator", ?error, "connection ended");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }

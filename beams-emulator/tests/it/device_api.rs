@@ -1,9 +1,7 @@
 //! The device API over real HTTP: registration, Beams Token verification on set-user, interests,
 //! deletion and CORS.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]
