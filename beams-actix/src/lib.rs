@@ -176,23 +176,9 @@ use std::fmt;
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::{FromRequest, Resource, web};
 
+// beams-core's whole root, `publish` and `webhook` included with their features.
 #[doc(no_inline)]
-pub use beams_core;
-#[cfg(feature = "publish")]
-#[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
-#[doc(no_inline)]
-pub use beams_core::publish;
-#[cfg(feature = "webhook")]
-#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
-#[doc(no_inline)]
-pub use beams_core::webhook;
-// beams-core's whole root, so that nothing an adapter user meets needs `beams_core::`.
-#[doc(no_inline)]
-pub use beams_core::{
-    AuthRejection, BeamsAuth, BeamsAuthBuilder, BeamsToken, ConfigError, Instance, InstanceBuilder,
-    Platform, ResolveUserId, SecretKey, SessionUser, TokenError, TokenIssuer, UnknownPlatform,
-    UserId, UserIdError,
-};
+pub use beams_core::{self, *};
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub use receive::webhook_resource;

@@ -1,7 +1,6 @@
 //! The webhook receiver: beams-core's [`WebhookReceiver`] mounted into a `Router<S>`.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::Request;
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
@@ -77,39 +76,10 @@ where
 
     fn call(self, req: Request, _state: S) -> Self::Future {
         Box::pin(async move {
-            receive(self.receiver, self.handler, req)
+            self.receiver
+                .receive_request(req, &self.handler)
                 .await
                 .into_response()
         })
     }
-}
-
-async fn receive<H: HandleWebhook>(
-    receiver: WebhookReceiver,
-    handler: H,
-    req: Request,
-) -> axum::http::Response<String> {
-    let length = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    if let Err(rejection) = receiver.check_head(req.method(), length) {
-        return rejection.to_response();
-    }
-    let (parts, body) = req.into_parts();
-    let body: Bytes = match axum::body::to_bytes(body, receiver.body_limit()).await {
-        Ok(body) => body,
-        Err(error) if is_length_limit(&error) => return receiver.too_large().to_response(),
-        Err(_) => return receiver.unreadable().to_response(),
-    };
-    receiver.receive(&parts.headers, &body, &handler).await
-}
-
-/// Whether reading the body failed for its length (axum wraps the limit's error).
-fn is_length_limit(error: &axum::Error) -> bool {
-    std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |e| {
-        e.source()
-    })
-    .any(|e| e.is::<http_body_util::LengthLimitError>())
 }

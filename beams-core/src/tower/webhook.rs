@@ -4,10 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -146,36 +144,10 @@ where
         BeamsWebhookFuture {
             state: State::Webhook {
                 fut: Box::pin(async move {
-                    let response = receive(&receiver, &handler, req).await;
+                    let response = receiver.receive_request(req, &handler).await;
                     Ok(response.map(BeamsBody::json))
                 }),
             },
         }
     }
-}
-
-/// The head check, the body read within the limit, then the receiver on the body.
-async fn receive<H, B>(receiver: &WebhookReceiver, handler: &H, req: Request<B>) -> Response<String>
-where
-    H: HandleWebhook,
-    B: Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let length = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    if let Err(rejection) = receiver.check_head(req.method(), length) {
-        return rejection.to_response();
-    }
-    let (parts, body) = req.into_parts();
-    let body: Bytes = match Limited::new(body, receiver.body_limit()).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            return receiver.too_large().to_response();
-        }
-        Err(_) => return receiver.unreadable().to_response(),
-    };
-    receiver.receive(&parts.headers, &body, handler).await
 }

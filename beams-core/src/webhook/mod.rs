@@ -320,6 +320,52 @@ impl WebhookReceiver {
             }
         }
     }
+
+    /// The whole exchange for an `http::Request` with any [`http_body::Body`] (hyper's,
+    /// axum's, a tower stack's): [`check_head`](Self::check_head) on the method and the
+    /// declared `Content-Length`, the body read up to [`body_limit`](Self::body_limit) (`413`
+    /// past it, `400` if it breaks off), then [`receive`](Self::receive).
+    ///
+    /// ```
+    /// use beams_core::webhook::{Webhook, WebhookReceiver};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let receiver = WebhookReceiver::new("my-webhook-secret")?;
+    /// let handler = |webhook: Webhook| async move { println!("{:?}", webhook.event) };
+    /// let unsigned = http::Request::post("/pusher/beams-webhooks").body(String::from("{}"))?;
+    /// assert_eq!(receiver.receive_request(unsigned, &handler).await.status(), 401);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn receive_request<B, H>(
+        &self,
+        request: http::Request<B>,
+        handler: &H,
+    ) -> Response<String>
+    where
+        B: http_body::Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        H: HandleWebhook + ?Sized,
+    {
+        use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+        let length = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        if let Err(rejection) = self.check_head(request.method(), length) {
+            return rejection.to_response();
+        }
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, self.body_limit()).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<LengthLimitError>() => return self.too_large().to_response(),
+            Err(_) => return self.unreadable().to_response(),
+        };
+        self.receive(&parts.headers, &body, handler).await
+    }
 }
 
 /// The answer once the host's handler has run.

@@ -155,7 +155,8 @@ impl DemoBeams {
                 Err(_) => 0,
             };
             let localhost = app_origin.replacen("127.0.0.1", "localhost", 1);
-            let secret = webhook_secret.unwrap_or_else(beams_emulator::EmulatorBuilder::generate_secret_key);
+            let secret =
+                webhook_secret.unwrap_or_else(beams_emulator::EmulatorBuilder::generate_secret_key);
             let target =
                 WebhookTarget::new(format!("{app_origin}{}", WebhookReceiver::DEFAULT_PATH))
                     .secret(secret.clone());

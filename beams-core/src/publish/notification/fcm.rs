@@ -118,7 +118,7 @@ impl FcmPayload {
         self
     }
 
-    /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    /// Any other key of the `fcm` payload, sent as it is (don't repeat one that has a setter).
     #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
@@ -201,7 +201,7 @@ impl FcmNotification {
         self
     }
 
-    /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    /// Any other key of FCM's `notification` object, sent as it is (not one with a setter).
     #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);

@@ -71,7 +71,7 @@ impl WebPayload {
         self
     }
 
-    /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    /// Any other key of the `web` payload, sent as it is (don't repeat one that has a setter).
     #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
@@ -147,7 +147,7 @@ impl WebNotification {
         self
     }
 
-    /// Any other field, sent as it is. Don't repeat a field that has a setter.
+    /// Any other key of the web `notification` object, sent as it is (not one with a setter).
     #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         put(&mut self.extra, key, value);
