@@ -36,6 +36,15 @@ async fn json(res: reqwest::Response) -> serde_json::Value {
     serde_json::from_str(&res.text().await.unwrap()).unwrap()
 }
 
+/// `POST /login` with `username` through `http` (whose cookie store keeps the session).
+async fn login(http: &reqwest::Client, server: &Server, username: &str) -> reqwest::Response {
+    http.post(server.url("/login"))
+        .form(&[("username", username)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn login_token_mismatch_logout() {
     let server = start();
@@ -46,12 +55,7 @@ async fn login_token_mismatch_logout() {
     assert_eq!(res.status(), 401);
     assert_route_headers(&res);
 
-    let res = http
-        .post(server.url("/login"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&http, &server, "alice").await;
     assert_eq!(res.status(), 200);
     assert_eq!(json(res).await["user_id"], "alice");
 
@@ -114,12 +118,7 @@ async fn special_user_ids_round_trip() {
         ("john test", "john%20test"),
         ("élodie", "%C3%A9lodie"),
     ] {
-        let res = http
-            .post(server.url("/login"))
-            .form(&[("username", user)])
-            .send()
-            .await
-            .unwrap();
+        let res = login(&http, &server, user).await;
         assert_eq!(res.status(), 200, "{user}");
         let res = http
             .get(server.url(&format!("/pusher/beams-auth?user_id={encoded}")))
@@ -135,12 +134,7 @@ async fn special_user_ids_round_trip() {
 async fn bad_logins_are_json_400s_and_keep_the_session() {
     let server = start();
     let http = client();
-    let res = http
-        .post(server.url("/login"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&http, &server, "alice").await;
     assert_eq!(res.status(), 200);
 
     let too_long = "a".repeat(165);
@@ -184,12 +178,7 @@ async fn home_page_and_session_cookie() {
     );
     assert!(res.text().await.unwrap().contains("/pusher/beams-auth"));
 
-    let res = http
-        .post(server.url("/login"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&http, &server, "alice").await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("beams-example-session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -213,11 +202,7 @@ async fn starts_the_embedded_emulator_without_beams_configuration() {
     assert_eq!(res.status(), 401);
 
     // Logged in: the publish reaches the embedded emulator.
-    http.post(server.url("/login"))
-        .form(&[("username", "carol")])
-        .send()
-        .await
-        .unwrap();
+    login(&http, &server, "carol").await;
     let res = http
         .post(server.url("/notify"))
         .form(&[("title", "T1"), ("body", "B1")])
@@ -245,11 +230,7 @@ async fn notify_reports_an_unreachable_beams_as_json() {
     // page or a hang.
     let server = start_with(&[("BEAMS_ENDPOINT", "http://127.0.0.1:9")], &[]);
     let http = client();
-    http.post(server.url("/login"))
-        .form(&[("username", "dave")])
-        .send()
-        .await
-        .unwrap();
+    login(&http, &server, "dave").await;
     let res = http.post(server.url("/notify")).send().await.unwrap();
     assert_eq!(res.status(), 502);
     let body = json(res).await;
