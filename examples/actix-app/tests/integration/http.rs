@@ -2,6 +2,7 @@
 
 use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token};
 
+use beams_tests::browser::{assert_route_headers, browser as client, login};
 use beams_tests::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret, plus `set`, minus `remove`.
@@ -18,31 +19,8 @@ fn start() -> Server {
     start_with(&[], &["BEAMS_ENDPOINT"])
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-fn assert_route_headers(res: &reqwest::Response) {
-    let h = res.headers();
-    assert_eq!(h["content-type"], "application/json");
-    assert_eq!(h["cache-control"], "no-store");
-    assert_eq!(h["x-content-type-options"], "nosniff");
-}
-
 async fn json(res: reqwest::Response) -> serde_json::Value {
     serde_json::from_str(&res.text().await.unwrap()).unwrap()
-}
-
-/// `POST /login` with `username` through `http` (whose cookie store keeps the session).
-async fn login(http: &reqwest::Client, server: &Server, username: &str) -> reqwest::Response {
-    http.post(server.url("/login"))
-        .form(&[("username", username)])
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
