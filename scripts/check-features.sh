@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `cargo check` of each named crate's library with each of its features on its own (default
-# features off), like cargo-hack's --each-feature; a crate without features once with none.
-# Warnings fail the check.
+# `cargo check` of each named crate's library, warnings denied, with: no features, the
+# default ones (when there are), every feature its own source tests (`cfg(feature = "…")`)
+# on its own, and all features.
 #
-# The token code needs one HMAC backend (a compile_error! says so without one), so for the
-# crates that sign tokens every feature other than a backend is checked together with the
-# smallest one, `rust-crypto`. Features starting with `__` are internal and skipped.
+# A feature that no `cfg` in the crate's own source reads changes nothing in that crate's
+# code: it only turns on a dependency's feature (the adapters' `rustls-tls`, say, is
+# beams-core's `rustls-tls` plus their own `publish`), and that dependency's own run checks it
+# alone. So beams-core gets every feature on its own, the adapters the two they test
+# (`publish`, `webhook`), the emulator (no features) one run. Features starting with `__` are
+# internal and skipped.
 #
 #   bash scripts/check-features.sh beams-core beams-axum beams-actix beams-emulator
 set -euo pipefail
@@ -15,29 +18,29 @@ cd "$(dirname "$0")/.."
 metadata=$(cargo metadata --no-deps --format-version 1)
 failed=()
 for crate in "$@"; do
-  features=$(python3 -c '
-import json, sys
+  read -r dir has_default features < <(python3 -c '
+import json, os, sys
 crate = sys.argv[1]
 package = next(p for p in json.loads(sys.stdin.read())["packages"] if p["name"] == crate)
-print(" ".join(f for f in sorted(package["features"]) if f != "default" and not f.startswith("__")))
+names = sorted(f for f in package["features"] if f != "default" and not f.startswith("__"))
+print(os.path.dirname(package["manifest_path"]), int(bool(package["features"].get("default"))), " ".join(names))
 ' "$crate" <<<"$metadata")
-  backends=""
-  case " $features " in *" rust-crypto "*) backends="rust-crypto" ;; esac
-
-  sets=()
-  if [ -z "$backends" ]; then sets+=(""); fi
+  # The features the crate's own code tests.
+  tested=$(grep -rhoE 'feature *= *"[^"]+"' "$dir/src" 2>/dev/null | sed -E 's/.*"(.*)"/\1/' | sort -u)
+  sets=("--no-default-features")
+  [ "$has_default" = 1 ] && sets+=("")
   for feature in $features; do
-    case "$feature" in
-      rust-crypto | aws-lc-rs) sets+=("$feature") ;;
-      *) sets+=("${backends:+$backends,}$feature") ;;
-    esac
+    if grep -qx -- "$feature" <<<"$tested"; then
+      sets+=("--no-default-features --features $feature")
+    fi
   done
+  [ -n "$features" ] && sets+=("--all-features")
   for set in "${sets[@]}"; do
-    echo "--- $crate: --no-default-features --features '${set}'"
+    echo "--- $crate: $set"
     # Warnings count as failures (a feature set that leaves an import unused, say); cargo
     # replays cached warnings, so a rerun still sees them.
-    if ! out=$(cargo check -q -p "$crate" --lib --no-default-features --features "$set" 2>&1) \
-      || grep -q '^warning' <<<"$out"; then
+    # shellcheck disable=SC2086 # $set is several flags
+    if ! out=$(cargo check -q -p "$crate" --lib $set 2>&1) || grep -q '^warning' <<<"$out"; then
       printf '%s\n' "$out" >&2
       failed+=("$crate [$set]")
     fi

@@ -5,6 +5,7 @@
 //!   peers, both example apps started in-process, a raw HTTP client and the query encodings
 //!   of the iOS and Android SDKs;
 //! - [`process`]: an example binary as a child process, and the headless-Chromium demo run;
+//! - [`browser`]: a cookie-keeping client, the demo's login and the auth route's headers;
 //! - [`hostile`]: the hostile-input and secret-hygiene suites both example apps run against
 //!   their real binaries, and [`hostile_suite!`] that writes them out as tests;
 //! - [`hardening`]: the checks that keep the fixes of a hostile-client run fixed (slow
@@ -12,6 +13,7 @@
 //! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart);
 //! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages.
 
+pub mod browser;
 pub mod hardening;
 pub mod hostile;
 pub mod interop;

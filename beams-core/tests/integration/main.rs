@@ -9,3 +9,18 @@ mod proptest_token;
 mod publish;
 mod publish_fake;
 mod webhook_layer;
+
+/// The property tests' settings: 256 cases (a second or so), `PROPTEST_CASES=N` for longer
+/// runs. Failures print the minimal input; nothing is written into the source tree.
+fn proptest_config() -> proptest::test_runner::Config {
+    let defaults = proptest::test_runner::Config::default();
+    proptest::test_runner::Config {
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            defaults.cases
+        } else {
+            256
+        },
+        failure_persistence: None,
+        ..defaults
+    }
+}

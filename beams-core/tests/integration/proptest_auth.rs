@@ -2,13 +2,15 @@
 //! rules, each against a small independent model.
 //!
 //! 256 cases per property (a few seconds in all). Run with
-//! `cargo test -p beams-core --test proptest_auth`; `PROPTEST_CASES=10000` for a longer run.
+//! `cargo test -p beams-core --test integration proptest_auth`; `PROPTEST_CASES=10000` for a longer run.
 
 use beams_core::{AuthRejection, BeamsAuth, Instance, SessionUser, UserId, UserIdError};
 use beams_test_support::conformance::reference_user_id;
 use http::{Method, Response};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
+
+use crate::proptest_config as config;
 
 /// What JavaScript's `encodeURIComponent` leaves alone: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
 const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -40,21 +42,6 @@ const LAX_QUERY: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'|')
     .add(b'}');
-
-/// 256 cases (a second or so); `PROPTEST_CASES=N` for longer runs. Failures print the
-/// minimal input; nothing is written into the source tree.
-fn config() -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            256
-        },
-        failure_persistence: None,
-        ..defaults
-    }
-}
 
 /// Any valid user id: 1–164 bytes of UTF-8, biased towards the characters that matter
 /// (`+`, `%`, `&`, `=`, spaces, controls, multi-byte characters).

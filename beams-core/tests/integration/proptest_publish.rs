@@ -2,7 +2,7 @@
 //! regex model `^[A-Za-z0-9_\-=@,.;]{1,164}$`, through the public `Notification::interests_body`
 //! (exactly what `BeamsClient` sends).
 //!
-//! `cargo test -p beams-core --test proptest_publish`
+//! `cargo test -p beams-core --all-features --test integration proptest_publish`
 #![cfg(feature = "publish")]
 
 use beams_core::publish::{
@@ -11,20 +11,7 @@ use beams_core::publish::{
 use proptest::prelude::*;
 use proptest::string::string_regex;
 
-/// 256 cases (a second or so); `PROPTEST_CASES=N` for longer runs. Failures print the
-/// minimal input; nothing is written into the source tree.
-fn config() -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            256
-        },
-        failure_persistence: None,
-        ..defaults
-    }
-}
+use crate::proptest_config as config;
 
 fn model(interest: &str) -> bool {
     let len = interest.chars().count();

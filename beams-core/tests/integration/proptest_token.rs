@@ -6,7 +6,7 @@
 //! The emulator's verifier is exercised with the same generator in
 //! `beams-emulator/tests/proptest_jwt.rs` (its verifier is private, so through its HTTP API).
 //!
-//! `cargo test -p beams-core --test proptest_token`
+//! `cargo test -p beams-core --test integration proptest_token`
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -16,20 +16,7 @@ use beams_core::{BeamsAuth, Instance, TokenIssuer, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use proptest::prelude::*;
 
-/// 256 cases (a second or so); `PROPTEST_CASES=N` for longer runs. Failures print the
-/// minimal input; nothing is written into the source tree.
-fn config() -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            256
-        },
-        failure_persistence: None,
-        ..defaults
-    }
-}
+use crate::proptest_config as config;
 
 fn user_id() -> impl Strategy<Value = String> {
     prop::collection::vec(any::<char>(), 1..60).prop_map(|chars| {

@@ -28,8 +28,9 @@ pub struct HygieneReport {
 /// Runs `binary` with `RUST_LOG=trace` and a known secret against an emulator started here,
 /// drives every path (page, demo-config, login, token issue 200/401/400/405, notify success
 /// and failure, logout), and asserts that neither the secret, nor any issued token, nor any
-/// token's signature appears in what the app printed or in any answer it sent. Needs a
-/// multi-threaded Tokio runtime (the emulator runs on it while this drives the app).
+/// token's signature appears in what the app printed or in any answer it sent; prints what
+/// it scanned. Needs a multi-threaded Tokio runtime (the emulator runs on it while this
+/// drives the app).
 pub async fn secret_hygiene(binary: &str) -> HygieneReport {
     use beams_emulator::{Emulator, Fault};
 
@@ -242,6 +243,13 @@ pub async fn secret_hygiene(binary: &str) -> HygieneReport {
     assert!(
         leaks.is_empty(),
         "leaked: {leaks:?}\n--- output ---\n{output}"
+    );
+    eprintln!(
+        "{binary}: {} requests, {} tokens, {} lines ({} bytes) of trace output scanned",
+        report.requests.len(),
+        report.tokens.len(),
+        report.output_lines,
+        report.output_bytes
     );
     report
 }

@@ -10,7 +10,7 @@
 //! publish never reaches Beams twice (counted at the peer), and the app answers with a typed
 //! error in Beams' `{"error","description"}` JSON shape — 502, or 504 for the timeout.
 //!
-//! `cargo test -p beams-tests --test notify_faults` (about 12 s: one case waits out the
+//! `cargo test -p beams-tests --test integration notify_faults` (about 12 s: one case waits out the
 //! default 10 s client timeout).
 
 use std::future::Future;

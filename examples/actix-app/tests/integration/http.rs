@@ -2,6 +2,7 @@
 
 use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token};
 
+use beams_tests::browser::{assert_route_headers, browser as client, login};
 use beams_tests::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret, plus `set`, minus `remove`.
@@ -18,20 +19,6 @@ fn start() -> Server {
     start_with(&[], &["BEAMS_ENDPOINT"])
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-fn assert_route_headers(res: &reqwest::Response) {
-    let h = res.headers();
-    assert_eq!(h["content-type"], "application/json");
-    assert_eq!(h["cache-control"], "no-store");
-    assert_eq!(h["x-content-type-options"], "nosniff");
-}
-
 async fn json(res: reqwest::Response) -> serde_json::Value {
     serde_json::from_str(&res.text().await.unwrap()).unwrap()
 }
@@ -46,12 +33,7 @@ async fn login_token_mismatch_logout() {
     assert_eq!(res.status(), 401);
     assert_route_headers(&res);
 
-    let res = http
-        .post(server.url("/login"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&http, &server, "alice").await;
     assert_eq!(res.status(), 200);
     assert_eq!(json(res).await["user_id"], "alice");
 
@@ -114,12 +96,7 @@ async fn special_user_ids_round_trip() {
         ("john test", "john%20test"),
         ("élodie", "%C3%A9lodie"),
     ] {
-        let res = http
-            .post(server.url("/login"))
-            .form(&[("username", user)])
-            .send()
-            .await
-            .unwrap();
+        let res = login(&http, &server, user).await;
         assert_eq!(res.status(), 200, "{user}");
         let res = http
             .get(server.url(&format!("/pusher/beams-auth?user_id={encoded}")))
@@ -135,12 +112,7 @@ async fn special_user_ids_round_trip() {
 async fn bad_logins_are_json_400s_and_keep_the_session() {
     let server = start();
     let http = client();
-    let res = http
-        .post(server.url("/login"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&http, &server, "alice").await;
     assert_eq!(res.status(), 200);
 
     let too_long = "a".repeat(165);
@@ -184,12 +156,7 @@ async fn home_page_and_session_cookie() {
     );
     assert!(res.text().await.unwrap().contains("/pusher/beams-auth"));
 
-    let res = http
-        .post(server.url("/login"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&http, &server, "alice").await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("beams-example-session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -213,11 +180,7 @@ async fn starts_the_embedded_emulator_without_beams_configuration() {
     assert_eq!(res.status(), 401);
 
     // Logged in: the publish reaches the embedded emulator.
-    http.post(server.url("/login"))
-        .form(&[("username", "carol")])
-        .send()
-        .await
-        .unwrap();
+    login(&http, &server, "carol").await;
     let res = http
         .post(server.url("/notify"))
         .form(&[("title", "T1"), ("body", "B1")])
@@ -245,11 +208,7 @@ async fn notify_reports_an_unreachable_beams_as_json() {
     // page or a hang.
     let server = start_with(&[("BEAMS_ENDPOINT", "http://127.0.0.1:9")], &[]);
     let http = client();
-    http.post(server.url("/login"))
-        .form(&[("username", "dave")])
-        .send()
-        .await
-        .unwrap();
+    login(&http, &server, "dave").await;
     let res = http.post(server.url("/notify")).send().await.unwrap();
     assert_eq!(res.status(), 502);
     let body = json(res).await;

@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use beams_test_support::conformance::{INSTANCE_ID, SECRET_KEY, verify_token_body};
 use reqwest::{Client, StatusCode, header};
 
+use beams_tests::browser::{assert_route_headers, browser, login};
 use beams_tests::process::AppProcess as Server;
 
 /// The binary with the conformance table's instance id and secret.
@@ -19,29 +20,9 @@ fn start() -> Server {
     )
 }
 
-fn browser() -> Client {
-    Client::builder().cookie_store(true).build().unwrap()
-}
-
 async fn token_for(client: &Client, server: &Server, user_query: &str) -> reqwest::Response {
     client
         .get(server.url(&format!("/pusher/beams-auth?user_id={user_query}")))
-        .send()
-        .await
-        .unwrap()
-}
-
-fn assert_route_headers(res: &reqwest::Response) {
-    let headers = res.headers();
-    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
-    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-}
-
-async fn login(client: &Client, server: &Server, username: &str) -> reqwest::Response {
-    client
-        .post(server.url("/login"))
-        .form(&[("username", username)])
         .send()
         .await
         .unwrap()
