@@ -4,8 +4,8 @@
 //!
 //! This is the one place that hardening lives, so the apps' own code stays plain framework
 //! code. axum's own `axum::serve` cannot bound a slow request head, so the axum app is served by
-//! [`serve`] (hyper's HTTP/1, as `axum::serve` uses); actix-web's `HttpServer` has the bounds
-//! as settings, which [`Demo::run`] sets.
+//! `serve` (hyper's HTTP/1, as `axum::serve` uses; feature `axum`); actix-web's `HttpServer`
+//! has the bounds as settings, which `Demo::run` sets (feature `actix`).
 
 use std::io::Write;
 use std::time::Duration;
