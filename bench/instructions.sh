@@ -7,7 +7,8 @@
 #   bash bench/instructions.sh            # both apps, 2000 requests per target
 #   REQUESTS=5000 APPS=axum bash bench/instructions.sh
 #
-# Each app runs under callgrind (emulator mode, BEAMS_BENCH_ROUTES=1, RUST_LOG=warn); after
+# Each app's benchmark binary (example-*-bench: the app plus GET /bench/bare) runs under
+# callgrind (emulator mode, RUST_LOG=warn); after
 # login and a warm-up the counters are zeroed, REQUESTS keep-alive requests are sent one after
 # the other by one curl process, and the counters are dumped. Prints a table and writes
 # bench/results/instructions.md; the callgrind files stay in $KEEP (default a temp dir that is
@@ -19,7 +20,7 @@ cd "$ROOT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 REQUESTS="${REQUESTS:-2000}"
-# BIN_DIR=… runs the example binaries of another build (default target/release)
+# BIN_DIR=… runs the benchmark binaries (example-*-bench) of another build (default target/release)
 OUT="${OUT:-$ROOT/bench/results/instructions.md}"
 [[ "$OUT" == /* ]] || OUT="$ROOT/$OUT"
 APPS="${APPS:-axum actix}"
@@ -29,7 +30,8 @@ USER_ID="bench-user"
 
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  cargo build --release --quiet -p example-axum -p example-actix
+  # shellcheck disable=SC2086
+  cargo build --release --quiet $BENCH_BUILD_ARGS
 fi
 
 PID=""
@@ -67,9 +69,9 @@ declare -A IR SHA
 for app in $APPS; do
   out="$WORK/$app"
   env -u BEAMS_INSTANCE_ID -u BEAMS_SECRET_KEY -u BEAMS_ENDPOINT \
-    PORT=0 BEAMS_BENCH_ROUTES=1 RUST_LOG=warn \
+    PORT=0 RUST_LOG=warn \
     valgrind --tool=callgrind --callgrind-out-file="$out.cg.%p" \
-    "${BIN_DIR:-target/release}/example-$app" >"$out.out" 2>"$out.err" &
+    "${BIN_DIR:-target/release}/example-$app-bench" >"$out.out" 2>"$out.err" &
   PID=$!
   url="$(wait_listening "$out.out" "$PID" 600)" || { cat "$out.err" >&2; exit 1; }
   cookie="$(login_cookie "$url" "$USER_ID")" || { echo "instructions.sh: $app: POST /login set no cookie" >&2; exit 1; }

@@ -29,3 +29,8 @@ login_cookie() {
 
 # cpu_ticks PID: the process's CPU time so far (user + system, all threads) in clock ticks.
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+# The benchmark binaries: each example app plus GET /bench/bare (feature `bench`), as
+# `cargo build <profile> $BENCH_BUILD_ARGS` builds them (example-axum-bench, example-actix-bench).
+# shellcheck disable=SC2034
+BENCH_BUILD_ARGS="-p example-axum -p example-actix --features example-axum/bench,example-actix/bench --bin example-axum-bench --bin example-actix-bench"

@@ -3,8 +3,10 @@
 #
 #   bash bench/load.sh
 #
-# Builds both example apps in release, starts each in emulator mode (BEAMS_INSTANCE_ID and
-# BEAMS_SECRET_KEY unset) with BEAMS_BENCH_ROUTES=1, and the express peer (bench/express-peer),
+# Builds both example apps' benchmark binaries in release (example-axum-bench and
+# example-actix-bench, feature `bench`: the app, on the same hardened server, plus
+# GET /bench/bare), starts each in emulator mode (BEAMS_INSTANCE_ID and BEAMS_SECRET_KEY
+# unset), and the express peer (bench/express-peer),
 # logs in to each through its own POST /login to get a real session cookie, then measures on
 # loopback with wrk, at the same concurrency for every target:
 #
@@ -32,8 +34,9 @@
 #   RUST_LOG=warn   the apps' log filter (actix-app's request Logger writes a line per request
 #                   at info; the express peer logs nothing)
 #   SKIP_BUILD=1    reuse target/release binaries
-#   BIN_DIR=…       run the example binaries from this directory (e.g. another build, for a
-#                   before/after comparison; implies nothing about SKIP_BUILD)
+#   BIN_DIR=…       run the benchmark binaries (example-*-bench) from this directory (e.g.
+#                   another build, for a before/after comparison; implies nothing about
+#                   SKIP_BUILD)
 #   APP_ENV="K=V …" extra environment for the two example apps only (not node, not wrk):
 #                   space-separated NAME=value words, values without spaces, e.g.
 #                   APP_ENV=LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 to try
@@ -58,7 +61,7 @@ PIN="${PIN:-1}"
 SERVER_CPUS="${SERVER_CPUS:-0}"
 LOAD_CPUS="${LOAD_CPUS:-1}"
 export RUST_LOG="${RUST_LOG:-warn}"
-USER_ID="bench-user" # the apps' BENCH_USER: /bench/bare's body is as long as this user's token
+USER_ID="bench-user" # example_support::bench::BENCH_USER: /bench/bare's body is as long as this user's token
 RESULTS="$ROOT/bench/results"
 OUT="${OUT:-$RESULTS/latest.md}"
 [[ "$OUT" == /* ]] || OUT="$ROOT/$OUT"
@@ -99,8 +102,9 @@ if [[ ! -d bench/express-peer/node_modules ]]; then
 fi
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  say "cargo build --release -p example-axum -p example-actix"
-  cargo build --release --quiet -p example-axum -p example-actix
+  say "cargo build --release $BENCH_BUILD_ARGS"
+  # shellcheck disable=SC2086
+  cargo build --release --quiet $BENCH_BUILD_ARGS
 fi
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
@@ -119,7 +123,7 @@ start() {
   shift
   local log="$WORK/$name"
   env -u BEAMS_INSTANCE_ID -u BEAMS_SECRET_KEY -u BEAMS_ENDPOINT \
-    PORT=0 BEAMS_BENCH_ROUTES=1 "${SERVER_PIN[@]}" "$@" >"$log.out" 2>"$log.err" &
+    PORT=0 "${SERVER_PIN[@]}" "$@" >"$log.out" 2>"$log.err" &
   local pid=$!
   PIDS+=("$pid")
   local url
@@ -153,8 +157,8 @@ read -r -a APP_ENV_ARGS <<<"${APP_ENV:-}"
 for word in "${APP_ENV_ARGS[@]}"; do
   [[ "$word" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "APP_ENV: \"$word\" is not NAME=value"
 done
-start axum env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-axum"
-start actix env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-actix"
+start axum env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-axum-bench"
+start actix env "${APP_ENV_ARGS[@]}" "$BIN_DIR/example-actix-bench"
 start express node bench/express-peer/server.js
 for app in axum actix express; do login "$app"; done
 

@@ -115,9 +115,15 @@ def classify(frames):
         crate = crate_of(sym)
         if crate in NEUTRAL:
             continue
-        if "example_actix::store" in sym:
-            cat = "session"  # the actix example's server-side session store
-        elif crate in ("example_axum", "example_actix", "example_support"):
+        if "example_support::actix::sessions" in sym or "example_support::axum::AppStore" in sym:
+            cat = "session"  # the examples' session stores (actix's server-side one, axum's enum)
+        elif crate in (
+            "example_axum",
+            "example_actix",
+            "example_support",
+            "example_axum_bench",
+            "example_actix_bench",
+        ):
             cat = "app"
         elif crate == "beams_core" and "beams_core::token" in sym:
             cat = "token"

@@ -5,8 +5,9 @@
 #   bash bench/profile.sh                   # both apps, route and bare, 10 s each
 #   APPS=axum SECONDS_EACH=20 bash bench/profile.sh
 #
-# Builds both example apps with the `profiling` profile (release + line tables), starts each in
-# emulator mode (BEAMS_BENCH_ROUTES=1, RUST_LOG=warn) pinned to CPU 0, logs in, and while wrk
+# Builds both example apps' benchmark binaries (example-*-bench: the app plus GET /bench/bare)
+# with the `profiling` profile (release + line tables), starts each in emulator mode
+# (RUST_LOG=warn) pinned to CPU 0, logs in, and while wrk
 # (pinned to CPU 1, -t2 -c64, the settings of bench/load.sh) loads one target, samples the
 # server with `perf record -g --call-graph dwarf` (cpu-clock, 1999 Hz). bench/perf_breakdown.py
 # then gives every sample one owner: the kernel (by system call), the route (beams-core and the
@@ -58,8 +59,9 @@ if ! perf record -q -o "$WORK/check.data" -- true 2>"$WORK/check.err"; then
 fi
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "== cargo build --profile profiling -p example-axum -p example-actix" >&2
-cargo build --profile profiling --quiet -p example-axum -p example-actix
+echo "== cargo build --profile profiling $BENCH_BUILD_ARGS" >&2
+# shellcheck disable=SC2086
+cargo build --profile profiling --quiet $BENCH_BUILD_ARGS
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 CLK_TCK="$(getconf CLK_TCK)"
@@ -68,8 +70,8 @@ declare -A SHARES US_REQ RPS
 for app in $APPS; do
   log="$WORK/$app"
   env -u BEAMS_INSTANCE_ID -u BEAMS_SECRET_KEY -u BEAMS_ENDPOINT \
-    PORT=0 BEAMS_BENCH_ROUTES=1 RUST_LOG=warn \
-    taskset -c 0 "$TARGET_DIR/profiling/example-$app" >"$log.out" 2>"$log.err" &
+    PORT=0 RUST_LOG=warn \
+    taskset -c 0 "$TARGET_DIR/profiling/example-$app-bench" >"$log.out" 2>"$log.err" &
   PID=$!
   url="$(wait_listening "$log.out" "$PID")" || { cat "$log.err" >&2; exit 1; }
   cookie="$(login_cookie "$url" "$USER_ID")" || { echo "profile.sh: $app: POST /login set no cookie" >&2; exit 1; }

@@ -1,22 +1,16 @@
-//! `cargo run -p example-axum`: the example app on `127.0.0.1:$PORT` (default 3000).
+//! `cargo run -p example-axum`: the demo app on `127.0.0.1:$PORT` (default 3000).
 
-use std::process::ExitCode;
+use example_support::axum::AppStore;
+use example_support::{Demo, Error};
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    example_support::init_tracing();
-    let settings = match example_support::Settings::from_env(example_axum::DEFAULT_PORT) {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("example-axum: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match example_axum::run(settings).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("example-axum: {error}");
-            ExitCode::from(2)
-        }
-    }
+async fn main() -> Result<(), Error> {
+    // The settings, the port, and Beams: the instance in `BEAMS_*`, or an embedded emulator.
+    let demo = Demo::start(example_axum::DEFAULT_PORT).await?;
+    // Sessions in Redis with `REDIS_URL`, else in memory (at most `SESSION_CAPACITY`).
+    let store = AppStore::from_settings(&demo.settings).await?;
+    let app = example_axum::app(demo.beams.clone(), store);
+    // As `axum::serve(listener, app)`, with a header-read timeout, a connection cap and a
+    // deadline on every request (`REQUEST_TIMEOUT_SECS`); until Ctrl-C or SIGTERM.
+    demo.serve(app).await
 }

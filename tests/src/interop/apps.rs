@@ -87,10 +87,12 @@ impl App {
                     .await
                     .expect("bind 127.0.0.1:0");
                 let port = listener.local_addr().expect("local address").port();
-                let router = example_axum::app(beams.clone(), example_axum::memory_store(1_000));
-                let task = tokio::spawn(example_axum::serve(
+                let store = example_support::axum::memory_store(1_000);
+                let router = example_axum::app(beams.clone(), store);
+                let task = tokio::spawn(example_support::server::serve(
                     listener,
                     router,
+                    &example_support::Settings::default(),
                     std::future::pending(),
                 ));
                 (format!("http://127.0.0.1:{port}"), Running::Axum(task))
@@ -98,7 +100,7 @@ impl App {
             Framework::Actix => {
                 let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
                 let port = listener.local_addr().expect("local address").port();
-                let sessions = example_actix::Sessions::generate();
+                let sessions = example_support::actix::Sessions::generate();
                 let app_beams = beams.clone();
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 std::thread::spawn(move || {

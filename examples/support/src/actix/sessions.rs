@@ -11,11 +11,99 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use actix_session::SessionMiddleware;
 use actix_session::storage::{
     LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
     generate_session_key,
 };
-use actix_web::cookie::time;
+use actix_web::cookie::{Key, time};
+
+use crate::settings::{Error, Settings, env_var};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "beams-example-session";
+
+/// `SESSION_KEY`: the key that signs and encrypts the session cookie, at least 64 bytes;
+/// every replica must have the same one. `None` when unset (the app then generates one, good
+/// for one process only).
+pub fn session_key_from_env() -> Result<Option<Key>, Error> {
+    env_var("SESSION_KEY")
+        .map(|key| {
+            Key::try_from(key.as_bytes()).map_err(|_| {
+                Error::new(format!(
+                    "SESSION_KEY must be at least 64 bytes (got {}); generate one with \
+                     `head -c 48 /dev/urandom | base64`",
+                    key.len()
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// What the session middleware of every worker shares: the key that encrypts the session
+/// cookie and the server-side store the cookie points into. Build one per process and clone it
+/// into each worker (`HttpServer::new` runs its factory once per worker).
+#[derive(Clone)]
+pub struct Sessions {
+    key: Key,
+    store: AppStore,
+}
+
+impl Sessions {
+    /// Sessions encrypted with `key`, in `store`.
+    pub fn new(key: Key, store: AppStore) -> Self {
+        Self { key, store }
+    }
+
+    /// Sessions that last as long as the process: a fresh random key and an empty in-memory
+    /// store.
+    pub fn generate() -> Self {
+        Self::new(
+            Key::generate(),
+            AppStore::Memory(MemorySessionStore::new(Settings::DEFAULT_SESSION_CAPACITY)),
+        )
+    }
+
+    /// The sessions `settings` ask for: in Redis with `REDIS_URL`, else in memory; encrypted
+    /// with `SESSION_KEY` ([`session_key_from_env`]), else a generated key.
+    pub async fn from_settings(settings: &Settings) -> Result<Self, Error> {
+        let session_key = session_key_from_env()?;
+        let store = match &settings.redis_url {
+            Some(url) => AppStore::redis(url).await?,
+            None => AppStore::Memory(MemorySessionStore::new(settings.session_capacity)),
+        };
+        if settings.redis_url.is_some() && session_key.is_none() {
+            tracing::warn!(
+                "REDIS_URL is set without SESSION_KEY: the generated cookie key is this process's \
+                 own, so other replicas cannot read its sessions"
+            );
+        }
+        let key = session_key.unwrap_or_else(Key::generate);
+        Ok(Self::new(key, store))
+    }
+
+    /// The session layer: the cookie carries an encrypted random key, the session stays in
+    /// the store, and logout deletes it there, so a copy of the cookie taken before logout is
+    /// worthless afterwards. A store that cannot be read fails the request with
+    /// actix-session's own `500` before any handler runs.
+    ///
+    /// The cookie is not marked `Secure` because the example serves plain http on localhost.
+    pub fn middleware(&self) -> SessionMiddleware<AppStore> {
+        SessionMiddleware::builder(self.store.clone(), self.key.clone())
+            .cookie_name(SESSION_COOKIE.to_owned())
+            .cookie_secure(false)
+            .build()
+    }
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Sessions")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The session state actix-session hands to a store.
 type State = HashMap<String, String>;
@@ -33,7 +121,7 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// ```
 /// use actix_session::SessionMiddleware;
 /// use actix_web::cookie::Key;
-/// use example_actix::MemorySessionStore;
+/// use example_support::actix::MemorySessionStore;
 ///
 /// let store = MemorySessionStore::new(1_000);
 /// let middleware = SessionMiddleware::new(store.clone(), Key::generate());
@@ -199,7 +287,7 @@ impl AppStore {
     /// for, creating and checking a connection each time out after [`REDIS_TIMEOUT`]. The
     /// pool connects lazily, so the app starts while Redis is down (and answers 500 until it
     /// is back).
-    pub async fn redis(url: &str) -> Result<Self, String> {
+    pub async fn redis(url: &str) -> Result<Self, Error> {
         let mut config = deadpool_redis::Config::from_url(url);
         let mut pool = deadpool_redis::PoolConfig::new(16);
         pool.timeouts = deadpool_redis::Timeouts {
@@ -210,10 +298,10 @@ impl AppStore {
         config.pool = Some(pool);
         let pool = config
             .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-            .map_err(|e| format!("REDIS_URL: {e}"))?;
+            .map_err(|e| Error::new(format!("REDIS_URL: {e}")))?;
         let store = RedisSessionStore::new_pooled(pool)
             .await
-            .map_err(|e| format!("REDIS_URL: {e}"))?;
+            .map_err(|e| Error::new(format!("REDIS_URL: {e}")))?;
         Ok(Self::Redis(store))
     }
 }
