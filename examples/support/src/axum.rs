@@ -81,6 +81,13 @@ impl SessionStore for AppStore {
 }
 
 /// Sessions in memory: at most `capacity`, each dropped when it expires.
+///
+/// ```
+/// use tower_sessions::SessionManagerLayer;
+///
+/// let layer = SessionManagerLayer::new(example_support::axum::memory_store(1_000));
+/// # let _ = layer;
+/// ```
 pub fn memory_store(capacity: u64) -> MokaStore {
     MokaStore::new(Some(capacity))
 }

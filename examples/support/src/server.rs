@@ -21,6 +21,15 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_CONNECTIONS: usize = 1024;
 
 /// A starting example app: its settings, its Beams side, and the port it listens on.
+///
+/// ```no_run
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), example_support::Error> {
+/// let demo = example_support::Demo::start(3000).await?;
+/// println!("serving Beams tokens for instance {}", demo.beams.instance.id());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Demo {
     /// What the environment asked for.
@@ -121,6 +130,21 @@ mod hyper_server {
     /// nothing, sends its request head slowly, or idles between requests is closed after
     /// [`HEADER_READ_TIMEOUT`]; at most [`MAX_CONNECTIONS`] connections at once. In-flight
     /// requests finish on shutdown.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use example_support::{Settings, server};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let app = Router::new().route("/", get(|| async { "Hello" }));
+    /// // Until the shutdown future completes: here at once; `server::shutdown_signal()` waits
+    /// // for Ctrl-C or SIGTERM.
+    /// server::serve(listener, app, &Settings::default(), async {}).await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn serve<F: Future<Output = ()>>(
         listener: TcpListener,
         app: Router,
