@@ -4,8 +4,9 @@
 //!
 //! This is the one place that hardening lives, so the apps' own code stays plain framework
 //! code. axum's own `axum::serve` cannot bound a slow request head, so the axum app is served by
-//! `serve` (hyper's HTTP/1, as `axum::serve` uses; feature `axum`); actix-web's `HttpServer`
-//! has the bounds as settings, which `Demo::run` sets (feature `actix`).
+//! `serve`, which is `beams_emulator::serve` — the hardened server the emulator itself runs
+//! on — with the app's request deadline (feature `axum`); actix-web's `HttpServer` has the
+//! bounds as settings, which `Demo::run` sets (feature `actix`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -13,12 +14,13 @@ use std::time::Duration;
 use crate::beams::DemoBeams;
 use crate::settings::{Error, Settings, init_tracing};
 
-/// How long a request head may take to arrive, and how long a kept-alive connection may idle.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request head may take to arrive, and how long a kept-alive connection may idle
+/// (the emulator's own bound, for both apps).
+pub const HEADER_READ_TIMEOUT: Duration = beams_emulator::serve::DEFAULT_HEADER_READ_TIMEOUT;
 
 /// The most connections served at once; at the limit the server stops accepting until one
-/// ends.
-pub const MAX_CONNECTIONS: usize = 1024;
+/// ends (the emulator's own bound, for both apps).
+pub const MAX_CONNECTIONS: usize = beams_emulator::serve::DEFAULT_MAX_CONNECTIONS;
 
 /// A starting example app: its settings, its Beams side, and the port it listens on.
 ///
@@ -96,18 +98,8 @@ pub use self::hyper_server::{serve, shutdown_signal};
 
 #[cfg(feature = "axum")]
 mod hyper_server {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use axum::Router;
-    use http::StatusCode;
-    use hyper::server::conn::http1;
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::server::graceful::GracefulShutdown;
-    use hyper_util::service::TowerToHyperService;
     use tokio::net::TcpListener;
-    use tokio::sync::Semaphore;
-    use tower_http::timeout::TimeoutLayer;
 
     use super::{Demo, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
     use crate::settings::{Error, Settings};
@@ -125,11 +117,10 @@ mod hyper_server {
     }
 
     /// Serves `app` on `listener` until `shutdown` completes, as `axum::serve` does, with
-    /// bounds: a request, its body included, gets `settings.request_timeout`, then `408`
-    /// (hyper closes a connection whose body was not read to the end); a client that sends
-    /// nothing, sends its request head slowly, or idles between requests is closed after
-    /// [`HEADER_READ_TIMEOUT`]; at most [`MAX_CONNECTIONS`] connections at once. In-flight
-    /// requests finish on shutdown.
+    /// bounds (`beams_emulator::serve`): a request, its body included, gets
+    /// `settings.request_timeout`, then `408`; a client that sends nothing, sends its request
+    /// head slowly, or idles between requests is closed after [`HEADER_READ_TIMEOUT`]; at most
+    /// [`MAX_CONNECTIONS`] connections at once. In-flight requests finish on shutdown.
     ///
     /// ```
     /// use axum::{Router, routing::get};
@@ -145,57 +136,25 @@ mod hyper_server {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn serve<F: Future<Output = ()>>(
+    pub fn serve<F>(
         listener: TcpListener,
         app: Router,
         settings: &Settings,
         shutdown: F,
-    ) -> impl Future<Output = ()> + use<F> {
-        let app = app.layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ));
-        accept_loop(listener, app, shutdown)
-    }
-
-    /// The loop behind [`serve`]: hyper's HTTP/1 with the header-read timeout and the
-    /// connection cap.
-    async fn accept_loop(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
-        let graceful = GracefulShutdown::new();
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
-                () = &mut shutdown => break,
-            };
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(error) => {
-                        // Out of file descriptors, typically: wait instead of spinning.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let connection = graceful.watch(
-                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone())),
-            );
-            tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::debug!(?error, "connection ended");
-                }
-                drop(permit);
-            });
+    ) -> impl Future<Output = ()> + use<F>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let server = beams_emulator::serve(listener, app)
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_connections(MAX_CONNECTIONS)
+            .request_timeout(Some(settings.request_timeout))
+            .with_graceful_shutdown(shutdown);
+        async move {
+            if let Err(error) = server.await {
+                tracing::error!(%error, "the server stopped");
+            }
         }
-        drop(listener);
-        graceful.shutdown().await;
     }
 
     /// Completes on Ctrl-C or SIGTERM.
