@@ -214,6 +214,7 @@ pub use receive::webhook_resource;
 /// assert_eq!(res.headers().get("content-type").unwrap(), "application/json");
 /// # });
 /// ```
+#[must_use = "the route is served only once the Resource is registered with `.service(..)`"]
 pub fn resource<E, R>(beams: BeamsAuth, resolve: R) -> Resource
 where
     E: FromRequest + 'static,

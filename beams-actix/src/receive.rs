@@ -43,6 +43,7 @@ const WEBHOOK_HEADERS: [&str; 4] = [
 /// assert_eq!(test::call_service(&app, req).await.status().as_u16(), 401);
 /// # });
 /// ```
+#[must_use = "the receiver is served only once the Resource is registered with `.service(..)`"]
 pub fn webhook_resource<H>(receiver: WebhookReceiver, handler: H) -> Resource
 where
     H: HandleWebhook + 'static,

@@ -49,8 +49,23 @@ where
     Router::new().route(&path, webhook_method_router(receiver, handler))
 }
 
-/// The webhook receiver as a [`MethodRouter`], for a path of your choice. It answers every
-/// method: `POST` is received, all others get a JSON `405` with `Allow: POST`.
+/// The webhook receiver as a [`MethodRouter`], for a path of your choice with
+/// [`Router::route`] (the path set with `WebhookReceiverBuilder::path` is not used here). It
+/// answers every method: `POST` is received, all others get a JSON `405` with `Allow: POST`.
+///
+/// ```
+/// use axum::Router;
+/// use beams_axum::webhook::{Webhook, WebhookReceiver};
+///
+/// let receiver = WebhookReceiver::new("my-webhook-secret").expect("a non-empty secret");
+/// let app: Router = Router::new().route(
+///     "/hooks/beams",
+///     beams_axum::webhook_method_router(receiver, |webhook: Webhook| async move {
+///         println!("{:?}", webhook.event);
+///     }),
+/// );
+/// # let _ = app;
+/// ```
 pub fn webhook_method_router<S, H>(receiver: WebhookReceiver, handler: H) -> MethodRouter<S>
 where
     H: HandleWebhook + Clone + Send + Sync + 'static,

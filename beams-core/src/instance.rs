@@ -6,8 +6,8 @@ const ENV_INSTANCE_ID: &str = "BEAMS_INSTANCE_ID";
 const ENV_SECRET_KEY: &str = "BEAMS_SECRET_KEY";
 const ENV_ENDPOINT: &str = "BEAMS_ENDPOINT";
 
-/// Why an [`Instance`], a [`BeamsAuth`](crate::BeamsAuth), a [`TokenIssuer`](crate::TokenIssuer)
-/// or (with the `webhook` feature) a `WebhookReceiver` could not be built.
+/// Why an [`Instance`], a [`BeamsAuth`](crate::BeamsAuth) or (with the `webhook` feature) a
+/// `WebhookReceiver` could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {

@@ -46,9 +46,21 @@ impl fmt::Display for Platform {
 }
 
 /// The error of parsing a [`Platform`] from a string other than `web`, `fcm` or `apns`.
+///
+/// ```
+/// let err = "email".parse::<beams_core::Platform>().unwrap_err();
+/// assert_eq!(err.input(), "email");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown platform {0:?}: expected web, fcm or apns")]
-pub struct UnknownPlatform(pub String);
+pub struct UnknownPlatform(String);
+
+impl UnknownPlatform {
+    /// What was parsed (its first 40 characters).
+    pub fn input(&self) -> &str {
+        &self.0
+    }
+}
 
 impl FromStr for Platform {
     type Err = UnknownPlatform;
@@ -58,7 +70,7 @@ impl FromStr for Platform {
             "web" => Ok(Self::Web),
             "fcm" => Ok(Self::Fcm),
             "apns" => Ok(Self::Apns),
-            other => Err(UnknownPlatform(other.to_owned())),
+            other => Err(UnknownPlatform(other.chars().take(40).collect())),
         }
     }
 }

@@ -26,7 +26,9 @@ pub enum TokenError {
 /// A signed Beams Token. `Debug` hides the token itself.
 ///
 /// Serializes as the auth route's body: `{"token":"<jwt>"}`.
-#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+///
+/// It has no `==`: a derived one would compare a bearer credential in variable time.
+#[derive(Clone, serde::Serialize)]
 pub struct BeamsToken {
     token: String,
     #[serde(skip)]
@@ -117,7 +119,9 @@ impl TokenIssuer {
     /// The longest lifetime Beams accepts for a Beams Token, and the default: 24 hours.
     pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-    /// An issuer for `instance` whose tokens live [`MAX_TTL`](Self::MAX_TTL).
+    /// An issuer for `instance` whose tokens live [`MAX_TTL`](Self::MAX_TTL). For a shorter
+    /// lifetime, set the route's [`token_ttl`](crate::BeamsAuthBuilder::token_ttl) and use
+    /// its [`issuer`](crate::BeamsAuth::issuer).
     pub fn new(instance: &Instance) -> Self {
         Self {
             issuer: instance.issuer().into_boxed_str(),

@@ -45,6 +45,7 @@ impl Emulator {
 /// # }
 /// ```
 #[derive(Clone)]
+#[must_use]
 pub struct EmulatorBuilder {
     instance_id: Option<String>,
     secret_key: Option<String>,
@@ -108,28 +109,24 @@ impl fmt::Debug for EmulatorBuilder {
 
 impl EmulatorBuilder {
     /// The instance id to serve (default: a generated UUID).
-    #[must_use]
     pub fn instance_id(mut self, instance_id: impl Into<String>) -> Self {
         self.instance_id = Some(instance_id.into());
         self
     }
 
     /// The secret key (default: 64 generated upper-case hex characters).
-    #[must_use]
     pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
         self.secret_key = Some(secret_key.into());
         self
     }
 
     /// The address to listen on (default `127.0.0.1`).
-    #[must_use]
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = host;
         self
     }
 
     /// The port to listen on (default 0: an ephemeral port).
-    #[must_use]
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
@@ -137,7 +134,6 @@ impl EmulatorBuilder {
 
     /// Limit the publish and customer APIs to this many requests per second, answering
     /// `429 "max N RPS"` beyond it (default: no limit; Beams' is 100).
-    #[must_use]
     pub fn rate_limit(mut self, requests_per_second: Option<u32>) -> Self {
         self.rate_limit = requests_per_second;
         self
@@ -145,28 +141,24 @@ impl EmulatorBuilder {
 
     /// The VAPID public key served to web SDKs (base64url of an uncompressed P-256 point; default:
     /// a valid fixed key).
-    #[must_use]
     pub fn vapid_public_key(mut self, key: impl Into<String>) -> Self {
         self.vapid_public_key = Some(key.into());
         self
     }
 
     /// How often event streams send a keep-alive comment (default 15 s).
-    #[must_use]
     pub fn sse_keep_alive(mut self, interval: Duration) -> Self {
         self.sse_keep_alive = interval;
         self
     }
 
     /// Clock-skew tolerance for Beams Tokens' `exp`, `iat` and `nbf` (default zero, like Beams).
-    #[must_use]
     pub fn jwt_leeway(mut self, leeway: Duration) -> Self {
         self.jwt_leeway = leeway;
         self
     }
 
     /// How much the emulator keeps (see [`Limits`]).
-    #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -177,7 +169,6 @@ impl EmulatorBuilder {
     /// same-origin and non-browser clients may: the inspection API shows every notification,
     /// user id and push token, and can inject faults or reset the emulator. Call once per
     /// origin. The device and reporting APIs stay open to every origin, as Beams' are.
-    #[must_use]
     pub fn inspection_origin(mut self, origin: impl Into<String>) -> Self {
         self.inspection_origins.push(origin.into());
         self
@@ -187,7 +178,6 @@ impl EmulatorBuilder {
     /// the emulator's secret, for clients tested without a backend (a mobile app, a curl
     /// walk). Off by default: whoever can reach the emulator could then attach a device to
     /// any user, which is what the device API's token check is there to prevent.
-    #[must_use]
     pub fn issue_tokens(mut self, issue: bool) -> Self {
         self.issue_tokens = issue;
         self
@@ -200,7 +190,6 @@ impl EmulatorBuilder {
     /// Beams retries (see [`webhook_retry_scale`](Self::webhook_retry_scale)), every attempt
     /// recorded ([`EmulatorState::webhook_attempts`], `GET /_emulator/webhooks`). Call once
     /// per webhook.
-    #[must_use]
     pub fn webhook(mut self, target: WebhookTarget) -> Self {
         self.webhooks.push(target);
         self
@@ -208,7 +197,6 @@ impl EmulatorBuilder {
 
     /// Multiplies Beams' webhook retry delays of 10, 30, 120 and 300 seconds (default 1; tests
     /// use e.g. 0.001 for 10, 30, 120 and 300 ms). The 3-second answer budget stays.
-    #[must_use]
     pub fn webhook_retry_scale(mut self, scale: f64) -> Self {
         self.webhook_retry_scale = if scale.is_finite() && scale >= 0.0 {
             scale
@@ -220,7 +208,6 @@ impl EmulatorBuilder {
 
     /// The most connections served at once (default 1024); at the limit the server stops
     /// accepting until one ends.
-    #[must_use]
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = connections.max(1);
         self

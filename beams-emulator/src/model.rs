@@ -309,7 +309,7 @@ pub(crate) fn now_secs() -> i64 {
 ///     .custom_data(serde_json::json!({"env": "dev"}));
 /// assert!(!format!("{target:?}").contains("my-webhook-secret"));
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct WebhookTarget {
     /// Where the events are POSTed (plain `http://`).

@@ -70,7 +70,8 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// dropped or its [graceful shutdown](Serve::with_graceful_shutdown) signal completes.
 ///
 /// Every request carries its connection's address as [`ConnectInfo`] (a
-/// `ConnectInfo<SocketAddr>` for a `TcpListener`). See the [module](self) documentation for
+/// `ConnectInfo<SocketAddr>` for a `TcpListener`). Unlike `axum::serve`, connections are not
+/// upgraded: no WebSockets (the emulator streams with server-sent events). See the [module](self) documentation for
 /// an example.
 pub fn serve<L>(listener: L, router: Router) -> Serve<L>
 where
@@ -136,7 +137,9 @@ impl<L> Serve<L> {
     }
 
     /// Stop when `signal` completes: stop accepting, let the open connections finish their
-    /// in-flight requests, then return.
+    /// in-flight requests, then return. A response that streams without end (server-sent
+    /// events, say) keeps its connection, and so the server, open: end such streams on the
+    /// same signal.
     pub fn with_graceful_shutdown<F>(mut self, signal: F) -> Self
     where
         F: Future<Output = ()> + Send + 'static,

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(res.body().starts_with("{\"token\":\"ey"));
             res
         }
-        Err(rejection) => rejection.into_response(),
+        Err(rejection) => rejection.to_response(),
     };
     assert!(matches!(res.status().as_u16(), 200 | 400), "{}", res.status());
 });

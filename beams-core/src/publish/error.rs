@@ -16,6 +16,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// When a [`PublishError::Network`] failure happened, which decides whether the request may
 /// have reached Beams (and so whether retrying it could publish twice).
+///
+/// ```
+/// use beams_core::publish::NetworkErrorKind;
+///
+/// assert!(NetworkErrorKind::Connect.nothing_sent());
+/// assert!(!NetworkErrorKind::AfterConnect.nothing_sent());
+/// assert_eq!(NetworkErrorKind::Connect.to_string(), "could not connect, nothing was sent");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NetworkErrorKind {

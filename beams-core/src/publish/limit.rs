@@ -1,5 +1,5 @@
 //! Keeping requests to Beams under its rate limit (100 requests per second per instance):
-//! [`RateLimiter`], the in-process [`LocalRateLimiter`] and, with the `redis` feature, the
+//! [`RateLimiter`], the in-process [`LocalRateLimiter`] and, with the `redis-rate-limit` feature, the
 //! [`RedisRateLimiter`] that several replicas share.
 
 use std::fmt;

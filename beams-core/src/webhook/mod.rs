@@ -94,6 +94,17 @@ pub struct WebhookSecret(Box<str>);
 redacted_secret!(WebhookSecret);
 
 /// Why a webhook request was refused. Each is answered with Beams' error shape.
+///
+/// ```
+/// use beams_core::webhook::WebhookRejection;
+///
+/// let r = WebhookRejection::BadSignature;
+/// assert_eq!(r.status(), 401);
+/// assert_eq!(r.kind(), "bad_signature");
+/// let res = r.to_response();
+/// assert_eq!(res.headers()["cache-control"], "no-store");
+/// assert!(res.body().contains("does not match"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookRejection {

@@ -61,7 +61,7 @@ async fn resolve(parts: http::request::Parts) -> Result<Option<String>, String> 
 #[tokio::test]
 async fn the_tower_layer_replays_the_conformance_table() {
     // The layer's hook sees request parts; a rejected extractor has no equivalent here,
-    // so rejection rows are checked through `SessionUser::Rejected` in the replay above.
+    // so rejection rows are checked through `BeamsAuth::extractor_rejected` in the replay above.
     let svc = BeamsAuthLayer::new(conformance::auth(), resolve).layer(inner());
     let mut checked = 0;
     for case in conformance::cases() {
