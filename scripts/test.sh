@@ -90,20 +90,30 @@ if [ -z "${BEAMS_SKIP_GATES:-}" ]; then
     RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q -p "$c"
   done
 
-  say "the features of every library crate (cargo check: none, default, each one its code tests, all)"
+  say "the features of every library crate (cargo check: none, default, each one its code tests)"
   bash scripts/check-features.sh "${libs[@]}"
 
   say "cargo package of the library crates, and every source file in its tarball"
   # Not rebuilt from the tarballs (that is every crate again, ~90 s): the manifests are
-  # normalized and checked here, the tarball holds every file git tracks under src/ (and
-  # examples/, README, licenses), and the sources compiled above are those files.
+  # normalized and checked here, and the tarball must hold every file git tracks under src/
+  # and examples/, every file the code includes, the README and the licenses; so the
+  # sources compiled above are what a user gets.
   cargo package --no-verify --allow-dirty -q "${lib_flags[@]}"
   target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "beams-core"))')
   for c in "${libs[@]}"; do
     packaged=$(tar -tzf "$target_dir/package/$c-$version.crate" | sed "s|^$c-$version/||")
     missing=()
-    for f in $(cd "$c" && git ls-files src examples README.md) LICENSE-MIT LICENSE-APACHE; do
+    # Files the code pulls in with include_str!/include_bytes!/#[path] must be packaged too
+    # (a path out of the crate's directory never is).
+    included=$(cd "$c" && python3 -c '
+import os, re, subprocess
+for f in subprocess.check_output(["git", "ls-files", "src", "examples"], text=True).split():
+    if f.endswith(".rs"):
+        for path in re.findall(r"(?:include_str!|include_bytes!)\(\s*\"([^\"]+)\"|#\[path\s*=\s*\"([^\"]+)\"", open(f).read()):
+            print(os.path.relpath(os.path.normpath(os.path.join(os.path.dirname(f), "".join(path)))))
+')
+    for f in $(cd "$c" && git ls-files src examples README.md) $included LICENSE-MIT LICENSE-APACHE; do
       grep -qxF -- "$f" <<<"$packaged" || missing+=("$f")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -112,7 +122,42 @@ if [ -z "${BEAMS_SKIP_GATES:-}" ]; then
   done
 fi
 
-say "cargo test --workspace --all-features"
-cargo test --workspace --all-features --no-fail-fast
+say "cargo test --workspace --all-features: build"
+test_cmd=(cargo test --workspace --all-features --no-fail-fast)
+"${test_cmd[@]}" --no-run
+
+# One cargo run after another would leave a core idle while a suite waits on a socket or a
+# child process: four runs at once, all on the build above (the same packages and features,
+# so nothing is built again; cargo holds its lock only while building). Each prints its
+# output when it ends.
+say "cargo test --workspace --all-features: unit tests, doc tests, every crate's integration binary and the other test targets, at once"
+other_tests=()
+while read -r name; do other_tests+=(--test "$name"); done < <(cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+names = {t["name"] for p in json.load(sys.stdin)["packages"] for t in p["targets"] if "test" in t["kind"]}
+print("\n".join(sorted(names - {"integration"})))')
+logs=$(mktemp -d)
+groups=(unit doc integration other)
+"${test_cmd[@]}" --lib --bins >"$logs/unit" 2>&1 & pids=($!)
+"${test_cmd[@]}" --doc >"$logs/doc" 2>&1 & pids+=($!)
+"${test_cmd[@]}" --test integration >"$logs/integration" 2>&1 & pids+=($!)
+if [ ${#other_tests[@]} -gt 0 ]; then
+  "${test_cmd[@]}" "${other_tests[@]}" >"$logs/other" 2>&1 & pids+=($!)
+else
+  : >"$logs/other"; pids+=("")
+fi
+failed=()
+for i in "${!groups[@]}"; do
+  status=0
+  [ -z "${pids[$i]}" ] || wait "${pids[$i]}" || status=$?
+  printf '\n--- %s tests\n' "${groups[$i]}"
+  cat "$logs/${groups[$i]}"
+  [ "$status" -eq 0 ] || failed+=("${groups[$i]}")
+done
+rm -rf "$logs"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed: ${failed[*]} tests" >&2
+  exit 1
+fi
 
 say "done"
