@@ -122,46 +122,19 @@ for f in subprocess.check_output(["git", "ls-files", "src", "examples"], text=Tr
   done
 fi
 
-say "cargo test --workspace --all-features: build"
+say "cargo test --workspace --all-features (the unit and integration tests, then the doc tests)"
 # Line tables only (panics and backtraces keep file and line, debuggers lose variables): the
 # test build compiles and links about a third faster than with full debug info.
 export CARGO_PROFILE_DEV_DEBUG=line-tables-only
-test_cmd=(cargo test --workspace --all-features --no-fail-fast)
-# The test targets only: the examples (which cargo test would link but never run) are
-# compiled by clippy's --all-targets above.
-"${test_cmd[@]}" --no-run --lib --bins --tests
-
-# One cargo run after another would leave a core idle while a suite waits on a socket or a
-# child process: four runs at once, all on the build above (the same packages and features,
-# so nothing is built again; cargo holds its lock only while building). Each prints its
-# output when it ends.
-say "cargo test --workspace --all-features: unit tests, doc tests, every crate's integration binary and the other test targets, at once"
-other_tests=()
-while read -r name; do other_tests+=(--test "$name"); done < <(cargo metadata --no-deps --format-version 1 | python3 -c '
-import json, sys
-names = {t["name"] for p in json.load(sys.stdin)["packages"] for t in p["targets"] if "test" in t["kind"]}
-print("\n".join(sorted(names - {"integration"})))')
-logs=$(mktemp -d)
-groups=(unit doc integration other)
-"${test_cmd[@]}" --lib --bins >"$logs/unit" 2>&1 & pids=($!)
-"${test_cmd[@]}" --doc >"$logs/doc" 2>&1 & pids+=($!)
-"${test_cmd[@]}" --test integration >"$logs/integration" 2>&1 & pids+=($!)
-if [ ${#other_tests[@]} -gt 0 ]; then
-  "${test_cmd[@]}" "${other_tests[@]}" >"$logs/other" 2>&1 & pids+=($!)
-else
-  : >"$logs/other"; pids+=("")
-fi
+# The test targets only: the examples, which cargo test would link but never run, are
+# compiled by clippy's --all-targets above. One cargo run at a time: a run that selects
+# fewer packages unifies their features differently and builds them again, and the suites
+# hold timing bounds that a loaded machine can break.
 failed=()
-for i in "${!groups[@]}"; do
-  status=0
-  [ -z "${pids[$i]}" ] || wait "${pids[$i]}" || status=$?
-  printf '\n--- %s tests\n' "${groups[$i]}"
-  cat "$logs/${groups[$i]}"
-  [ "$status" -eq 0 ] || failed+=("${groups[$i]}")
-done
-rm -rf "$logs"
+cargo test --workspace --all-features --no-fail-fast --lib --bins --tests || failed+=("unit and integration")
+cargo test --workspace --all-features --no-fail-fast --doc || failed+=(doc)
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "failed: ${failed[*]} tests" >&2
+  printf 'failed: %s tests\n' "${failed[@]}" >&2
   exit 1
 fi
 
