@@ -90,20 +90,30 @@ if [ -z "${BEAMS_SKIP_GATES:-}" ]; then
     RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q -p "$c"
   done
 
-  say "the features of every library crate (cargo check: none, default, each one its code tests, all)"
+  say "the features of every library crate (cargo check: none, default, each one its code tests)"
   bash scripts/check-features.sh "${libs[@]}"
 
   say "cargo package of the library crates, and every source file in its tarball"
   # Not rebuilt from the tarballs (that is every crate again, ~90 s): the manifests are
-  # normalized and checked here, the tarball holds every file git tracks under src/ (and
-  # examples/, README, licenses), and the sources compiled above are those files.
+  # normalized and checked here, and the tarball must hold every file git tracks under src/
+  # and examples/, every file the code includes, the README and the licenses; so the
+  # sources compiled above are what a user gets.
   cargo package --no-verify --allow-dirty -q "${lib_flags[@]}"
   target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "beams-core"))')
   for c in "${libs[@]}"; do
     packaged=$(tar -tzf "$target_dir/package/$c-$version.crate" | sed "s|^$c-$version/||")
     missing=()
-    for f in $(cd "$c" && git ls-files src examples README.md) LICENSE-MIT LICENSE-APACHE; do
+    # Files the code pulls in with include_str!/include_bytes!/#[path] must be packaged too
+    # (a path out of the crate's directory never is).
+    included=$(cd "$c" && python3 -c '
+import os, re, subprocess
+for f in subprocess.check_output(["git", "ls-files", "src", "examples"], text=True).split():
+    if f.endswith(".rs"):
+        for path in re.findall(r"(?:include_str!|include_bytes!)\(\s*\"([^\"]+)\"|#\[path\s*=\s*\"([^\"]+)\"", open(f).read()):
+            print(os.path.relpath(os.path.normpath(os.path.join(os.path.dirname(f), "".join(path)))))
+')
+    for f in $(cd "$c" && git ls-files src examples README.md) $included LICENSE-MIT LICENSE-APACHE; do
       grep -qxF -- "$f" <<<"$packaged" || missing+=("$f")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -112,7 +122,20 @@ if [ -z "${BEAMS_SKIP_GATES:-}" ]; then
   done
 fi
 
-say "cargo test --workspace --all-features"
-cargo test --workspace --all-features --no-fail-fast
+say "cargo test --workspace --all-features (the unit and integration tests, then the doc tests)"
+# Line tables only (panics and backtraces keep file and line, debuggers lose variables): the
+# test build compiles and links about a third faster than with full debug info.
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only
+# The test targets only: the examples, which cargo test would link but never run, are
+# compiled by clippy's --all-targets above. One cargo run at a time: a run that selects
+# fewer packages unifies their features differently and builds them again, and the suites
+# hold timing bounds that a loaded machine can break.
+failed=()
+cargo test --workspace --all-features --no-fail-fast --lib --bins --tests || failed+=("unit and integration")
+cargo test --workspace --all-features --no-fail-fast --doc || failed+=(doc)
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'failed: %s tests\n' "${failed[@]}" >&2
+  exit 1
+fi
 
 say "done"

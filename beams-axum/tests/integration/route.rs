@@ -52,6 +52,26 @@ fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
+fn get_with_cookie(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// `POST /login` with body `alice` on an app whose login answers 204 (`what` names that
+/// expectation): the session cookie (`name=value`).
+async fn login_alice(app: &Router, what: &str) -> String {
+    let res = send(
+        app,
+        Request::post("/login").body(Body::from("alice")).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), 204, "{what}");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
 /// Sends every case of the table to `app` with the route at `path`, checks it against the
 /// table, and checks that the answer is beams-core's own, byte for byte (token aside).
 async fn replay(app: Router, path: &str) {
@@ -333,27 +353,17 @@ fn session_app(layered_after_merge: bool) -> Router {
 #[tokio::test]
 async fn tower_sessions_login_then_token() {
     let app = session_app(true);
+    let cookie = login_alice(&app, "the login").await;
+
     let res = send(
         &app,
-        Request::post("/login").body(Body::from("alice")).unwrap(),
+        get_with_cookie("/pusher/beams-auth?user_id=alice", &cookie),
     )
     .await;
-    assert_eq!(res.status(), 204);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-
-    let req = Request::get("/pusher/beams-auth?user_id=alice")
-        .header("cookie", &cookie)
-        .body(Body::empty())
-        .unwrap();
-    let res = send(&app, req).await;
     assert_eq!(res.status(), 200);
     verify_token_body(std::str::from_utf8(res.body()).unwrap(), "alice").unwrap();
 
-    let req = Request::get("/pusher/beams-auth?user_id=bob")
-        .header("cookie", &cookie)
-        .body(Body::empty())
-        .unwrap();
+    let req = get_with_cookie("/pusher/beams-auth?user_id=bob", &cookie);
     assert_eq!(send(&app, req).await.status(), 401);
     assert_eq!(
         send(&app, get_req("/pusher/beams-auth?user_id=alice"))
@@ -439,19 +449,12 @@ fn mismatched_tower_sessions_versions_are_a_401_and_a_warning() {
             .merge(beams)
             .layer(layer);
 
+        let cookie = login_alice(&app, "the 0.15 login itself works").await;
         let res = send(
             &app,
-            Request::post("/login").body(Body::from("alice")).unwrap(),
+            get_with_cookie("/pusher/beams-auth?user_id=alice", &cookie),
         )
         .await;
-        assert_eq!(res.status(), 204, "the 0.15 login itself works");
-        let cookie = res.headers()["set-cookie"].to_str().unwrap();
-        let cookie = cookie.split(';').next().unwrap().to_owned();
-        let req = Request::get("/pusher/beams-auth?user_id=alice")
-            .header("cookie", &cookie)
-            .body(Body::empty())
-            .unwrap();
-        let res = send(&app, req).await;
         assert_eq!(res.status(), 401);
         assert_eq!(
             res.body().as_ref(),
