@@ -196,20 +196,17 @@ impl EmulatorBuilder {
     }
 
     /// Multiplies Beams' webhook retry delays of 10, 30, 120 and 300 seconds (default 1; tests
-    /// use e.g. 0.001 for 10, 30, 120 and 300 ms). The 3-second answer budget stays.
+    /// use e.g. 0.001 for 10, 30, 120 and 300 ms). The 3-second answer budget stays. A
+    /// negative or non-finite scale is refused by [`build_state`](Self::build_state).
     pub fn webhook_retry_scale(mut self, scale: f64) -> Self {
-        self.webhook_retry_scale = if scale.is_finite() && scale >= 0.0 {
-            scale
-        } else {
-            1.0
-        };
+        self.webhook_retry_scale = scale;
         self
     }
 
     /// The most connections served at once (default 1024); at the limit the server stops
-    /// accepting until one ends.
+    /// accepting until one ends. Zero is refused by [`start`](Self::start).
     pub fn max_connections(mut self, connections: usize) -> Self {
-        self.max_connections = connections.max(1);
+        self.max_connections = connections;
         self
     }
 
@@ -274,6 +271,9 @@ impl EmulatorBuilder {
         {
             return Err(BuildError::InvalidInstanceId(instance_id));
         }
+        if !(self.webhook_retry_scale.is_finite() && self.webhook_retry_scale >= 0.0) {
+            return Err(BuildError::InvalidWebhookRetryScale);
+        }
         let secret = self.secret_key.unwrap_or_else(Self::generate_secret_key);
         if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_graphic()) {
             return Err(BuildError::InvalidSecretKey);
@@ -303,6 +303,9 @@ impl EmulatorBuilder {
     pub async fn start(self) -> Result<Emulator, StartError> {
         let addr = SocketAddr::new(self.host, self.port);
         let max_connections = self.max_connections;
+        if max_connections == 0 {
+            return Err(BuildError::NoConnections.into());
+        }
         let state = self.build_state()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -11,6 +11,10 @@ use std::net::SocketAddr;
 ///
 /// let err = Emulator::builder().instance_id("not/valid").build_state().unwrap_err();
 /// assert!(matches!(err, BuildError::InvalidInstanceId(_)));
+/// for scale in [-1.0, f64::NAN, f64::INFINITY] {
+///     let err = Emulator::builder().webhook_retry_scale(scale).build_state().unwrap_err();
+///     assert_eq!(err, BuildError::InvalidWebhookRetryScale);
+/// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -30,18 +34,26 @@ pub enum BuildError {
         "invalid inspection origin {0:?}: expected scheme://host[:port], e.g. http://127.0.0.1:3000"
     )]
     InvalidOrigin(String),
+    /// The webhook retry scale is negative or not a finite number.
+    #[error("invalid webhook retry scale: it must be a finite number >= 0")]
+    InvalidWebhookRetryScale,
+    /// `max_connections` is zero: no request could ever be served.
+    #[error("max_connections must be at least 1")]
+    NoConnections,
 }
 
 /// An emulator could not start: its configuration is invalid or its address could not be
 /// bound.
 ///
 /// ```
-/// use beams_emulator::{Emulator, StartError};
+/// use beams_emulator::{BuildError, Emulator, StartError};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let err = Emulator::builder().secret_key("has space").start().await.unwrap_err();
 /// assert!(matches!(err, StartError::Build(_)));
+/// let err = Emulator::builder().max_connections(0).start().await.unwrap_err();
+/// assert!(matches!(err, StartError::Build(BuildError::NoConnections)));
 /// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
