@@ -59,6 +59,22 @@ fn get_with_cookie(uri: &str, cookie: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// The route's 401 when the host's session extractor failed.
+fn assert_session_not_read(res: &Response<Bytes>) {
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.body().as_ref(),
+        br#"{"error":"Unauthorized","description":"The login session could not be read."}"#
+    );
+}
+
+/// The warning logged when tower-sessions' `Session` cannot be extracted.
+fn assert_warned_about_the_session_layer(log: &str) {
+    assert!(log.contains("WARN"), "{log}");
+    assert!(log.contains("status=500"), "{log}");
+    assert!(log.contains("SessionManagerLayer"), "{log}");
+}
+
 /// `POST /login` with body `alice` on an app whose login answers 204 (`what` names that
 /// expectation): the session cookie (`name=value`).
 async fn login_alice(app: &Router, what: &str) -> String {
@@ -411,15 +427,9 @@ fn missing_session_layer_is_a_401_and_a_warning_naming_the_cause() {
     let log = with_log(tracing::Level::WARN, async || {
         let app = session_app(false);
         let res = send(&app, get_req("/pusher/beams-auth?user_id=alice")).await;
-        assert_eq!(res.status(), 401);
-        assert_eq!(
-            res.body().as_ref(),
-            br#"{"error":"Unauthorized","description":"The login session could not be read."}"#
-        );
+        assert_session_not_read(&res);
     });
-    assert!(log.contains("WARN"), "{log}");
-    assert!(log.contains("status=500"), "{log}");
-    assert!(log.contains("SessionManagerLayer"), "{log}");
+    assert_warned_about_the_session_layer(&log);
     assert!(log.contains("Session"), "{log}");
 }
 
@@ -455,15 +465,9 @@ fn mismatched_tower_sessions_versions_are_a_401_and_a_warning() {
             get_with_cookie("/pusher/beams-auth?user_id=alice", &cookie),
         )
         .await;
-        assert_eq!(res.status(), 401);
-        assert_eq!(
-            res.body().as_ref(),
-            br#"{"error":"Unauthorized","description":"The login session could not be read."}"#
-        );
+        assert_session_not_read(&res);
     });
-    assert!(log.contains("WARN"), "{log}");
-    assert!(log.contains("status=500"), "{log}");
-    assert!(log.contains("SessionManagerLayer"), "{log}");
+    assert_warned_about_the_session_layer(&log);
 }
 
 #[test]
