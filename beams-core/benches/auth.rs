@@ -27,7 +27,7 @@ const SECRET: &str = "F8AC0B756E50DF235F642D6F0DC2CDE0328CD9184B3874C5E91AB2189B
 /// Both phases, as an adapter runs them.
 fn respond(auth: &BeamsAuth, query: &str, session: SessionUser) -> Response<String> {
     match auth.check_request(&Method::GET, Some(query)) {
-        Ok(requested) => auth.authorize(&requested, session),
+        Ok(requested) => auth.authorize(requested, session),
         Err(rejection) => rejection.to_response(),
     }
 }
