@@ -15,6 +15,47 @@ use crate::process::AppProcess;
 /// nowhere in the Prometheus text.
 pub const DISTINCTIVE_USER: &str = "zz-distinctive-user-42";
 
+/// Every label pair the Prometheus text may hold after the test's traffic: the listed
+/// values of `outcome`, `operation` and `event`, and the histograms' buckets (`le`).
+const ALLOWED_LABELS: [&str; 36] = [
+    "outcome=\"issued\"",
+    "outcome=\"bad_request\"",
+    "outcome=\"unauthorized\"",
+    "outcome=\"unavailable\"",
+    "outcome=\"method_not_allowed\"",
+    "outcome=\"ok\"",
+    "outcome=\"rate_limited\"",
+    "outcome=\"client_error\"",
+    "outcome=\"server_error\"",
+    "outcome=\"network\"",
+    "outcome=\"accepted\"",
+    "outcome=\"bad_signature\"",
+    "outcome=\"too_large\"",
+    "outcome=\"handler_error\"",
+    "operation=\"publish_to_users\"",
+    "operation=\"publish_to_interests\"",
+    "operation=\"delete_user\"",
+    "event=\"publish_to_users_attempt\"",
+    "event=\"user_notification_acknowledgement\"",
+    "event=\"user_notification_open\"",
+    "event=\"other\"",
+    "le=\"0.0005\"",
+    "le=\"0.001\"",
+    "le=\"0.0025\"",
+    "le=\"0.005\"",
+    "le=\"0.01\"",
+    "le=\"0.025\"",
+    "le=\"0.05\"",
+    "le=\"0.1\"",
+    "le=\"0.25\"",
+    "le=\"0.5\"",
+    "le=\"1\"",
+    "le=\"2.5\"",
+    "le=\"5\"",
+    "le=\"10\"",
+    "le=\"+Inf\"",
+];
+
 /// The variables that would point the app at a real instance or shared state: unset, so
 /// the app runs on its embedded emulator, which calls the app's webhook receiver.
 const UNSET: [&str; 6] = [
@@ -114,50 +155,61 @@ pub async fn serves_metrics_after_real_traffic(binary: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
-    let at_least_one = |name: &str, labels: &[(&str, &str)]| {
+    // A fresh app, one known sequence: exact counts.
+    let exactly = |name: &str, labels: &[(&str, &str)], expected: f64| {
         let value = sample(&text, name, labels);
-        assert!(
-            value.is_some_and(|v| v >= 1.0),
-            "{name}{labels:?} is {value:?} in:\n{text}"
-        );
+        assert_eq!(value, Some(expected), "{name}{labels:?} in:\n{text}");
     };
-    at_least_one("beams_auth_requests_total", &[("outcome", "issued")]);
-    at_least_one("beams_auth_requests_total", &[("outcome", "unauthorized")]);
-    at_least_one(
+    exactly("beams_auth_requests_total", &[("outcome", "issued")], 1.0);
+    exactly(
+        "beams_auth_requests_total",
+        &[("outcome", "unauthorized")],
+        1.0,
+    );
+    exactly(
         "beams_publish_requests_total",
         &[("operation", "publish_to_users"), ("outcome", "ok")],
+        1.0,
     );
-    at_least_one("beams_webhook_requests_total", &accepted);
-    at_least_one(
+    exactly("beams_webhook_requests_total", &accepted, 1.0);
+    exactly(
         "beams_webhook_events_total",
         &[("event", "publish_to_users_attempt")],
+        1.0,
     );
-    // Durations are histograms: buckets, a sum and a count (here two decisions at least).
-    assert!(
-        text.contains("# TYPE beams_auth_duration_seconds histogram"),
-        "{text}"
-    );
-    assert!(
-        sample(&text, "beams_auth_duration_seconds_count", &[]).is_some_and(|n| n >= 2.0),
-        "{text}"
-    );
-    assert!(
-        sample(
-            &text,
-            "beams_auth_duration_seconds_bucket",
-            &[("le", "+Inf")]
-        )
-        .is_some(),
-        "{text}"
-    );
-    assert!(
-        sample(&text, "beams_auth_duration_seconds_sum", &[]).is_some(),
-        "{text}"
-    );
-    at_least_one(
-        "beams_publish_duration_seconds_count",
-        &[("operation", "publish_to_users")],
-    );
+    // Durations are histograms: buckets, a sum and a count (the two decisions, the one
+    // publish request and its wait for a slot).
+    for (name, labels, count) in [
+        ("beams_auth_duration_seconds", &[][..], 2.0),
+        (
+            "beams_publish_duration_seconds",
+            &[("operation", "publish_to_users")][..],
+            1.0,
+        ),
+        ("beams_rate_limiter_wait_seconds", &[][..], 1.0),
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} histogram")),
+            "{name} in:\n{text}"
+        );
+        exactly(&format!("{name}_count"), labels, count);
+        let inf = [labels, &[("le", "+Inf")]].concat();
+        exactly(&format!("{name}_bucket"), &inf, count);
+        assert!(
+            sample(&text, &format!("{name}_sum"), labels).is_some_and(|s| s >= 0.0),
+            "{name}_sum in:\n{text}"
+        );
+    }
+    // Every label of every beams_ series takes one of its listed values.
+    for line in text.lines().filter(|l| l.starts_with("beams_")) {
+        let labels = line
+            .split_once('{')
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map_or("", |(labels, _)| labels);
+        for pair in labels.split(',').filter(|p| !p.is_empty()) {
+            assert!(ALLOWED_LABELS.contains(&pair), "{pair} in {line}");
+        }
+    }
     // Bounded labels: the user id is in no name, label or value.
     assert!(!text.contains(DISTINCTIVE_USER), "{text}");
     assert!(!text.contains("zz-distinctive"), "{text}");
