@@ -13,8 +13,6 @@
     allow(dead_code)
 )]
 
-use std::time::Duration;
-
 /// The metric names.
 #[cfg(feature = "metrics")]
 mod name {
@@ -217,13 +215,13 @@ pub(crate) fn publish_retry(operation: Operation) {
     let _ = operation;
 }
 
-/// A request waited `waited` for its slot: `beams_rate_limiter_wait_seconds`.
+/// A request got its slot, having waited since `waiting`: `beams_rate_limiter_wait_seconds`.
 #[inline]
-pub(crate) fn rate_limiter_waited(waited: Duration) {
+pub(crate) fn rate_limiter_waited(waiting: Stopwatch) {
     #[cfg(feature = "metrics")]
-    ::metrics::histogram!(name::RATE_LIMITER_WAIT).record(waited.as_secs_f64());
+    ::metrics::histogram!(name::RATE_LIMITER_WAIT).record(waiting.seconds());
     #[cfg(not(feature = "metrics"))]
-    let _ = waited;
+    let _ = waiting;
 }
 
 /// `outcome` of `beams_webhook_requests_total`.

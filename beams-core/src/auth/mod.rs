@@ -442,7 +442,6 @@ impl BeamsAuth {
 /// assert_eq!(res.status(), 200);
 /// # Ok::<(), beams_core::ConfigError>(())
 /// ```
-#[derive(Clone)]
 #[must_use = "hand it to BeamsAuth::authorize or BeamsAuth::extractor_rejected"]
 pub struct AuthRequest {
     user: UserId,

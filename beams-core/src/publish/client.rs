@@ -378,12 +378,12 @@ impl BeamsClient {
         url: &str,
         body: Option<Bytes>,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
-        let waiting = std::time::Instant::now();
+        let waiting = Stopwatch::start();
         self.limiter
             .acquire()
             .await
             .map_err(PublishError::Limiter)?;
-        telemetry::rate_limiter_waited(waiting.elapsed());
+        telemetry::rate_limiter_waited(waiting);
         let sent = Stopwatch::start();
         let answer = self.send(method, url, body).await;
         let outcome = match &answer {

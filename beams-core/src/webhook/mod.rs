@@ -198,8 +198,8 @@ impl WebhookRejection {
 ///
 /// The host's handler runs inside a `tracing` span (target `beams::webhook`, name
 /// `beams.webhook`) with the fields `event_type`, `event_id` and, for the events that have
-/// one, `publish_id`: the id [`publish_to_users`](crate::publish::Publisher::publish_to_users)
-/// returned, so a delivery report joins its publish.
+/// one, `publish_id`: the id `publish_to_users` returned (the publish client's span records
+/// it too), so a delivery report joins its publish.
 ///
 /// With the feature `metrics`, each request is counted once in
 /// `beams_webhook_requests_total{outcome}`, by the step that decides its answer:
@@ -283,9 +283,9 @@ impl WebhookReceiver {
         content_length: Option<u64>,
     ) -> Result<(), WebhookRejection> {
         if method != Method::POST {
-            Err(self.reject(WebhookRejection::MethodNotAllowed))
+            Err(reject(WebhookRejection::MethodNotAllowed))
         } else if content_length.is_some_and(|len| len > self.inner.body_limit as u64) {
-            Err(self.reject(self.too_large_rejection()))
+            Err(reject(self.too_large_rejection()))
         } else {
             Ok(())
         }
@@ -295,27 +295,20 @@ impl WebhookReceiver {
     /// while it was read. Call it once, when answering the request with it: with the feature
     /// `metrics` each call counts one request as `too_large`.
     pub fn too_large(&self) -> WebhookRejection {
-        self.reject(self.too_large_rejection())
+        reject(self.too_large_rejection())
     }
 
     /// The answer for a body that could not be read (the connection broke off). Call it once,
     /// when answering the request with it: with the feature `metrics` each call counts one
     /// request as `bad_request`.
     pub fn unreadable(&self) -> WebhookRejection {
-        self.reject(WebhookRejection::BodyUnreadable)
+        reject(WebhookRejection::BodyUnreadable)
     }
 
     fn too_large_rejection(&self) -> WebhookRejection {
         WebhookRejection::TooLarge {
             limit: self.inner.body_limit,
         }
-    }
-
-    /// A request answered with `rejection`: logged and counted.
-    fn reject(&self, rejection: WebhookRejection) -> WebhookRejection {
-        log_rejection(&rejection);
-        telemetry::webhook_answered(rejection.outcome());
-        rejection
     }
 
     /// Phase 2, on the raw body: the signature first (nothing is parsed unless it matches a
@@ -500,6 +493,13 @@ fn respond(
         }
     };
     (WebhookOutcome::HandlerError, response)
+}
+
+/// A request answered with `rejection`: logged and counted.
+fn reject(rejection: WebhookRejection) -> WebhookRejection {
+    log_rejection(&rejection);
+    telemetry::webhook_answered(rejection.outcome());
+    rejection
 }
 
 fn log_rejection(rejection: &WebhookRejection) {
