@@ -214,6 +214,14 @@ pub async fn serves_metrics_after_real_traffic(binary: &str) {
     assert!(!text.contains(DISTINCTIVE_USER), "{text}");
     assert!(!text.contains("zz-distinctive"), "{text}");
 
+    // The metrics address serves that one path.
+    let other = client
+        .get(format!("http://{metrics_addr}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+
     // The app's own port serves no metrics.
     let own = client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::NOT_FOUND);
