@@ -129,10 +129,13 @@ fn a_publish_span_carries_operation_attempt_and_publish_id() {
     assert_eq!(field(delete, "publish_id"), None);
 }
 
+/// A handler call's event id, and the name of the span it ran in.
+type SpanOfCall = (String, Option<&'static str>);
+
 #[test]
 fn the_webhook_handler_runs_in_a_span_with_event_and_publish_ids() {
-    // The name of the span the handler ran in, per event id.
-    let inside: Arc<Mutex<Vec<(String, Option<&'static str>)>>> = Arc::default();
+    // Each call's event id, and the name of the span the handler ran in.
+    let inside: Arc<Mutex<Vec<SpanOfCall>>> = Arc::default();
     let handler = {
         let inside = inside.clone();
         move |webhook: Webhook| {
