@@ -163,6 +163,9 @@
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
+//! - `metrics`: beams-core's metrics of the route, the publish client and the webhook
+//!   receiver, recorded through the `metrics` facade (your application installs the
+//!   recorder); see beams-core's crate docs for the names.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 

@@ -70,7 +70,7 @@ fn convert_value(value: &http::HeaderValue) -> Option<HeaderValue> {
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody;
-    use beams_core::{AuthRejection, SessionUser, UserId};
+    use beams_core::{AuthRejection, SessionUser};
     use beams_test_support::conformance::{self as test_util, Observed};
 
     use super::*;
@@ -143,9 +143,11 @@ mod tests {
     #[actix_web::test]
     async fn every_core_response_converts_identically() {
         let auth = test_util::auth();
-        let alice = UserId::new("alice").unwrap();
+        let alice = auth
+            .check_request(&http::Method::GET, Some("user_id=alice"))
+            .unwrap();
         let sources = [
-            auth.authorize(&alice, SessionUser::LoggedIn("alice".into())),
+            auth.authorize(alice, SessionUser::LoggedIn("alice".into())),
             AuthRejection::MissingUserId.to_response(),
             AuthRejection::MethodNotAllowed.to_response(),
             AuthRejection::SessionUnavailable.to_response(),

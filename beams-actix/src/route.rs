@@ -37,7 +37,7 @@ where
         match E::from_request(req, payload).await {
             Ok(extracted) => {
                 let session: SessionUser = self.resolve.resolve_user_id(extracted).await.into();
-                self.beams.authorize(&requested, session)
+                self.beams.authorize(requested, session)
             }
             Err(error) => {
                 let error: actix_web::Error = error.into();
@@ -45,7 +45,8 @@ where
                 // Both `http` versions accept exactly 100..=999.
                 let status = http::StatusCode::from_u16(status)
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-                self.beams.extractor_rejected(status, &error.to_string())
+                self.beams
+                    .extractor_rejected(requested, status, &error.to_string())
             }
         }
     }

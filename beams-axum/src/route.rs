@@ -175,14 +175,14 @@ where
             let response = match extracted {
                 Ok(value) => {
                     let session: SessionUser = resolve.resolve_user_id(value).await.into();
-                    beams.authorize(&requested, session)
+                    beams.authorize(requested, session)
                 }
                 Err(rejection) => {
                     let status = rejection.status();
                     let reason = RejectionDetail::read::<E>(rejection, status)
                         .await
                         .to_string();
-                    beams.extractor_rejected(status, &reason)
+                    beams.extractor_rejected(requested, status, &reason)
                 }
             };
             response.into_response()

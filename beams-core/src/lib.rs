@@ -20,7 +20,7 @@
 //! let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
 //!
 //! // Phase 2 compares with the host's logged-in user and issues the token.
-//! let res = auth.authorize(&requested, SessionUser::LoggedIn("alice".into()));
+//! let res = auth.authorize(requested, SessionUser::LoggedIn("alice".into()));
 //! assert_eq!(res.status(), 200);
 //! assert_eq!(res.headers()["cache-control"], "no-store");
 //! # Ok::<(), beams_core::ConfigError>(())
@@ -41,12 +41,34 @@
 //!   replicas through Redis (implies `publish`).
 //! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests (implies
 //!   `publish`).
+//! - `metrics`: counters and histograms through the [`metrics`](https://docs.rs/metrics)
+//!   facade (see [Metrics](#metrics)).
+//!
+//! # Metrics
+//!
+//! With the feature `metrics`, beams-core records what the auth route, the publish client
+//! and the webhook receiver do through the `metrics` facade. The library never installs a
+//! recorder: the application picks one (for example `metrics-exporter-prometheus`), and with
+//! none installed a recording costs about an atomic load. Label values come only from the
+//! fixed sets below, never from a request (no user id, interest or publish id).
+//!
+//! | name | labels | recorded by |
+//! |---|---|---|
+//! | `beams_auth_requests_total` | `outcome`: `issued`, `bad_request`, `unauthorized`, `unavailable`, `method_not_allowed` | [`BeamsAuth`], once per request |
+//! | `beams_auth_duration_seconds` (histogram) | | [`BeamsAuth`], from phase 1 to the decision |
+//! | `beams_publish_requests_total` | `operation`: `publish_to_users`, `publish_to_interests`, `delete_user`; `outcome`: `ok`, `rate_limited`, `client_error`, `server_error`, `network` | `publish::BeamsClient`, per HTTP request (each retry again) |
+//! | `beams_publish_retries_total` | `operation` | `publish::BeamsClient` |
+//! | `beams_publish_duration_seconds` (histogram) | `operation` | `publish::BeamsClient`, per HTTP request |
+//! | `beams_rate_limiter_wait_seconds` (histogram) | | `publish::BeamsClient`, the wait for a slot |
+//! | `beams_webhook_requests_total` | `outcome`: `accepted`, `bad_signature`, `bad_request`, `too_large`, `method_not_allowed`, `handler_error` | `webhook::WebhookReceiver`, once per request |
+//! | `beams_webhook_events_total` | `event`: `publish_to_users_attempt`, `user_notification_acknowledgement`, `user_notification_open`, `other` | `webhook::WebhookReceiver`, verified events only |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod auth;
 mod instance;
 mod platform;
+mod telemetry;
 mod token;
 mod user_id;
 
@@ -60,7 +82,9 @@ pub mod tower;
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
 
-pub use auth::{AuthRejection, BeamsAuth, BeamsAuthBuilder, ResolveUserId, SessionUser};
+pub use auth::{
+    AuthRejection, AuthRequest, BeamsAuth, BeamsAuthBuilder, ResolveUserId, SessionUser,
+};
 pub use instance::{ConfigError, Instance, InstanceBuilder, SecretKey};
 pub use platform::{Platform, UnknownPlatform};
 pub use token::{BeamsToken, TokenError, TokenIssuer};

@@ -190,10 +190,12 @@ pub fn core_answer(auth: &BeamsAuth, case: &Case) -> Observed {
                 CaseSession::Unavailable => SessionUser::Unavailable("test".to_owned()),
                 CaseSession::Rejected(status) => {
                     let status = StatusCode::from_u16(status).expect("a valid status");
-                    return Observed::from_http(&auth.extractor_rejected(status, "test"));
+                    return Observed::from_http(
+                        &auth.extractor_rejected(requested, status, "test"),
+                    );
                 }
             };
-            auth.authorize(&requested, session)
+            auth.authorize(requested, session)
         }
     };
     Observed::from_http(&res)
@@ -515,12 +517,16 @@ mod tests {
     fn check_detects_wrong_answers() {
         let auth = auth();
         let case = &cases()[0];
-        let alice = beams_core::UserId::new("alice").unwrap();
-        let bob = beams_core::UserId::new("bob").unwrap();
-        let wrong_user = auth.authorize(&bob, SessionUser::LoggedIn("bob".into()));
+        let requested = |query| auth.check_request(&http::Method::GET, Some(query)).unwrap();
+        let bob = requested("user_id=bob");
+        let wrong_user = auth.authorize(bob, SessionUser::LoggedIn("bob".into()));
         assert!(case.check(&Observed::from_http(&wrong_user)).is_err());
-        let right =
-            || Observed::from_http(&auth.authorize(&alice, SessionUser::LoggedIn("alice".into())));
+        let right = || {
+            Observed::from_http(&auth.authorize(
+                requested("user_id=alice"),
+                SessionUser::LoggedIn("alice".into()),
+            ))
+        };
         assert!(case.check(&right()).is_ok());
         let mut missing_header = right();
         missing_header.headers.retain(|(k, _)| k != "cache-control");

@@ -6,6 +6,8 @@
 //!   of the iOS and Android SDKs;
 //! - [`process`]: an example binary as a child process, and the headless-Chromium demo run;
 //! - [`browser`]: a cookie-keeping client, the demo's login and the auth route's headers;
+//! - [`metrics`]: an example binary with `METRICS_ADDR`, its Prometheus text after real
+//!   traffic;
 //! - [`hostile`]: the hostile-input and secret-hygiene suites both example apps run against
 //!   their real binaries, and [`hostile_suite!`] that writes them out as tests;
 //! - [`hardening`]: the checks that keep the fixes of a hostile-client run fixed (slow
@@ -17,6 +19,7 @@ pub mod browser;
 pub mod hardening;
 pub mod hostile;
 pub mod interop;
+pub mod metrics;
 pub mod process;
 pub mod redis;
 pub mod replicas;

@@ -16,7 +16,7 @@ use beams_test_support::conformance::{
 /// A session extractor driven by the test headers: fails with the status in
 /// `x-test-reject`, else yields the user in `x-test-user` (or nobody, or a store that is
 /// "down"). It counts its runs in the `Calls` app data, when present.
-struct TestSession(Result<Option<String>, String>);
+pub(crate) struct TestSession(pub(crate) Result<Option<String>, String>);
 
 #[derive(Clone, Default)]
 struct Calls {

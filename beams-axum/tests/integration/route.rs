@@ -25,7 +25,7 @@ const DEFAULT_AUTH_PATH: &str = BeamsAuth::DEFAULT_PATH;
 
 /// The test extractor: the session named by the table's request headers (a store that is
 /// "down" included), or a rejection with the status they ask for. Works with any state.
-struct TestSession(Result<Option<String>, String>);
+pub(crate) struct TestSession(pub(crate) Result<Option<String>, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for TestSession {
     type Rejection = (StatusCode, &'static str);

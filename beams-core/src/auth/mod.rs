@@ -2,7 +2,8 @@
 //! host's [`SessionUser`] to a complete `http::Response`.
 //!
 //! Adapters run [`BeamsAuth::check_request`] (phase 1: the method, then the query), run the
-//! host's extractor and hook only when it passes, then [`BeamsAuth::authorize`] (phase 2).
+//! host's extractor and hook only when it passes, then [`BeamsAuth::authorize`] or
+//! [`BeamsAuth::extractor_rejected`] (phase 2) with the [`AuthRequest`] phase 1 returned.
 
 mod query;
 mod resolve;
@@ -16,6 +17,7 @@ use http::{Method, Response, StatusCode};
 
 pub use resolve::{ResolveUserId, SessionUser};
 
+use crate::telemetry::{self, AuthOutcome, Stopwatch};
 use crate::{ConfigError, Instance, TokenIssuer, UserId, UserIdError};
 
 /// How long a client is asked to wait (`Retry-After`, seconds) when the session store is
@@ -112,6 +114,23 @@ impl AuthRejection {
         }
     }
 
+    /// The `outcome` label this rejection is counted under.
+    fn outcome(&self) -> AuthOutcome {
+        match self {
+            Self::MissingUserId
+            | Self::RepeatedUserId
+            | Self::MalformedUserId
+            | Self::InvalidUserId(_) => AuthOutcome::BadRequest,
+            Self::NotLoggedIn | Self::ExtractorRejected { .. } | Self::UserMismatch => {
+                AuthOutcome::Unauthorized
+            }
+            // A token that cannot be signed is a 500 that never happens in practice (an
+            // unusable clock); it is counted with the other failures of ours to answer.
+            Self::SessionUnavailable | Self::TokenFailed => AuthOutcome::Unavailable,
+            Self::MethodNotAllowed => AuthOutcome::MethodNotAllowed,
+        }
+    }
+
     /// The human sentence of the JSON body's `description`.
     pub fn description(&self) -> Cow<'static, str> {
         Cow::Borrowed(match self {
@@ -165,6 +184,14 @@ impl AuthRejection {
 /// Every response it builds, success or error, carries `Content-Type: application/json`,
 /// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`.
 ///
+/// With the feature `metrics`, each request is counted once, where it is decided:
+/// `beams_auth_requests_total{outcome}` (`issued`, `bad_request`, `unauthorized`,
+/// `unavailable`, `method_not_allowed`) and the histogram `beams_auth_duration_seconds`, from
+/// [`check_request`](Self::check_request) to the decision (the host's extractor and hook
+/// included). A rejection in phase 1 is counted by `check_request`; every other request by
+/// [`authorize`](Self::authorize) or [`extractor_rejected`](Self::extractor_rejected), which
+/// consume the phase-1 [`AuthRequest`], so no request is counted twice.
+///
 /// ```
 /// use beams_core::{BeamsAuth, Instance, SessionUser};
 /// use http::Method;
@@ -173,18 +200,20 @@ impl AuthRejection {
 ///
 /// // Phase 1 needs only the method and the query: a bad one is answered before any
 /// // session lookup.
-/// let requested = auth.check_request(&Method::GET, Some("user_id=john+test%40example.com")).unwrap();
+/// let query = Some("user_id=john+test%40example.com");
+/// let requested = auth.check_request(&Method::GET, query).unwrap();
 /// assert_eq!(requested, "john+test@example.com"); // `+` stays a plus
 /// let refused = auth.check_request(&Method::GET, Some("user_id=%ZZ")).unwrap_err();
 /// assert_eq!(refused.to_response().status(), 400);
 ///
 /// // Phase 2 compares with the host's logged-in user and issues the token.
-/// let ok = auth.authorize(&requested, SessionUser::LoggedIn("john+test@example.com".into()));
+/// let ok = auth.authorize(requested, SessionUser::LoggedIn("john+test@example.com".into()));
 /// assert_eq!(ok.status(), 200);
 /// assert!(ok.body().starts_with(r#"{"token":"eyJ"#));
 /// assert_eq!(ok.headers()["cache-control"], "no-store");
 ///
-/// let other = auth.authorize(&requested, SessionUser::LoggedIn("alice".into()));
+/// let requested = auth.check_request(&Method::GET, query).unwrap();
+/// let other = auth.authorize(requested, SessionUser::LoggedIn("alice".into()));
 /// assert_eq!(other.status(), 401);
 /// # Ok::<(), beams_core::ConfigError>(())
 /// ```
@@ -257,9 +286,15 @@ impl BeamsAuth {
         &self.inner.issuer
     }
 
-    /// Phase 1, from the method and the raw query (without the `?`) alone: the requested
-    /// user, or the rejection to answer with at once (`405` for a method other than GET and
-    /// HEAD, then `400` for a bad `user_id`). Run the host's extractor only on `Ok`.
+    /// Phase 1, from the method and the raw query (without the `?`) alone: the
+    /// [`AuthRequest`] for the requested user, or the rejection to answer with at once (`405`
+    /// for a method other than GET and HEAD, then `400` for a bad `user_id`). Run the host's
+    /// extractor only on `Ok`, then hand the `AuthRequest` to [`authorize`](Self::authorize)
+    /// or [`extractor_rejected`](Self::extractor_rejected).
+    ///
+    /// Call it first, as the request arrives: with the feature `metrics` the request's
+    /// duration is measured from here, and a rejection is counted here
+    /// (`beams_auth_requests_total{outcome="method_not_allowed"}` or `"bad_request"`).
     ///
     /// ```
     /// use beams_core::{AuthRejection, BeamsAuth, Instance};
@@ -267,32 +302,60 @@ impl BeamsAuth {
     ///
     /// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
     /// assert_eq!(auth.check_request(&Method::GET, Some("user_id=alice")).unwrap(), "alice");
-    /// assert_eq!(auth.check_request(&Method::POST, Some("user_id=alice")), Err(AuthRejection::MethodNotAllowed));
-    /// assert_eq!(auth.check_request(&Method::GET, None), Err(AuthRejection::MissingUserId));
+    /// assert_eq!(auth.check_request(&Method::POST, Some("user_id=alice")).unwrap_err(), AuthRejection::MethodNotAllowed);
+    /// assert_eq!(auth.check_request(&Method::GET, None).unwrap_err(), AuthRejection::MissingUserId);
     /// # Ok::<(), beams_core::ConfigError>(())
     /// ```
     pub fn check_request(
         &self,
         method: &Method,
         query: Option<&str>,
-    ) -> Result<UserId, AuthRejection> {
+    ) -> Result<AuthRequest, AuthRejection> {
+        let started = Stopwatch::start();
         let checked = if method == Method::GET || method == Method::HEAD {
             query::user_id_from_query(query)
         } else {
             Err(AuthRejection::MethodNotAllowed)
         };
-        checked.inspect_err(log_rejection)
+        match checked {
+            Ok(user) => Ok(AuthRequest { user, started }),
+            Err(rejection) => {
+                log_rejection(&rejection);
+                telemetry::auth_decided(rejection.outcome(), started);
+                Err(rejection)
+            }
+        }
     }
 
     /// Phase 2: the response for the `requested` user (from
     /// [`check_request`](Self::check_request)) given what the host's session says: a token
     /// for the logged-in user it names, else the rejection's response.
-    pub fn authorize(&self, requested: &UserId, session: SessionUser) -> Response<String> {
+    ///
+    /// With the feature `metrics` it counts the request (`issued`, `unauthorized` for a
+    /// logged-out session or another user, `unavailable` when the session store could not be
+    /// read) and records its duration since `check_request`.
+    ///
+    /// ```
+    /// use beams_core::{BeamsAuth, Instance, SessionUser};
+    /// use http::Method;
+    ///
+    /// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
+    /// let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
+    /// let res = auth.authorize(requested, SessionUser::LoggedOut);
+    /// assert_eq!(res.status(), 401);
+    /// # Ok::<(), beams_core::ConfigError>(())
+    /// ```
+    pub fn authorize(&self, requested: AuthRequest, session: SessionUser) -> Response<String> {
+        let AuthRequest {
+            user: requested,
+            started,
+        } = requested;
         let rejection = match session {
             SessionUser::LoggedIn(user) if user == requested.as_str() => {
-                match response::token(&self.inner.issuer, requested) {
+                match response::token(&self.inner.issuer, &requested) {
                     Ok(res) => {
                         tracing::debug!(target: "beams::auth", outcome = "issued", user_id = requested.as_str());
+                        telemetry::auth_decided(AuthOutcome::Issued, started);
                         return res;
                     }
                     Err(error) => {
@@ -315,6 +378,7 @@ impl BeamsAuth {
             }
         };
         log_rejection(&rejection);
+        telemetry::auth_decided(rejection.outcome(), started);
         rejection.to_response()
     }
 
@@ -324,16 +388,25 @@ impl BeamsAuth {
     /// missing around the route) and at debug otherwise (credentials absent). `reason` is
     /// the extractor's own message, for that log only; it is logged escaped.
     ///
+    /// With the feature `metrics` it counts the request as `unauthorized` and records its
+    /// duration since [`check_request`](Self::check_request).
+    ///
     /// ```
     /// use beams_core::{BeamsAuth, Instance};
-    /// use http::StatusCode;
+    /// use http::{Method, StatusCode};
     ///
     /// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
-    /// let res = auth.extractor_rejected(StatusCode::INTERNAL_SERVER_ERROR, "missing session layer");
+    /// let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
+    /// let res = auth.extractor_rejected(requested, StatusCode::INTERNAL_SERVER_ERROR, "missing session layer");
     /// assert_eq!(res.status(), 401);
     /// # Ok::<(), beams_core::ConfigError>(())
     /// ```
-    pub fn extractor_rejected(&self, status: StatusCode, reason: &str) -> Response<String> {
+    pub fn extractor_rejected(
+        &self,
+        requested: AuthRequest,
+        status: StatusCode,
+        reason: &str,
+    ) -> Response<String> {
         if status.is_server_error() {
             tracing::warn!(
                 target: "beams::auth",
@@ -346,7 +419,64 @@ impl BeamsAuth {
         }
         let rejection = AuthRejection::ExtractorRejected { status };
         log_rejection(&rejection);
+        telemetry::auth_decided(rejection.outcome(), requested.started);
         rejection.to_response()
+    }
+}
+
+/// A request that passed phase 1 ([`BeamsAuth::check_request`]): the requested user, and
+/// (feature `metrics`) when the request arrived. Hand it to [`BeamsAuth::authorize`] or
+/// [`BeamsAuth::extractor_rejected`], which consume it: each request is decided, and
+/// counted, once.
+///
+/// ```
+/// use beams_core::{BeamsAuth, Instance, SessionUser};
+/// use http::Method;
+///
+/// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
+/// let requested = auth.check_request(&Method::GET, Some("user_id=alice%40example.com")).unwrap();
+/// assert_eq!(requested.user().as_str(), "alice@example.com");
+/// assert_eq!(requested, "alice@example.com");
+///
+/// let res = auth.authorize(requested, SessionUser::LoggedIn("alice@example.com".into()));
+/// assert_eq!(res.status(), 200);
+/// # Ok::<(), beams_core::ConfigError>(())
+/// ```
+#[must_use = "hand it to BeamsAuth::authorize or BeamsAuth::extractor_rejected"]
+pub struct AuthRequest {
+    user: UserId,
+    started: Stopwatch,
+}
+
+impl AuthRequest {
+    /// The requested user (the query's decoded `user_id`).
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// The requested user, taking it out of the request (nothing is counted).
+    pub fn into_user(self) -> UserId {
+        self.user
+    }
+}
+
+impl fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq<str> for AuthRequest {
+    fn eq(&self, other: &str) -> bool {
+        self.user == *other
+    }
+}
+
+impl PartialEq<&str> for AuthRequest {
+    fn eq(&self, other: &&str) -> bool {
+        self.user == **other
     }
 }
 
@@ -408,6 +538,11 @@ mod tests {
         UserId::new(id).unwrap()
     }
 
+    fn requested(a: &BeamsAuth, id: &str) -> AuthRequest {
+        a.check_request(&Method::GET, Some(&format!("user_id={id}")))
+            .unwrap()
+    }
+
     #[test]
     fn every_rejection_is_beams_shaped_json_with_the_headers() {
         let all = [
@@ -452,13 +587,19 @@ mod tests {
     #[test]
     fn methods() {
         let a = auth();
-        assert!(a.check_request(&Method::GET, Some("user_id=a")).is_ok());
-        assert!(a.check_request(&Method::HEAD, Some("user_id=a")).is_ok());
+        assert_eq!(
+            a.check_request(&Method::GET, Some("user_id=a")).unwrap(),
+            "a"
+        );
+        assert_eq!(
+            a.check_request(&Method::HEAD, Some("user_id=a")).unwrap(),
+            "a"
+        );
         for m in [Method::POST, Method::PUT, Method::OPTIONS] {
             // The method is checked before the query.
             assert_eq!(
-                a.check_request(&m, Some("user_id=%ZZ")),
-                Err(AuthRejection::MethodNotAllowed)
+                a.check_request(&m, Some("user_id=%ZZ")).unwrap_err(),
+                AuthRejection::MethodNotAllowed
             );
         }
     }
@@ -466,14 +607,14 @@ mod tests {
     #[test]
     fn session_outcomes() {
         let a = auth();
-        let status = |s: SessionUser| a.authorize(&user("alice"), s).status();
+        let status = |s: SessionUser| a.authorize(requested(&a, "alice"), s).status();
         assert_eq!(status(SessionUser::LoggedIn("alice".into())), 200);
         assert_eq!(status(SessionUser::LoggedIn("Alice".into())), 401);
         assert_eq!(status(SessionUser::LoggedIn("alice ".into())), 401);
         assert_eq!(status(SessionUser::LoggedOut), 401);
         assert_eq!(status(SessionUser::Unavailable("down".into())), 503);
         for code in [StatusCode::UNAUTHORIZED, StatusCode::INTERNAL_SERVER_ERROR] {
-            let res = a.extractor_rejected(code, "layer missing");
+            let res = a.extractor_rejected(requested(&a, "alice"), code, "layer missing");
             assert_eq!(res.status(), 401);
             assert!(res.body().contains("could not be read"));
         }

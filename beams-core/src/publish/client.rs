@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tracing::Instrument;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -15,6 +17,7 @@ use super::limit::{LocalRateLimiter, RateLimiter};
 use super::notification::Notification;
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::{PublishResponse, Publisher};
+use crate::telemetry::{self, Operation, PublishOutcome, Stopwatch};
 use crate::{Instance, UserId};
 
 /// The `X-Pusher-Library` header's value.
@@ -66,6 +69,20 @@ pub enum BuildError {
 }
 
 /// Publishes through the Beams HTTP APIs, with the retries of its [`RetryPolicy`].
+///
+/// Each call runs in a `tracing` span (target `beams::publish`, name `beams.publish`) with
+/// the fields `operation` (`publish_to_users`, `publish_to_interests`, `delete_user`),
+/// `attempt` (the attempt in progress, from 1) and, once Beams has answered a publish,
+/// `publish_id`: the id webhooks report, so a delivery report can be joined to its publish.
+///
+/// With the feature `metrics`, every HTTP request sent to Beams (each retry again) counts
+/// once in `beams_publish_requests_total{operation, outcome}`, where `outcome` is `ok` (2xx),
+/// `rate_limited` (429), `client_error` (any other status below 500, redirects included),
+/// `server_error` (5xx) or `network` (no complete answer: connect error, timeout, connection
+/// lost), and its time in `beams_publish_duration_seconds{operation}`. Each retry counts in
+/// `beams_publish_retries_total{operation}`, and the wait for the [`RateLimiter`]'s slot in
+/// `beams_rate_limiter_wait_seconds`. A call that sends nothing (a local validation error, a
+/// rate limiter that failed) counts no request.
 ///
 /// Cheap to clone (the connection pool is shared); build one per instance and keep it in
 /// your application state, usually as an `Arc<dyn Publisher>` or a generic `P: Publisher`.
@@ -265,6 +282,7 @@ impl BeamsClient {
 
     async fn publish(
         &self,
+        operation: Operation,
         target: &'static str,
         body: Vec<u8>,
     ) -> Result<PublishResponse, PublishError> {
@@ -272,15 +290,27 @@ impl BeamsClient {
             "/publish_api/v1/instances/{}/publishes/{target}",
             self.instance_id
         );
+        let span = request_span(operation);
         let (status, headers, body) = self
-            .execute(Method::POST, &path, Some(Bytes::from(body)), Idempotent::No)
+            .execute(
+                operation,
+                Method::POST,
+                &path,
+                Some(Bytes::from(body)),
+                Idempotent::No,
+            )
+            .instrument(span.clone())
             .await?;
-        PublishResponse::from_http(status, &headers, &body)
+        let published = PublishResponse::from_http(status, &headers, &body)?;
+        span.record("publish_id", published.publish_id());
+        Ok(published)
     }
 
     /// Sends one request with retries; returns the first success (2xx) or the final error.
+    /// Runs in the call's span, whose `attempt` it keeps current.
     async fn execute(
         &self,
+        operation: Operation,
         method: Method,
         path: &str,
         body: Option<Bytes>,
@@ -289,8 +319,9 @@ impl BeamsClient {
         let url = format!("{}{path}", self.endpoint);
         let mut attempt = 1;
         loop {
+            tracing::Span::current().record("attempt", attempt);
             let (error, retryable, retry_after) = match self
-                .attempt(&method, &url, body.clone())
+                .attempt(operation, &method, &url, body.clone())
                 .await
             {
                 Ok((status, headers, bytes)) => {
@@ -332,22 +363,44 @@ impl BeamsClient {
                 None => self.policy.backoff(attempt),
             };
             tracing::debug!(%method, path, attempt, wait_ms = wait.as_millis() as u64, "retrying Beams API request");
+            telemetry::publish_retry(operation);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
 
     /// One attempt: the answer's status, headers and (capped) body, or a transport error.
+    /// Counts the request once it is sent (not when the rate limiter fails).
     async fn attempt(
+        &self,
+        operation: Operation,
+        method: &Method,
+        url: &str,
+        body: Option<Bytes>,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
+        let waiting = Stopwatch::start();
+        self.limiter
+            .acquire()
+            .await
+            .map_err(PublishError::Limiter)?;
+        telemetry::rate_limiter_waited(waiting);
+        let sent = Stopwatch::start();
+        let answer = self.send(method, url, body).await;
+        let outcome = match &answer {
+            Ok((status, _, _)) => PublishOutcome::of_status(*status),
+            Err(_) => PublishOutcome::Network,
+        };
+        telemetry::publish_request(operation, outcome, sent);
+        answer
+    }
+
+    /// Sends the request and reads the answer.
+    async fn send(
         &self,
         method: &Method,
         url: &str,
         body: Option<Bytes>,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), PublishError> {
-        self.limiter
-            .acquire()
-            .await
-            .map_err(PublishError::Limiter)?;
         let mut request = self
             .http
             .request(method.clone(), url)
@@ -404,7 +457,8 @@ impl Publisher for BeamsClient {
         notification: &Notification,
     ) -> Result<PublishResponse, PublishError> {
         let body = notification.interests_body(interests)?;
-        self.publish("interests", body).await
+        self.publish(Operation::PublishToInterests, "interests", body)
+            .await
     }
 
     async fn publish_to_users(
@@ -413,7 +467,7 @@ impl Publisher for BeamsClient {
         notification: &Notification,
     ) -> Result<PublishResponse, PublishError> {
         let body = notification.users_body(users)?;
-        self.publish("users", body).await
+        self.publish(Operation::PublishToUsers, "users", body).await
     }
 
     async fn delete_user(&self, user_id: &str) -> Result<(), PublishError> {
@@ -426,10 +480,29 @@ impl Publisher for BeamsClient {
             self.instance_id,
             utf8_percent_encode(user_id, URI_COMPONENT)
         );
-        self.execute(Method::DELETE, &path, None, Idempotent::Yes)
-            .await
-            .map(drop)
+        self.execute(
+            Operation::DeleteUser,
+            Method::DELETE,
+            &path,
+            None,
+            Idempotent::Yes,
+        )
+        .instrument(request_span(Operation::DeleteUser))
+        .await
+        .map(drop)
     }
+}
+
+/// The span of one call to Beams: `operation`, then `attempt` and `publish_id` as they become
+/// known.
+fn request_span(operation: Operation) -> tracing::Span {
+    tracing::info_span!(
+        target: "beams::publish",
+        "beams.publish",
+        operation = operation.as_str(),
+        attempt = tracing::field::Empty,
+        publish_id = tracing::field::Empty,
+    )
 }
 
 #[cfg(test)]

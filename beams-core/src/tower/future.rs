@@ -6,7 +6,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::BeamsBody;
-use crate::{BeamsAuth, SessionUser, UserId};
+use crate::{AuthRequest, BeamsAuth, SessionUser};
 
 pin_project! {
     /// The future of [`BeamsAuthService`](super::BeamsAuthService).
@@ -21,7 +21,8 @@ pin_project! {
     #[project = StateProj]
     enum State<F, RF> {
         Inner { #[pin] fut: F },
-        Resolving { #[pin] fut: RF, auth: BeamsAuth, requested: UserId },
+        // `Option`: taken when the hook's answer comes, since `authorize` consumes it.
+        Resolving { #[pin] fut: RF, auth: BeamsAuth, requested: Option<AuthRequest> },
         Ready { response: Option<Response<String>> },
     }
 }
@@ -47,12 +48,12 @@ impl<F, RF> BeamsAuthFuture<F, RF> {
         }
     }
 
-    pub(super) fn resolving(fut: RF, auth: BeamsAuth, requested: UserId) -> Self {
+    pub(super) fn resolving(fut: RF, auth: BeamsAuth, requested: AuthRequest) -> Self {
         Self {
             state: State::Resolving {
                 fut,
                 auth,
-                requested,
+                requested: Some(requested),
             },
         }
     }
@@ -79,6 +80,7 @@ where
                 requested,
             } => {
                 let session = ready!(fut.poll(cx));
+                let requested = requested.take().expect("polled after completion");
                 auth.authorize(requested, session.into())
             }
             StateProj::Ready { response } => response.take().expect("polled after completion"),

@@ -72,12 +72,14 @@ use hmac::{Hmac, Mac};
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Response, StatusCode};
 use sha1::Sha1;
+use tracing::Instrument;
 
 pub use event::{PublishToUsersAttempt, UserNotification, Webhook, WebhookEvent, WebhookMetadata};
 pub use handle::{HandleWebhook, IntoWebhookResult};
 
 use crate::ConfigError;
 use crate::instance::redacted_secret;
+use crate::telemetry::{self, WebhookEventKind, WebhookOutcome};
 
 /// A webhook's secret, shown once in the Beams dashboard when the webhook is created (not
 /// the instance's secret key). Its `Debug` and `Display` never show it.
@@ -155,6 +157,16 @@ impl WebhookRejection {
         }
     }
 
+    /// The `outcome` label this rejection is counted under.
+    fn outcome(&self) -> WebhookOutcome {
+        match self {
+            Self::MethodNotAllowed => WebhookOutcome::MethodNotAllowed,
+            Self::TooLarge { .. } => WebhookOutcome::TooLarge,
+            Self::MissingSignature | Self::BadSignature => WebhookOutcome::BadSignature,
+            Self::NotAWebhook(_) | Self::BodyUnreadable => WebhookOutcome::BadRequest,
+        }
+    }
+
     /// The sentence of the JSON body's `description`.
     pub fn description(&self) -> Cow<'static, str> {
         match self {
@@ -192,7 +204,24 @@ impl WebhookRejection {
 /// The adapters run it in two steps: [`check_head`](Self::check_head) (the method and the
 /// declared length) before reading at most [`body_limit`](Self::body_limit) bytes of body,
 /// then [`receive`](Self::receive) on that body: [`verify`](Self::verify), the host's handler,
-/// and the answer.
+/// and the answer. [`receive_request`](Self::receive_request) runs both for an
+/// `http::Request`.
+///
+/// The host's handler runs inside a `tracing` span (target `beams::webhook`, name
+/// `beams.webhook`) with the fields `event_type`, `event_id` and, for the events that have
+/// one, `publish_id`: the id `publish_to_users` returned (the publish client's span records
+/// it too), so a delivery report joins its publish.
+///
+/// With the feature `metrics`, each request is counted once in
+/// `beams_webhook_requests_total{outcome}`, by the step that decides its answer:
+/// [`check_head`](Self::check_head) (`method_not_allowed`, `too_large`),
+/// [`too_large`](Self::too_large) (`too_large`), [`unreadable`](Self::unreadable)
+/// (`bad_request`) and [`receive`](Self::receive) (`accepted`, `bad_signature` for a missing
+/// or wrong signature, `bad_request` for a signed body that is not a webhook,
+/// `handler_error`). `receive` also counts each verified event in
+/// `beams_webhook_events_total{event}` (`publish_to_users_attempt`,
+/// `user_notification_acknowledgement`, `user_notification_open`, `other`), before the
+/// handler runs; a retried event counts again. [`verify`](Self::verify) alone counts nothing.
 #[derive(Clone)]
 pub struct WebhookReceiver {
     inner: Arc<Inner>,
@@ -246,37 +275,56 @@ impl WebhookReceiver {
     }
 
     /// Phase 1, before reading the body: the method must be `POST`, and a declared
-    /// `Content-Length` must be within the limit.
+    /// `Content-Length` must be within the limit. A rejection is the request's answer, and
+    /// (feature `metrics`) is counted here.
+    ///
+    /// ```
+    /// use beams_core::webhook::{WebhookReceiver, WebhookRejection};
+    /// use http::Method;
+    ///
+    /// let receiver = WebhookReceiver::builder("my-webhook-secret").body_limit(1024).build()?;
+    /// assert!(receiver.check_head(&Method::POST, Some(100)).is_ok());
+    /// assert_eq!(receiver.check_head(&Method::GET, None), Err(WebhookRejection::MethodNotAllowed));
+    /// assert_eq!(receiver.check_head(&Method::POST, Some(2048)).unwrap_err().status(), 413);
+    /// # Ok::<(), beams_core::ConfigError>(())
+    /// ```
     pub fn check_head(
         &self,
         method: &Method,
         content_length: Option<u64>,
     ) -> Result<(), WebhookRejection> {
-        let checked = if method != Method::POST {
-            Err(WebhookRejection::MethodNotAllowed)
+        if method != Method::POST {
+            Err(reject(WebhookRejection::MethodNotAllowed))
         } else if content_length.is_some_and(|len| len > self.inner.body_limit as u64) {
-            Err(self.too_large())
+            Err(reject(self.too_large_rejection()))
         } else {
             Ok(())
-        };
-        checked.inspect_err(log_rejection)
+        }
     }
 
-    /// The rejection for a body that turned out longer than [`body_limit`](Self::body_limit)
-    /// while it was read.
+    /// The answer for a body that turned out longer than [`body_limit`](Self::body_limit)
+    /// while it was read. Call it once, when answering the request with it: with the feature
+    /// `metrics` each call counts one request as `too_large`.
     pub fn too_large(&self) -> WebhookRejection {
+        reject(self.too_large_rejection())
+    }
+
+    /// The answer for a body that could not be read (the connection broke off). Call it once,
+    /// when answering the request with it: with the feature `metrics` each call counts one
+    /// request as `bad_request`.
+    pub fn unreadable(&self) -> WebhookRejection {
+        reject(WebhookRejection::BodyUnreadable)
+    }
+
+    fn too_large_rejection(&self) -> WebhookRejection {
         WebhookRejection::TooLarge {
             limit: self.inner.body_limit,
         }
     }
 
-    /// The rejection for a body that could not be read (the connection broke off).
-    pub fn unreadable(&self) -> WebhookRejection {
-        WebhookRejection::BodyUnreadable
-    }
-
     /// Phase 2, on the raw body: the signature first (nothing is parsed unless it matches a
-    /// secret), then the envelope and the event.
+    /// secret), then the envelope and the event. It counts nothing: [`receive`](Self::receive)
+    /// runs it and counts the request.
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Webhook, WebhookRejection> {
         self.check_signature(headers, body)
             .and_then(|()| event::parse(headers, body))
@@ -312,24 +360,36 @@ impl WebhookReceiver {
         }
     }
 
-    /// Phase 2 on the raw body: [`verify`](Self::verify) it, hand the webhook to `handler`,
-    /// and answer `200` when the handler took the event, or `500` (logged at warn, the error
-    /// escaped) when it failed, so that Beams retries. A rejection is answered without calling
-    /// the handler.
+    /// Phase 2 on the raw body: [`verify`](Self::verify) it, hand the webhook to `handler`
+    /// (inside the span with `event_id` and `publish_id`), and answer `200` when the handler
+    /// took the event, or `500` (logged at warn, the error escaped) when it failed, so that
+    /// Beams retries. A rejection is answered without calling the handler. With the feature
+    /// `metrics` it counts the request and the verified event.
     pub async fn receive<H: HandleWebhook + ?Sized>(
         &self,
         headers: &HeaderMap,
         body: &[u8],
         handler: &H,
     ) -> Response<String> {
-        match self.verify(headers, body) {
-            Err(rejection) => rejection.to_response(),
-            Ok(webhook) => {
-                let metadata = webhook.metadata.clone();
-                let handled = handler.handle(webhook).await.into_webhook_result();
-                respond(&metadata, handled)
+        let webhook = match self.verify(headers, body) {
+            Ok(webhook) => webhook,
+            Err(rejection) => {
+                telemetry::webhook_answered(rejection.outcome());
+                return rejection.to_response();
             }
-        }
+        };
+        telemetry::webhook_event(event_kind(&webhook.event));
+        let span = handler_span(&webhook);
+        let metadata = webhook.metadata.clone();
+        let handled = {
+            // The handler's own code before its first await runs in the span too.
+            let future = span.in_scope(|| handler.handle(webhook));
+            future.instrument(span.clone()).await.into_webhook_result()
+        };
+        let _entered = span.enter();
+        let (outcome, response) = respond(&metadata, handled);
+        telemetry::webhook_answered(outcome);
+        response
     }
 
     /// The whole exchange for an `http::Request` with any [`http_body::Body`] (hyper's,
@@ -366,6 +426,8 @@ impl WebhookReceiver {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
+        // Each early answer is counted by the step that makes it (`check_head`, `too_large`,
+        // `unreadable`); `receive` counts the rest.
         if let Err(rejection) = self.check_head(request.method(), length) {
             return rejection.to_response();
         }
@@ -379,12 +441,52 @@ impl WebhookReceiver {
     }
 }
 
-/// The answer once the host's handler has run.
-fn respond(metadata: &WebhookMetadata, handled: Result<(), String>) -> Response<String> {
-    match handled {
+/// The span the host's handler runs in. The event type and id are the signed body's own; a
+/// string field is escaped by the subscriber, never interpreted.
+fn handler_span(webhook: &Webhook) -> tracing::Span {
+    let span = tracing::info_span!(
+        target: "beams::webhook",
+        "beams.webhook",
+        event_type = webhook.metadata.event_type.as_str(),
+        event_id = webhook.metadata.event_id.as_str(),
+        publish_id = tracing::field::Empty,
+    );
+    let publish_id = match &webhook.event {
+        WebhookEvent::PublishToUsersAttempt(attempt) => Some(attempt.publish_id.as_str()),
+        WebhookEvent::UserNotificationAcknowledgement(n)
+        | WebhookEvent::UserNotificationOpen(n) => Some(n.publish_id.as_str()),
+        WebhookEvent::Other { .. } => None,
+    };
+    if let Some(publish_id) = publish_id {
+        span.record("publish_id", publish_id);
+    }
+    span
+}
+
+/// The `event` label of a verified event.
+fn event_kind(event: &WebhookEvent) -> WebhookEventKind {
+    match event {
+        WebhookEvent::PublishToUsersAttempt(_) => WebhookEventKind::PublishToUsersAttempt,
+        WebhookEvent::UserNotificationAcknowledgement(_) => {
+            WebhookEventKind::UserNotificationAcknowledgement
+        }
+        WebhookEvent::UserNotificationOpen(_) => WebhookEventKind::UserNotificationOpen,
+        WebhookEvent::Other { .. } => WebhookEventKind::Other,
+    }
+}
+
+/// The answer once the host's handler has run, and its outcome.
+fn respond(
+    metadata: &WebhookMetadata,
+    handled: Result<(), String>,
+) -> (WebhookOutcome, Response<String>) {
+    let response = match handled {
         Ok(()) => {
             tracing::debug!(target: "beams::webhook", outcome = "handled", event_id = metadata.event_id.as_str());
-            json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+            return (
+                WebhookOutcome::Accepted,
+                json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
+            );
         }
         Err(error) => {
             tracing::warn!(
@@ -400,7 +502,15 @@ fn respond(metadata: &WebhookMetadata, handled: Result<(), String>) -> Response<
                 "The webhook could not be processed; Beams will retry.",
             )
         }
-    }
+    };
+    (WebhookOutcome::HandlerError, response)
+}
+
+/// A request answered with `rejection`: logged and counted.
+fn reject(rejection: WebhookRejection) -> WebhookRejection {
+    log_rejection(&rejection);
+    telemetry::webhook_answered(rejection.outcome());
+    rejection
 }
 
 fn log_rejection(rejection: &WebhookRejection) {

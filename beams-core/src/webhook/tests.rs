@@ -186,12 +186,14 @@ fn head_checks_and_answers() {
         assert!(body["description"].is_string());
     }
     let webhook = receiver().verify(&headers(SIGNATURE), BODY).unwrap();
-    let ok = super::respond(&webhook.metadata, Ok(()));
+    let (outcome, ok) = super::respond(&webhook.metadata, Ok(()));
+    assert_eq!(outcome, crate::telemetry::WebhookOutcome::Accepted);
     assert_eq!(
         (ok.status().as_u16(), ok.body().as_str()),
         (200, r#"{"status":"ok"}"#)
     );
-    let failed = super::respond(&webhook.metadata, Err("database down".into()));
+    let (outcome, failed) = super::respond(&webhook.metadata, Err("database down".into()));
+    assert_eq!(outcome, crate::telemetry::WebhookOutcome::HandlerError);
     assert_eq!(failed.status(), 500);
     assert!(!failed.body().contains("database down"));
 }

@@ -4,7 +4,9 @@
 //! 256 cases per property (a few seconds in all). Run with
 //! `cargo test -p beams-core --test integration proptest_auth`; `PROPTEST_CASES=10000` for a longer run.
 
-use beams_core::{AuthRejection, BeamsAuth, Instance, SessionUser, UserId, UserIdError};
+use beams_core::{
+    AuthRejection, AuthRequest, BeamsAuth, Instance, SessionUser, UserId, UserIdError,
+};
 use beams_test_support::conformance::reference_user_id;
 use http::{Method, Response};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -94,14 +96,16 @@ fn auth() -> BeamsAuth {
 
 /// Phase 1 of the route on a GET: the decoded `user_id` or the rejection.
 fn user_id_from_query(query: Option<&str>) -> Result<UserId, AuthRejection> {
-    auth().check_request(&Method::GET, query)
+    auth()
+        .check_request(&Method::GET, query)
+        .map(AuthRequest::into_user)
 }
 
 /// Both phases of a GET, as an adapter runs them.
 fn respond(query: Option<&str>, session: SessionUser) -> Response<String> {
     let auth = auth();
     match auth.check_request(&Method::GET, query) {
-        Ok(requested) => auth.authorize(&requested, session),
+        Ok(requested) => auth.authorize(requested, session),
         Err(rejection) => rejection.to_response(),
     }
 }

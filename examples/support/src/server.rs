@@ -9,7 +9,10 @@
 //! bounds as settings, which `Demo::run` sets (feature `actix`).
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::beams::DemoBeams;
 use crate::settings::{Error, Settings, init_tracing};
@@ -45,13 +48,21 @@ pub struct Demo {
 
 impl Demo {
     /// Logs to stderr ([`init_tracing`]), reads the [`Settings`] (`PORT` defaulting to
-    /// `default_port`), binds `127.0.0.1:$PORT`, and sets up Beams
-    /// ([`DemoBeams::from_env_or_emulator`]), saying which on stderr.
+    /// `default_port`), binds `127.0.0.1:$PORT`, serves metrics with `METRICS_ADDR`
+    /// ([`serve_metrics`]), and sets up Beams ([`DemoBeams::from_env_or_emulator`]), saying
+    /// which on stderr.
     pub async fn start(default_port: u16) -> Result<Self, Error> {
         init_tracing();
         let settings = Settings::from_env(default_port)?;
         let listener = std::net::TcpListener::bind(("127.0.0.1", settings.port))
             .map_err(|e| Error::new(format!("cannot listen on port {}: {e}", settings.port)))?;
+        if let Some(addr) = settings.metrics_addr {
+            serve_metrics(addr)?;
+            eprintln!(
+                "{}: Prometheus metrics at http://{addr}/metrics",
+                app_name()
+            );
+        }
         let origin = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let beams = DemoBeams::from_env_or_emulator(&origin, &settings).await?;
         eprintln!("{}: {}", app_name(), beams.describe());
@@ -79,6 +90,81 @@ impl Demo {
         Ok(())
     }
 }
+
+/// The upper bounds, in seconds, of the buckets of every `*_seconds` histogram: from half a
+/// millisecond (an auth decision) to ten seconds (a publish that Beams is slow to answer).
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// How often the recorder folds what it recorded into what it renders (the exporter's own
+/// default).
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// Installs the Prometheus exporter's recorder as the process's metrics recorder and serves
+/// what it recorded, as Prometheus text, at `GET /metrics` on `addr`: a listener of its own
+/// (never the app's port), served by the same hardened server as the apps (header-read
+/// timeout, connection cap, request deadline), on the current Tokio runtime. Every other path
+/// there is a `404`. Durations are histograms with [`DURATION_BUCKETS`], so that they add up
+/// across replicas. Call it at most once per process, inside a Tokio runtime; without it no
+/// recorder is installed and recording costs next to nothing.
+///
+/// ```no_run
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), example_support::Error> {
+/// example_support::server::serve_metrics("127.0.0.1:9464".parse().unwrap())?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn serve_metrics(addr: SocketAddr) -> Result<(), Error> {
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::new(format!("cannot serve metrics on METRICS_ADDR={addr}: {e}"))
+    };
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &DURATION_BUCKETS)
+        .map_err(|e| failed(&e))?
+        .build_recorder();
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| failed(&e))?;
+    listener.set_nonblocking(true).map_err(|e| failed(&e))?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| failed(&e))?;
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|e| failed(&e))?;
+
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let render = move || {
+        let text = handle.render();
+        async move {
+            (
+                [(
+                    ::axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                text,
+            )
+        }
+    };
+    let app = ::axum::Router::new().route("/metrics", ::axum::routing::get(render));
+    let server = beams_emulator::serve(listener, app)
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_connections(MAX_CONNECTIONS)
+        .request_timeout(Some(METRICS_REQUEST_TIMEOUT));
+    tokio::spawn(async move {
+        if let Err(error) = server.await {
+            tracing::error!(%error, "the metrics server stopped");
+        }
+    });
+    Ok(())
+}
+
+/// How long a `GET /metrics` may take (a scrape is rendered from memory at once).
+const METRICS_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The binary's name, for what it says on stderr.
 fn app_name() -> String {

@@ -1,5 +1,6 @@
 //! What the example apps read from the environment, how they log, and how they fail to start.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// What both example apps read from the environment.
@@ -16,6 +17,9 @@ pub struct Settings {
     /// answered `408` (a client sending its body a byte at a time holds a connection no
     /// longer than this).
     pub request_timeout: Duration,
+    /// `METRICS_ADDR` (e.g. `127.0.0.1:9464`): serve Prometheus text at `GET /metrics` on this
+    /// address, apart from the app's port. Unset: no metrics recorder at all.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -26,18 +30,21 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("session_capacity", &self.session_capacity)
             .field("request_timeout", &self.request_timeout)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
 
 impl Default for Settings {
-    /// Any free port, sessions in memory, the default capacity and request timeout.
+    /// Any free port, sessions in memory, the default capacity and request timeout, no
+    /// metrics.
     fn default() -> Self {
         Self {
             port: 0,
             redis_url: None,
             session_capacity: Self::DEFAULT_SESSION_CAPACITY,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            metrics_addr: None,
         }
     }
 }
@@ -50,8 +57,8 @@ impl Settings {
     /// publish that Beams does not answer (the client gives up after 10 s).
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// Reads `PORT` (default `default_port`), `REDIS_URL`, `SESSION_CAPACITY` and
-    /// `REQUEST_TIMEOUT_SECS`; blank variables count as unset.
+    /// Reads `PORT` (default `default_port`), `REDIS_URL`, `SESSION_CAPACITY`,
+    /// `REQUEST_TIMEOUT_SECS` and `METRICS_ADDR`; blank variables count as unset.
     pub fn from_env(default_port: u16) -> Result<Self, Error> {
         let number = |name, default: u64| match env_var(name) {
             None => Ok(default),
@@ -73,8 +80,34 @@ impl Settings {
                 )?
                 .max(1),
             ),
+            metrics_addr: env_var("METRICS_ADDR")
+                .map(|v| parse_metrics_addr(&v))
+                .transpose()?,
         })
     }
+}
+
+/// `METRICS_ADDR`'s value: an IP address and a port other than 0 (the address is announced,
+/// so it must be the one served).
+///
+/// ```
+/// use example_support::settings::parse_metrics_addr;
+///
+/// assert_eq!(parse_metrics_addr(" 127.0.0.1:9464 ").unwrap().port(), 9464);
+/// let error = parse_metrics_addr("localhost").unwrap_err();
+/// assert!(error.to_string().contains("METRICS_ADDR"));
+/// ```
+pub fn parse_metrics_addr(value: &str) -> Result<SocketAddr, Error> {
+    let bad = |why: &str| {
+        Error::new(format!(
+            "METRICS_ADDR must be an IP address and a port, such as 127.0.0.1:9464{why} (got {value:?})"
+        ))
+    };
+    let addr = value.trim().parse::<SocketAddr>().map_err(|_| bad(""))?;
+    if addr.port() == 0 {
+        return Err(bad(", with a port other than 0"));
+    }
+    Ok(addr)
 }
 
 /// An environment variable that is set and not blank.
@@ -133,5 +166,39 @@ impl From<String> for Error {
 impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Self {
         Self(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_metrics_addr;
+
+    #[test]
+    fn metrics_addr_takes_ipv4_and_ipv6_with_a_port() {
+        assert_eq!(
+            parse_metrics_addr("127.0.0.1:9464").unwrap().to_string(),
+            "127.0.0.1:9464"
+        );
+        assert_eq!(
+            parse_metrics_addr("[::1]:9464").unwrap().to_string(),
+            "[::1]:9464"
+        );
+    }
+
+    #[test]
+    fn a_bad_metrics_addr_is_named_with_what_was_given() {
+        for bad in [
+            "9464",
+            "localhost:9464",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            "http://127.0.0.1:9464",
+        ] {
+            let error = parse_metrics_addr(bad).unwrap_err().to_string();
+            assert!(error.starts_with("METRICS_ADDR must be"), "{error}");
+            assert!(error.contains(&format!("{bad:?}")), "{error}");
+        }
+        let error = parse_metrics_addr("127.0.0.1:0").unwrap_err().to_string();
+        assert!(error.contains("a port other than 0"), "{error}");
     }
 }

@@ -7,6 +7,7 @@ mod interop_mobile_query;
 mod interop_publish;
 mod interop_tokens;
 mod interop_web_sdk;
+mod metrics;
 mod notify_faults;
 mod publish_emulator;
 mod shared_rate_limit;
