@@ -441,8 +441,7 @@ impl WebhookReceiver {
     }
 }
 
-/// The span the host's handler runs in. The event type and id are the signed body's own; a
-/// string field is escaped by the subscriber, never interpreted.
+/// The span the host's handler runs in; its fields come from the verified (signed) body.
 fn handler_span(webhook: &Webhook) -> tracing::Span {
     let span = tracing::info_span!(
         target: "beams::webhook",
