@@ -179,9 +179,20 @@ use std::fmt;
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::{FromRequest, Resource, web};
 
-// beams-core's whole root, `publish` and `webhook` included with their features.
+// Every item at beams-core's root, so that nothing an adapter user meets needs
+// `beams_core::`; its modules only with this crate's own features.
+#[cfg(feature = "publish")]
 #[doc(no_inline)]
-pub use beams_core::{self, *};
+pub use beams_core::publish;
+#[cfg(feature = "webhook")]
+#[doc(no_inline)]
+pub use beams_core::webhook;
+#[doc(no_inline)]
+pub use beams_core::{
+    self, AuthRejection, AuthRequest, BeamsAuth, BeamsAuthBuilder, BeamsToken, ConfigError,
+    Instance, InstanceBuilder, Platform, ResolveUserId, SecretKey, SessionUser, TokenError,
+    TokenIssuer, UnknownPlatform, UserId, UserIdError,
+};
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub use receive::webhook_resource;

@@ -77,13 +77,13 @@ async fn receive<H: HandleWebhook>(
         return rejection.to_response();
     }
     let Ok(payload) = <web::Payload as FromRequest>::from_request(req, &mut payload).await else {
-        return receiver.unreadable().to_response();
+        return receiver.answer_unreadable();
     };
     // The outer error is the limit, the inner one the connection.
     let body = match payload.to_bytes_limited(receiver.body_limit()).await {
         Ok(Ok(body)) => body,
-        Ok(Err(_)) => return receiver.unreadable().to_response(),
-        Err(_) => return receiver.too_large().to_response(),
+        Ok(Err(_)) => return receiver.answer_unreadable(),
+        Err(_) => return receiver.answer_too_large(),
     };
     let mut headers = http::HeaderMap::new();
     for name in WEBHOOK_HEADERS {

@@ -230,12 +230,12 @@ struct RejectionDetail {
 
 impl RejectionDetail {
     async fn read<E>(rejection: Response, status: StatusCode) -> Self {
-        // beams-core logs 5xx rejections at warn and the rest at debug.
-        let logged = if status.is_server_error() {
-            tracing::enabled!(target: "beams::auth", tracing::Level::WARN)
-        } else {
-            tracing::enabled!(target: "beams::auth", tracing::Level::DEBUG)
-        };
+        // beams-core logs 5xx rejections at warn, with the rejection's text: it names a
+        // misconfigured host ("Is SessionManagerLayer enabled?"). A 4xx is about the caller's
+        // credentials, which an extractor may echo in its text ("invalid token: …"): only its
+        // type and status are logged, at debug.
+        let logged = status.is_server_error()
+            && tracing::enabled!(target: "beams::auth", tracing::Level::WARN);
         let body = if logged {
             axum::body::to_bytes(rejection.into_body(), REJECTION_BODY_LIMIT)
                 .await

@@ -183,10 +183,15 @@ impl WebhookRejection {
         }
     }
 
+    /// The JSON body: `{"error":"<reason phrase>","description":"<sentence>"}`.
+    pub fn body_text(&self) -> String {
+        error_json(self.status(), &self.description())
+    }
+
     /// The complete response: status, JSON body, `Cache-Control: no-store`, and
     /// `Allow: POST` on a 405.
     pub fn to_response(&self) -> Response<String> {
-        let mut res = error_response(self.status(), &self.description());
+        let mut res = json_response(self.status(), self.body_text());
         if *self == Self::MethodNotAllowed {
             res.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("POST"));
@@ -302,18 +307,18 @@ impl WebhookReceiver {
         }
     }
 
-    /// The answer for a body that turned out longer than [`body_limit`](Self::body_limit)
-    /// while it was read. Call it once, when answering the request with it: with the feature
-    /// `metrics` each call counts one request as `too_large`.
-    pub fn too_large(&self) -> WebhookRejection {
-        reject(self.too_large_rejection())
+    /// For adapters that read the body themselves: the `413` for a body that turned out
+    /// longer than [`body_limit`](Self::body_limit) while it was read. With the feature
+    /// `metrics` it counts the request as `too_large`, so answer with it once.
+    pub fn answer_too_large(&self) -> Response<String> {
+        reject(self.too_large_rejection()).to_response()
     }
 
-    /// The answer for a body that could not be read (the connection broke off). Call it once,
-    /// when answering the request with it: with the feature `metrics` each call counts one
-    /// request as `bad_request`.
-    pub fn unreadable(&self) -> WebhookRejection {
-        reject(WebhookRejection::BodyUnreadable)
+    /// For adapters that read the body themselves: the `400` for a body that could not be
+    /// read (the connection broke off). With the feature `metrics` it counts the request as
+    /// `bad_request`, so answer with it once.
+    pub fn answer_unreadable(&self) -> Response<String> {
+        reject(WebhookRejection::BodyUnreadable).to_response()
     }
 
     fn too_large_rejection(&self) -> WebhookRejection {
@@ -426,16 +431,26 @@ impl WebhookReceiver {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        // Each early answer is counted by the step that makes it (`check_head`, `too_large`,
-        // `unreadable`); `receive` counts the rest.
+        // Each early answer is counted by the step that makes it (`check_head`,
+        // `answer_too_large`, `answer_unreadable`); `receive` counts the rest.
         if let Err(rejection) = self.check_head(request.method(), length) {
             return rejection.to_response();
         }
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, self.body_limit()).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<LengthLimitError>() => return self.too_large().to_response(),
-            Err(_) => return self.unreadable().to_response(),
+            // Ours or a limit of the host's (a body-limit layer whose error the framework
+            // wraps): a body too large either way.
+            Err(error)
+                if std::iter::successors(
+                    Some(&*error as &(dyn std::error::Error + 'static)),
+                    |e| e.source(),
+                )
+                .any(|e| e.is::<LengthLimitError>()) =>
+            {
+                return self.answer_too_large();
+            }
+            Err(_) => return self.answer_unreadable(),
         };
         self.receive(&parts.headers, &body, handler).await
     }
@@ -526,11 +541,16 @@ fn json_response(status: StatusCode, body: String) -> Response<String> {
 }
 
 fn error_response(status: StatusCode, description: &str) -> Response<String> {
-    let body = serde_json::json!({
+    json_response(status, error_json(status, description))
+}
+
+/// Beams' error shape, `{"error":"<reason phrase>","description":"<sentence>"}`, escaped.
+fn error_json(status: StatusCode, description: &str) -> String {
+    serde_json::json!({
         "error": status.canonical_reason().unwrap_or("Error"),
         "description": description,
-    });
-    json_response(status, body.to_string())
+    })
+    .to_string()
 }
 
 /// Builder for [`WebhookReceiver`].

@@ -170,7 +170,7 @@ fn head_checks_and_answers() {
     assert_eq!(res.headers()["allow"], "POST");
     for rejection in [
         WebhookRejection::MethodNotAllowed,
-        r.too_large(),
+        WebhookRejection::TooLarge { limit: 10 },
         WebhookRejection::MissingSignature,
         WebhookRejection::BadSignature,
         WebhookRejection::NotAWebhook("x".into()),

@@ -148,7 +148,7 @@ fn each_outcome_is_counted_once() {
             }
         });
         // What an adapter answers when the body broke off while it was read.
-        assert_eq!(receiver.unreadable().status(), 400);
+        assert_eq!(receiver.answer_unreadable().status(), 400);
         // Verifying alone counts nothing.
         assert!(receiver.verify(&http::HeaderMap::new(), b"{}").is_err());
     });
