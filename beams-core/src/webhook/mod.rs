@@ -13,7 +13,7 @@
 //! HMAC-SHA1 of the raw body, checked in constant time against each configured secret)
 //! **before** the body is parsed, then the envelope, then the answer. The adapters mount it
 //! with one line (`beams_axum::webhook_router`, `beams_actix::webhook_resource`, and
-//! [`BeamsWebhookLayer`](crate::tower::BeamsWebhookLayer) for tower) and call your handler
+//! `tower::BeamsWebhookLayer` for tower) and call your handler
 //! with a typed [`Webhook`].
 //!
 //! | request | answer |
