@@ -220,7 +220,7 @@ impl WebhookRejection {
 /// With the feature `metrics`, each request is counted once in
 /// `beams_webhook_requests_total{outcome}`, by the step that decides its answer:
 /// [`check_head`](Self::check_head) (`method_not_allowed`, `too_large`),
-/// [`too_large`](Self::too_large) (`too_large`), [`unreadable`](Self::unreadable)
+/// [`answer_too_large`](Self::answer_too_large) (`too_large`), [`answer_unreadable`](Self::answer_unreadable)
 /// (`bad_request`) and [`receive`](Self::receive) (`accepted`, `bad_signature` for a missing
 /// or wrong signature, `bad_request` for a signed body that is not a webhook,
 /// `handler_error`). `receive` also counts each verified event in
