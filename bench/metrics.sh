@@ -6,6 +6,9 @@
 #   bash bench/metrics.sh            # ROUNDS=5 DURATION=8 WARMUP=2 CONNECTIONS=64 PIN=1
 #
 # Prints each round and the median req/s of each, and the ratio with / without.
+# FEATURE_OFF_BIN=path adds a third process: example-axum built without the `metrics` feature
+# (edit its beams-axum line, build, copy the binary out), to show what the feature costs
+# with no recorder installed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -50,6 +53,11 @@ start() {
 metrics_port=$(( 20000 + RANDOM % 10000 ))
 start plain
 start recorded METRICS_ADDR="127.0.0.1:$metrics_port"
+NAMES=(plain recorded)
+if [[ -n "${FEATURE_OFF_BIN:-}" ]]; then
+  BIN="$FEATURE_OFF_BIN" start nofeature
+  NAMES=(nofeature plain recorded)
+fi
 
 rps() { # URL COOKIE SECONDS
   "${LOAD_PIN[@]}" wrk -t2 -c"$CONNECTIONS" -d"$3s" -H "Cookie: $2" "$1" |
@@ -58,7 +66,7 @@ rps() { # URL COOKIE SECONDS
 route="/pusher/beams-auth?user_id=$USER_ID"
 declare -A got
 for round in $(seq 1 "$ROUNDS"); do
-  for name in plain recorded; do
+  for name in "${NAMES[@]}"; do
     url_var="URL_$name"; cookie_var="COOKIE_$name"
     rps "${!url_var}$route" "${!cookie_var}" "$WARMUP" >/dev/null
     r="$(rps "${!url_var}$route" "${!cookie_var}" "$DURATION")"
@@ -73,3 +81,8 @@ plain="$(median <<<"${got[plain]}")"
 recorded="$(median <<<"${got[recorded]}")"
 awk -v p="$plain" -v r="$recorded" 'BEGIN {
   printf "median: without a recorder %.0f req/s, with the Prometheus recorder %.0f req/s: %.1f%%\n", p, r, 100 * r / p }'
+if [[ -n "${FEATURE_OFF_BIN:-}" ]]; then
+  off="$(median <<<"${got[nofeature]}")"
+  awk -v o="$off" -v p="$plain" 'BEGIN {
+    printf "median: without the metrics feature %.0f req/s; with it and no recorder: %.1f%%\n", o, 100 * p / o }'
+fi
