@@ -54,6 +54,11 @@ macro_rules! hostile_suite {
         }
 
         #[test]
+        fn garbage_session_cookies_log_nothing_by_default() {
+            hardening::garbage_session_cookies_log_nothing_by_default($binary);
+        }
+
+        #[test]
         fn cross_site_posts_are_refused() {
             hardening::cross_site_posts_are_refused(&start_app($binary, &[]));
         }
@@ -148,6 +153,44 @@ pub fn idle_and_slow_connections_are_closed(app: &AppProcess) {
 /// `POST /login`, `/logout` and `/notify` from another site (told by `Sec-Fetch-Site` or
 /// `Origin`) are refused with a JSON `403` and change nothing; same-origin posts and posts
 /// without either header (non-browser clients) pass.
+/// Requests with malformed or forged session cookies (for either framework's cookie name) are
+/// logged-out `401`s, and at the default log level (no `RUST_LOG`) they log no warning: one per
+/// request would let any client fill the log.
+pub fn garbage_session_cookies_log_nothing_by_default(binary: &str) {
+    let app = AppProcess::start(
+        binary,
+        &[
+            ("BEAMS_INSTANCE_ID", INSTANCE_ID),
+            ("BEAMS_SECRET_KEY", SECRET_KEY),
+        ],
+        &["BEAMS_ENDPOINT", "REDIS_URL", "RUST_LOG"],
+    );
+    let addr = app.addr();
+    for i in 0..20 {
+        let cookie =
+            format!("Cookie: id=garbage{i}; beams-example-session=garbage{i}; tower.sid=x{i}");
+        let outcome = send_raw(
+            &addr,
+            &request(
+                "GET",
+                b"/pusher/beams-auth?user_id=alice",
+                &addr,
+                &[cookie.as_bytes()],
+                b"",
+            ),
+            false,
+        );
+        match &outcome {
+            Outcome::Response(r) if r.status == 401 => {}
+            other => panic!("garbage cookie {i}: {}", other.summary()),
+        }
+    }
+    let output = app.stop_with_output();
+    // Its stderr is read: the start-up line is there.
+    assert!(output.contains("Beams instance"), "{output}");
+    assert!(!output.contains("WARN"), "{output}");
+}
+
 pub fn cross_site_posts_are_refused(app: &AppProcess) {
     let addr = app.addr();
     let form = b"Content-Type: application/x-www-form-urlencoded".as_slice();

@@ -115,11 +115,19 @@ pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The log filter without `RUST_LOG`: `info`, except the session middlewares' warning for every
+/// request whose session cookie is malformed or fails its checks (tower-sessions' "possibly
+/// suspicious activity", actix-session's "failed to pass cryptographic checks"). A client can
+/// send one per request, so at the default level they would let anyone fill the log; the
+/// request itself is answered as logged out. `RUST_LOG=info` shows them again.
+pub const DEFAULT_LOG_FILTER: &str =
+    "info,tower_sessions::service=error,actix_session::middleware=error";
+
 /// Logs to stderr (stdout carries only the `listening on` line), filtered by `RUST_LOG`
-/// (default `info`).
+/// (default [`DEFAULT_LOG_FILTER`]).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
