@@ -40,15 +40,19 @@ pub(crate) fn publish_attempt(state: &EmulatorState, outcome: &PublishOutcome) {
 }
 
 /// Sends `v1.UserNotificationAcknowledgement` (a `delivery` report) or
-/// `v1.UserNotificationOpen` (an `open` report) for a reporting event with a `userId`.
+/// `v1.UserNotificationOpen` (an `open` report) for a reporting event with a `userId`, and only
+/// when its device exists, belongs to that user and was delivered that publish: the reporting
+/// API takes events from anyone, so anything else would let a caller forge a user's signed
+/// acknowledgement of a publish they never received.
 pub(crate) fn reported(state: &EmulatorState, event: &serde_json::Map<String, Value>) {
     let event_type = match event.get("event").and_then(Value::as_str) {
         Some("delivery") => "v1.UserNotificationAcknowledgement",
         Some("open") => "v1.UserNotificationOpen",
         _ => return,
     };
-    let (Some(publish_id), Some(user_id)) = (
+    let (Some(publish_id), Some(device_id), Some(user_id)) = (
         event.get("publishId").and_then(Value::as_str),
+        event.get("deviceId").and_then(Value::as_str),
         event
             .get("userId")
             .and_then(Value::as_str)
@@ -56,6 +60,10 @@ pub(crate) fn reported(state: &EmulatorState, event: &serde_json::Map<String, Va
     ) else {
         return;
     };
+    if !state.delivered_to_user(device_id, publish_id, user_id) {
+        tracing::debug!(target: "beams_emulator", event_type, "reporting event for no delivery of that user's device: not sent");
+        return;
+    }
     emit(
         state,
         event_type,

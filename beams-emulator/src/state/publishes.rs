@@ -28,6 +28,27 @@ impl EmulatorState {
             .cloned()
     }
 
+    /// Whether the device, now belonging to `user_id`, was delivered that publish (as far as
+    /// the bounded history still holds it): what a reporting-API event must show before it
+    /// becomes a user's acknowledgement or open.
+    pub(crate) fn delivered_to_user(
+        &self,
+        device_id: &str,
+        publish_id: &str,
+        user_id: &str,
+    ) -> bool {
+        let inner = self.inner();
+        inner
+            .devices
+            .get(device_id)
+            .is_some_and(|d| d.device.user_id.as_deref() == Some(user_id))
+            && inner.deliveries.iter().any(|d| {
+                d.device_id == device_id
+                    && d.publish_id == publish_id
+                    && d.user_id.as_deref() == Some(user_id)
+            })
+    }
+
     /// The deliveries made to a device, oldest first (kept after the device is deleted).
     pub fn deliveries(&self, device_id: &str) -> Vec<Delivery> {
         self.inner()

@@ -176,20 +176,40 @@ fn uuid_shaped(s: &str) -> bool {
 async fn reported_deliveries_and_opens_become_acknowledgements_and_opens() {
     let (url, received) = receiver(vec![]).await;
     let emu = emulator(&url).await;
+    let device_of = |user: &str| {
+        let device = emu.state().register_device(Platform::Web);
+        emu.state().set_device_user(&device.id, user).unwrap();
+        device.id
+    };
+    let (alice, bob) = (device_of("alice"), device_of("bob"));
+    let publish_id = publish_to_users(&emu, &["alice"]).await;
     let events = format!(
         "{}/reporting_api/v2/instances/{INSTANCE}/events",
         emu.base_url()
     );
     let c = client();
-    for (event, user) in [
-        ("delivery", json!("alice")),
-        ("open", json!("alice")),
-        ("open", Value::Null),
-    ] {
+    // The two genuine reports first: alice's device got the publish. Then what the reporting
+    // API also accepts from anyone, and must not turn into a signed webhook: an event without
+    // a user, an unknown device, bob's device (it got nothing), alice's device named as bob's,
+    // and a publish id nobody sent.
+    let genuine = [
+        ("delivery", &alice, &publish_id, json!("alice")),
+        ("open", &alice, &publish_id, json!("alice")),
+    ];
+    let made_up = "pubid-7".to_owned();
+    let unknown = "web-1".to_owned();
+    let forged = [
+        ("open", &alice, &publish_id, Value::Null),
+        ("delivery", &unknown, &publish_id, json!("alice")),
+        ("delivery", &bob, &publish_id, json!("bob")),
+        ("open", &alice, &publish_id, json!("bob")),
+        ("delivery", &alice, &made_up, json!("alice")),
+    ];
+    for (event, device, publish, user) in genuine.iter().chain(&forged) {
         let r = c
             .post(&events)
             .json(
-                &json!({"publishId": "pubid-7", "event": event, "deviceId": "web-1",
+                &json!({"publishId": publish, "event": event, "deviceId": device,
                           "userId": user, "timestampSecs": 1_700_000_000}),
             )
             .send()
@@ -197,12 +217,13 @@ async fn reported_deliveries_and_opens_become_acknowledgements_and_opens() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let got = wait_for(&received, 2).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The publish's own attempt report, then the two acknowledgements.
+    let got = wait_for(&received, 3).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         received.lock().unwrap().len(),
-        2,
-        "an event without a user is not reported"
+        3,
+        "only a device that received the publish, as that user, is reported"
     );
     let mut types: Vec<String> = got
         .iter()
@@ -212,15 +233,19 @@ async fn reported_deliveries_and_opens_become_acknowledgements_and_opens() {
     assert_eq!(
         types,
         [
+            "v1.PublishToUsersAttempt",
             "v1.UserNotificationAcknowledgement",
             "v1.UserNotificationOpen"
         ]
     );
-    for r in &got {
+    for r in got
+        .iter()
+        .filter(|r| header(r, "webhook-event-type") != "v1.PublishToUsersAttempt")
+    {
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             body["payload"],
-            json!({"instance_id": INSTANCE, "publish_id": "pubid-7", "user_id": "alice"})
+            json!({"instance_id": INSTANCE, "publish_id": publish_id, "user_id": "alice"})
         );
         assert_eq!(
             header(r, "webhook-signature"),
