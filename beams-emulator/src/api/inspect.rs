@@ -200,6 +200,9 @@ fn parse_faults(bytes: &[u8]) -> HandlerResult<Vec<Fault>> {
     Ok(faults)
 }
 
+/// The longest device id a delivery stream is opened for.
+const MAX_STREAM_DEVICE_ID: usize = 256;
+
 struct StreamState {
     state: EmulatorState,
     device_id: String,
@@ -224,6 +227,14 @@ fn delivery_event(delivery: &Delivery) -> Event {
 /// `GET /_emulator/devices/{id}/stream`: one `delivery` event per delivery to the device, from now
 /// on (or after `Last-Event-ID` when an `EventSource` reconnects), with keep-alive comments.
 fn stream(state: &EmulatorState, request: &Request, device_id: String) -> HandlerResult<Response> {
+    // No device id is this long (they are `{platform}-{uuid}`); a stream stays open for
+    // hours, so what it keeps is bounded.
+    if device_id.len() > MAX_STREAM_DEVICE_ID {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("A device id is at most {MAX_STREAM_DEVICE_ID} bytes."),
+        ));
+    }
     let Ok(slot) = Arc::clone(&state.shared.streams).try_acquire_owned() else {
         return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -102,11 +102,10 @@ impl EmulatorState {
     /// A live feed of one device's deliveries from now on.
     pub(crate) fn subscribe_device(&self, device_id: &str) -> broadcast::Receiver<Arc<Delivery>> {
         let mut feeds = self.feeds();
-        // Feeds whose streams all closed before any delivery came are dropped here; live
-        // ones are bounded by the connection limit.
-        if feeds.len() >= 1024 {
-            feeds.retain(|_, feed| feed.receiver_count() > 0);
-        }
+        // Feeds whose streams all closed are dropped here (or at their next delivery), so the
+        // map holds the devices with an open stream, at most `Limits::max_streams`, and one
+        // more at most: each new subscriber costs a pass over the open streams.
+        feeds.retain(|_, feed| feed.receiver_count() > 0);
         match feeds.get(device_id) {
             Some(feed) => feed.subscribe(),
             None => {
@@ -268,4 +267,22 @@ pub(crate) struct PublishOutcome {
 pub(crate) struct UsersOutcome {
     pub(crate) delivered: Vec<String>,
     pub(crate) no_devices: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Emulator;
+
+    #[test]
+    fn closed_streams_leave_no_feed_behind() {
+        let state = Emulator::builder().build_state().unwrap();
+        let id = "x".repeat(60_000);
+        for i in 0..2_000 {
+            drop(state.subscribe_device(&format!("{id}{i}")));
+        }
+        let open = state.subscribe_device("web-open");
+        // Only the open stream's feed is left: 2 000 closed ones of 60 KB ids are gone.
+        assert_eq!(state.feeds().len(), 1);
+        drop(open);
+    }
 }

@@ -467,6 +467,13 @@ async fn delivery_streams_are_capped() {
     let c = client();
     let device = emu.state().register_device(Platform::Web);
     let url = format!("{}/_emulator/devices/{}/stream", emu.base_url(), device.id);
+    // No stream, and nothing kept, for an id no device can have.
+    let long = format!(
+        "{}/_emulator/devices/{}/stream",
+        emu.base_url(),
+        "x".repeat(60_000)
+    );
+    assert_eq!(c.get(&long).send().await.unwrap().status(), 400);
 
     let first = c.get(&url).send().await.unwrap();
     let second = c.get(&url).send().await.unwrap();
@@ -474,6 +481,13 @@ async fn delivery_streams_are_capped() {
         (first.status().as_u16(), second.status().as_u16()),
         (200, 200)
     );
+    // No stream, and nothing kept, for an id no device can have.
+    let long = format!(
+        "{}/_emulator/devices/{}/stream",
+        emu.base_url(),
+        "x".repeat(60_000)
+    );
+    assert_eq!(c.get(&long).send().await.unwrap().status(), 400);
     let third = c.get(&url).send().await.unwrap();
     assert_eq!(third.status(), 503);
     assert_eq!(third.headers()["retry-after"], "5");
