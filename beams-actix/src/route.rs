@@ -45,8 +45,12 @@ where
                 // Both `http` versions accept exactly 100..=999.
                 let status = http::StatusCode::from_u16(status)
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-                self.beams
-                    .extractor_rejected(requested, status, &error.to_string())
+                self.beams.extractor_rejected(
+                    requested,
+                    status,
+                    std::any::type_name::<E>(),
+                    &error.to_string(),
+                )
             }
         }
     }

@@ -1,14 +1,12 @@
 //! The route: a custom axum [`Handler`] that runs beams-core's two phases around the host's
 //! extractor.
 
-use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::http::StatusCode;
@@ -179,10 +177,8 @@ where
                 }
                 Err(rejection) => {
                     let status = rejection.status();
-                    let reason = RejectionDetail::read::<E>(rejection, status)
-                        .await
-                        .to_string();
-                    beams.extractor_rejected(requested, status, &reason)
+                    let reason = rejection_text(rejection, status).await;
+                    beams.extractor_rejected(requested, status, std::any::type_name::<E>(), &reason)
                 }
             };
             response.into_response()
@@ -221,67 +217,16 @@ impl Future for ResponseFuture {
     }
 }
 
-/// What the host's extractor said when it rejected: its body text (read only when the log line
-/// will be written) and the rejection's type.
-struct RejectionDetail {
-    type_name: &'static str,
-    body: Option<Bytes>,
-}
-
-impl RejectionDetail {
-    async fn read<E>(rejection: Response, status: StatusCode) -> Self {
-        // beams-core logs 5xx rejections at warn, with the rejection's text: it names a
-        // misconfigured host ("Is SessionManagerLayer enabled?"). A 4xx is about the caller's
-        // credentials, which an extractor may echo in its text ("invalid token: …"): only its
-        // type and status are logged, at debug.
-        let logged = status.is_server_error()
-            && tracing::enabled!(target: "beams::auth", tracing::Level::WARN);
-        let body = if logged {
-            axum::body::to_bytes(rejection.into_body(), REJECTION_BODY_LIMIT)
-                .await
-                .ok()
-        } else {
-            None
-        };
-        Self {
-            type_name: std::any::type_name::<E>(),
-            body,
-        }
+/// The text of the host extractor's rejection, for beams-core's warn log: read only for a 5xx
+/// that will be logged (it names a misconfigured host, "Is SessionManagerLayer enabled?");
+/// beams-core logs no text for a 4xx, which may echo the caller's credential.
+async fn rejection_text(rejection: Response, status: StatusCode) -> String {
+    if !(status.is_server_error() && tracing::enabled!(target: "beams::auth", tracing::Level::WARN))
+    {
+        return String::new();
     }
-}
-
-impl fmt::Display for RejectionDetail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.body.as_deref().map(std::str::from_utf8) {
-            Some(Ok(text)) if !text.trim().is_empty() => {
-                write!(f, "{} (extractor {})", text.trim(), self.type_name)
-            }
-            _ => write!(f, "extractor {} rejected the request", self.type_name),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejection_detail_shows_body_and_type() {
-        let detail = RejectionDetail {
-            type_name: "my::Session",
-            body: Some(Bytes::from_static(b"Is the layer enabled?\n")),
-        };
-        assert_eq!(
-            detail.to_string(),
-            "Is the layer enabled? (extractor my::Session)"
-        );
-        let empty = RejectionDetail {
-            type_name: "my::Session",
-            body: None,
-        };
-        assert_eq!(
-            empty.to_string(),
-            "extractor my::Session rejected the request"
-        );
+    match axum::body::to_bytes(rejection.into_body(), REJECTION_BODY_LIMIT).await {
+        Ok(body) => String::from_utf8_lossy(&body).trim().to_owned(),
+        Err(_) => String::new(),
     }
 }

@@ -190,9 +190,12 @@ pub fn core_answer(auth: &BeamsAuth, case: &Case) -> Observed {
                 CaseSession::Unavailable => SessionUser::Unavailable("test".to_owned()),
                 CaseSession::Rejected(status) => {
                     let status = StatusCode::from_u16(status).expect("a valid status");
-                    return Observed::from_http(
-                        &auth.extractor_rejected(requested, status, "test"),
-                    );
+                    return Observed::from_http(&auth.extractor_rejected(
+                        requested,
+                        status,
+                        "test::Session",
+                        "test",
+                    ));
                 }
             };
             auth.authorize(requested, session)

@@ -15,3 +15,5 @@
 pub mod conformance;
 pub mod hardening;
 pub mod independent;
+#[cfg(feature = "metrics")]
+pub mod metrics;

@@ -4,5 +4,4 @@ mod conformance;
 #[cfg(feature = "metrics")]
 mod metrics;
 #[cfg(feature = "metrics")]
-mod recorder;
 mod sessions;

@@ -9,7 +9,7 @@ use beams_test_support::conformance::{
 };
 
 use crate::conformance::TestSession;
-use crate::recorder::{expect, recorded};
+use beams_test_support::metrics::{expect, recorded};
 
 /// A user id that must never appear in a label.
 const USER: &str = "zz-distinctive-user-42";

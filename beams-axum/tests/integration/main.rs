@@ -3,5 +3,4 @@
 #[cfg(feature = "metrics")]
 mod metrics;
 #[cfg(feature = "metrics")]
-mod recorder;
 mod route;

@@ -9,8 +9,8 @@ use beams_test_support::conformance::{
 };
 use tower::ServiceExt;
 
-use crate::recorder::{expect, recorded};
 use crate::route::TestSession;
+use beams_test_support::metrics::{expect, recorded};
 
 /// A user id that must never appear in a label.
 const USER: &str = "zz-distinctive-user-42";

@@ -385,8 +385,9 @@ impl BeamsAuth {
     /// Phase 2 when the host's extractor itself failed (for adapters: the extractor runs
     /// before the hook, so there is no [`SessionUser`]): a `401`, logged at warn when the
     /// extractor's `status` is a 5xx (the host is misconfigured, e.g. its session layer is
-    /// missing around the route) and at debug otherwise (credentials absent). `reason` is
-    /// the extractor's own message, for that log only; it is logged escaped.
+    /// missing around the route) and at debug otherwise (credentials absent). `extractor`
+    /// names the extractor's type. `reason` is its own message, logged (escaped) only for a
+    /// 5xx: a 4xx rejection's text may echo the caller's credential ("invalid token: …").
     ///
     /// With the feature `metrics` it counts the request as `unauthorized` and records its
     /// duration since [`check_request`](Self::check_request).
@@ -397,7 +398,7 @@ impl BeamsAuth {
     ///
     /// let auth = BeamsAuth::new(&Instance::new("my-instance", "my-secret")?);
     /// let requested = auth.check_request(&Method::GET, Some("user_id=alice")).unwrap();
-    /// let res = auth.extractor_rejected(requested, StatusCode::INTERNAL_SERVER_ERROR, "missing session layer");
+    /// let res = auth.extractor_rejected(requested, StatusCode::INTERNAL_SERVER_ERROR, "my::Session", "missing session layer");
     /// assert_eq!(res.status(), 401);
     /// # Ok::<(), beams_core::ConfigError>(())
     /// ```
@@ -405,17 +406,19 @@ impl BeamsAuth {
         &self,
         requested: AuthRequest,
         status: StatusCode,
+        extractor: &str,
         reason: &str,
     ) -> Response<String> {
         if status.is_server_error() {
             tracing::warn!(
                 target: "beams::auth",
                 status = status.as_u16(),
+                extractor,
                 ?reason,
                 "the session extractor failed; is the host's session layer installed around the Beams route?"
             );
         } else {
-            tracing::debug!(target: "beams::auth", status = status.as_u16(), ?reason, "the session extractor rejected the request");
+            tracing::debug!(target: "beams::auth", status = status.as_u16(), extractor, "the session extractor rejected the request");
         }
         let rejection = AuthRejection::ExtractorRejected { status };
         log_rejection(&rejection);
@@ -614,7 +617,12 @@ mod tests {
         assert_eq!(status(SessionUser::LoggedOut), 401);
         assert_eq!(status(SessionUser::Unavailable("down".into())), 503);
         for code in [StatusCode::UNAUTHORIZED, StatusCode::INTERNAL_SERVER_ERROR] {
-            let res = a.extractor_rejected(requested(&a, "alice"), code, "layer missing");
+            let res = a.extractor_rejected(
+                requested(&a, "alice"),
+                code,
+                "test::Session",
+                "layer missing",
+            );
             assert_eq!(res.status(), 401);
             assert!(res.body().contains("could not be read"));
         }

@@ -34,7 +34,7 @@ fn core_passes_the_table() {
             Ok(user) => match rejection_from_headers(get) {
                 Some(status) => {
                     let status = http::StatusCode::from_u16(status).unwrap();
-                    auth.extractor_rejected(user, status, "test")
+                    auth.extractor_rejected(user, status, "test::Session", "test")
                 }
                 None => {
                     let session: SessionUser = user_from_headers(get).into();

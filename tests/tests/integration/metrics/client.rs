@@ -12,8 +12,8 @@ use beams_core::publish::{
 };
 use beams_emulator::{Emulator, Fault, Platform};
 
-use super::recorder::{Recorded, expect, recorded};
 use super::{USER, block_on};
+use beams_test_support::metrics::{Recorded, expect, recorded};
 
 const REQUESTS: &str = "beams_publish_requests_total";
 const RETRIES: &str = "beams_publish_retries_total";

@@ -14,9 +14,9 @@ use beams_test_support::conformance::{self as test_util, TEST_USER_HEADER};
 use http::{Request, Response};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
-use super::recorder::recorded;
 use super::webhook::{events, handler, receiver, signed};
 use super::{USER, block_on};
+use beams_test_support::metrics::recorded;
 
 /// Every label key and the values it may take.
 const ALLOWED: &[(&str, &[&str])] = &[

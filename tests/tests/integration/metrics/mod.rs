@@ -6,7 +6,6 @@
 
 mod client;
 mod labels;
-mod recorder;
 mod route;
 mod spans;
 mod webhook;

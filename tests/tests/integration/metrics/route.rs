@@ -9,8 +9,8 @@ use beams_test_support::conformance::{
 use http::{Request, Response, StatusCode};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
-use super::recorder::{expect, recorded};
 use super::{USER, block_on};
+use beams_test_support::metrics::{expect, recorded};
 
 /// The tower layer's hook: the session the test headers name. (The tower layer has no
 /// separate extractor: a host's failing extractor is its hook's error.)
@@ -99,7 +99,12 @@ fn core_phases_count_where_they_decide() {
         let requested = auth
             .check_request(&http::Method::GET, Some("user_id=alice"))
             .unwrap();
-        let res = auth.extractor_rejected(requested, StatusCode::INTERNAL_SERVER_ERROR, "test");
+        let res = auth.extractor_rejected(
+            requested,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "test::Session",
+            "test",
+        );
         assert_eq!(res.status(), 401);
         let requested = auth
             .check_request(&http::Method::HEAD, Some("user_id=alice"))

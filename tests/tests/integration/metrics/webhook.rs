@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use sha1::Sha1;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
-use super::recorder::{Recorded, expect, recorded};
 use super::{USER, block_on};
+use beams_test_support::metrics::{Recorded, expect, recorded};
 
 const SECRET: &str = "metrics-webhook-secret";
 const PATH: &str = "/pusher/beams-webhooks";

@@ -1,5 +1,5 @@
-//! A `metrics-util` debugging recorder per test, local to the test's thread: what a test
-//! records never mixes with another test's, whatever runs in parallel.
+//! A `metrics-util` debugging recorder per test (feature `metrics`), local to the test's
+//! thread: what a test records never mixes with another test's, whatever runs in parallel.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,7 @@ use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
 /// One recorded metric: its kind, name, labels (`key=value`, sorted) and value.
+#[derive(Debug)]
 struct Entry {
     kind: MetricKind,
     name: String,
@@ -15,15 +16,16 @@ struct Entry {
 }
 
 /// What was recorded while a closure ran.
-pub(crate) struct Recorded(Vec<Entry>);
+#[derive(Debug)]
+pub struct Recorded(Vec<Entry>);
 
 /// Runs `f` with a fresh debugging recorder as this thread's recorder; returns its output
 /// and everything recorded. Async code runs inside `f` on a current-thread runtime, so every
 /// poll happens on this thread.
-pub(crate) fn recorded<T>(f: impl FnOnce() -> T) -> (T, Recorded) {
+pub fn recorded<T>(f: impl FnOnce() -> T) -> (T, Recorded) {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    let out = metrics::with_local_recorder(&recorder, f);
+    let out = ::metrics::with_local_recorder(&recorder, f);
     let entries = snapshotter
         .snapshot()
         .into_vec()
@@ -57,7 +59,7 @@ fn render(labels: &[(String, String)]) -> String {
 
 impl Recorded {
     /// Every counter named `name` with a non-zero value, by its rendered labels.
-    pub(crate) fn counters(&self, name: &str) -> BTreeMap<String, u64> {
+    pub fn counters(&self, name: &str) -> BTreeMap<String, u64> {
         self.0
             .iter()
             .filter(|e| e.kind == MetricKind::Counter && e.name == name)
@@ -70,7 +72,7 @@ impl Recorded {
     }
 
     /// How many samples each series of the histogram `name` got, by its rendered labels.
-    pub(crate) fn samples(&self, name: &str) -> BTreeMap<String, usize> {
+    pub fn samples(&self, name: &str) -> BTreeMap<String, usize> {
         self.0
             .iter()
             .filter(|e| e.kind == MetricKind::Histogram && e.name == name)
@@ -84,7 +86,7 @@ impl Recorded {
     }
 
     /// Every name recorded, sorted.
-    pub(crate) fn names(&self) -> Vec<&str> {
+    pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<_> = self.0.iter().map(|e| e.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
@@ -92,7 +94,7 @@ impl Recorded {
     }
 
     /// Every label of every key recorded, as `(key, value)`.
-    pub(crate) fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
             .iter()
             .flat_map(|e| e.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -100,6 +102,6 @@ impl Recorded {
 }
 
 /// The expected counters or samples: `[("outcome=issued", 1), …]`.
-pub(crate) fn expect<N: Copy>(pairs: &[(&str, N)]) -> BTreeMap<String, N> {
+pub fn expect<N: Copy>(pairs: &[(&str, N)]) -> BTreeMap<String, N> {
     pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
 }
