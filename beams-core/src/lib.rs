@@ -39,6 +39,8 @@
 //!   `native-tls` add HTTPS, which Beams itself needs, and imply `publish`.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
+//! - `outbox`: the `outbox` module, durable at-least-once publishing through Redis Streams
+//!   (implies `publish`).
 //! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests (implies
 //!   `publish`).
 //! - `metrics`: counters and histograms through the [`metrics`](https://docs.rs/metrics)
@@ -62,6 +64,12 @@
 //! | `beams_rate_limiter_wait_seconds` (histogram) | | `publish::BeamsClient`, the wait for a slot |
 //! | `beams_webhook_requests_total` | `outcome`: `accepted`, `bad_signature`, `bad_request`, `too_large`, `method_not_allowed`, `handler_error` | `webhook::WebhookReceiver`, once per request |
 //! | `beams_webhook_events_total` | `event`: `publish_to_users_attempt`, `user_notification_acknowledgement`, `user_notification_open`, `other` | `webhook::WebhookReceiver`, verified events only |
+//! | `beams_outbox_enqueued_total` | | `outbox::Outbox::enqueue`, per publish stored |
+//! | `beams_outbox_published_total` | | `outbox::Worker`, per batch published |
+//! | `beams_outbox_retries_total` | | `outbox::Worker`, per batch scheduled again |
+//! | `beams_outbox_dead_lettered_total` | | `outbox::Worker`, per batch given up |
+//! | `beams_outbox_pending` (gauge) | | `outbox::Worker`: batches waiting, scheduled or in flight |
+//! | `beams_outbox_dead_letters` (gauge) | | `outbox::Worker`: dead letters kept |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
@@ -72,6 +80,9 @@ mod telemetry;
 mod token;
 mod user_id;
 
+#[cfg(feature = "outbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub mod outbox;
 #[cfg(feature = "publish")]
 #[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
 pub mod publish;

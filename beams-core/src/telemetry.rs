@@ -9,7 +9,12 @@
 // Without the feature, or with only some of the features that use them, some of these items
 // are not called.
 #![cfg_attr(
-    not(all(feature = "metrics", feature = "publish", feature = "webhook")),
+    not(all(
+        feature = "metrics",
+        feature = "publish",
+        feature = "webhook",
+        feature = "outbox"
+    )),
     allow(dead_code)
 )]
 
@@ -24,6 +29,12 @@ mod name {
     pub(super) const RATE_LIMITER_WAIT: &str = "beams_rate_limiter_wait_seconds";
     pub(super) const WEBHOOK_REQUESTS: &str = "beams_webhook_requests_total";
     pub(super) const WEBHOOK_EVENTS: &str = "beams_webhook_events_total";
+    pub(super) const OUTBOX_ENQUEUED: &str = "beams_outbox_enqueued_total";
+    pub(super) const OUTBOX_PUBLISHED: &str = "beams_outbox_published_total";
+    pub(super) const OUTBOX_RETRIES: &str = "beams_outbox_retries_total";
+    pub(super) const OUTBOX_DEAD_LETTERED: &str = "beams_outbox_dead_lettered_total";
+    pub(super) const OUTBOX_PENDING: &str = "beams_outbox_pending";
+    pub(super) const OUTBOX_DEAD_LETTERS: &str = "beams_outbox_dead_letters";
 }
 
 /// `one_label!(counter!(NAME, "key" => value; Pattern => "label", …).increment(1))`: one
@@ -275,6 +286,46 @@ pub(crate) fn webhook_event(event: WebhookEventKind) {
     ).increment(1));
     #[cfg(not(feature = "metrics"))]
     let _ = event;
+}
+
+/// What became of one outbox entry after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutboxEvent {
+    /// A publish stored: `beams_outbox_enqueued_total`.
+    Enqueued,
+    /// A batch published: `beams_outbox_published_total`.
+    Published,
+    /// A batch scheduled for another attempt: `beams_outbox_retries_total`.
+    Retried,
+    /// A batch given up: `beams_outbox_dead_lettered_total`.
+    DeadLettered,
+}
+
+/// Counts one outbox event.
+#[inline]
+pub(crate) fn outbox_event(event: OutboxEvent) {
+    #[cfg(feature = "metrics")]
+    match event {
+        OutboxEvent::Enqueued => ::metrics::counter!(name::OUTBOX_ENQUEUED).increment(1),
+        OutboxEvent::Published => ::metrics::counter!(name::OUTBOX_PUBLISHED).increment(1),
+        OutboxEvent::Retried => ::metrics::counter!(name::OUTBOX_RETRIES).increment(1),
+        OutboxEvent::DeadLettered => ::metrics::counter!(name::OUTBOX_DEAD_LETTERED).increment(1),
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = event;
+}
+
+/// The outbox's size as a worker last read it: `beams_outbox_pending` (entries waiting,
+/// scheduled or in flight) and `beams_outbox_dead_letters`.
+#[inline]
+pub(crate) fn outbox_sizes(pending: u64, dead_letters: u64) {
+    #[cfg(feature = "metrics")]
+    {
+        ::metrics::gauge!(name::OUTBOX_PENDING).set(pending as f64);
+        ::metrics::gauge!(name::OUTBOX_DEAD_LETTERS).set(dead_letters as f64);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (pending, dead_letters);
 }
 
 #[cfg(test)]

@@ -17,10 +17,21 @@ impl RedisServer {
     /// Starts `redis-server` on a free port; panics (failing the test) when it is missing or
     /// does not come up within 10 s.
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        // Ports this process has handed out stay reserved: a server restarted on its port
+        // must not find it taken by another test's new server (the kernel hands a freed
+        // port out again).
+        static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+        let port = loop {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+            if !taken.contains(&port) {
+                taken.push(port);
+                break port;
+            }
+        };
         let mut server = Self { port, child: None };
         server.spawn();
         server

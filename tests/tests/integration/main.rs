@@ -9,6 +9,7 @@ mod interop_tokens;
 mod interop_web_sdk;
 mod metrics;
 mod notify_faults;
+mod outbox;
 mod publish_emulator;
 mod shared_rate_limit;
 mod webhooks;

@@ -148,6 +148,25 @@ impl Notification {
         self
     }
 
+    /// A notification read back from [`to_json`](Self::to_json) (each platform payload kept
+    /// as raw JSON, which serializes to the same body). `None` for anything else.
+    #[cfg(feature = "outbox")]
+    pub(crate) fn from_stored(value: Value) -> Option<Self> {
+        let Value::Object(mut object) = value else {
+            return None;
+        };
+        let mut notification = Self::new();
+        notification.web = object.remove("web").map(Payload::Raw);
+        notification.fcm = object.remove("fcm").map(Payload::Raw);
+        notification.apns = object.remove("apns").map(Payload::Raw);
+        notification.webhook_url = match object.remove("webhookUrl") {
+            Some(Value::String(url)) => Some(url),
+            Some(_) => return None,
+            None => None,
+        };
+        (object.is_empty() && notification.has_platform()).then_some(notification)
+    }
+
     /// Whether any platform payload is set.
     pub fn has_platform(&self) -> bool {
         self.web.is_some() || self.fcm.is_some() || self.apns.is_some()
