@@ -6,9 +6,10 @@
 //!   layer, both adapters and both example apps, and the checks of an observed response;
 //! - [`independent`]: webhook signatures by Python's `hmac` and Node's `crypto`;
 //! - [`hardening`]: the slow-client probes (a connection closed in time, a slow body cut
-//!   off) shared by the emulator's and the example apps' hardening checks.
+//!   off) shared by the emulator's and the example apps' hardening checks;
+//! - [`redis`]: a real `redis-server` process a test owns (std only: no Redis client).
 //!
-//! The heavy harnesses (app processes, the hostile-input suite, Redis, replicas) live in the
+//! The heavy harnesses (app processes, the hostile-input suite, replicas) live in the
 //! `beams-tests` crate beside the suites that use them.
 #![warn(missing_docs)]
 
@@ -17,3 +18,4 @@ pub mod hardening;
 pub mod independent;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+pub mod redis;

@@ -12,7 +12,8 @@
 //!   their real binaries, and [`hostile_suite!`] that writes them out as tests;
 //! - [`hardening`]: the checks that keep the fixes of a hostile-client run fixed (slow
 //!   clients, cross-site posts, oversized forms, session caps, log forging, webhooks);
-//! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart);
+//! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart), from
+//!   beams-test-support;
 //! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages.
 
 pub mod browser;
@@ -21,7 +22,7 @@ pub mod hostile;
 pub mod interop;
 pub mod metrics;
 pub mod process;
-pub mod redis;
+pub use beams_test_support::redis;
 pub mod replicas;
 
 /// The README's Rust blocks, compiled (`no_run`) so the quick starts keep working.

@@ -149,6 +149,26 @@ impl fmt::Debug for Outbox {
     }
 }
 
+/// What [`Outbox::sizes`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sizes {
+    /// Batches waiting, scheduled (`send_at`, retries) or in flight.
+    pub pending: u64,
+    /// Dead letters kept.
+    pub dead_letters: u64,
+}
+
+impl Sizes {
+    /// Counts (for comparisons in tests).
+    pub fn new(pending: u64, dead_letters: u64) -> Self {
+        Self {
+            pending,
+            dead_letters,
+        }
+    }
+}
+
 /// Configures an [`Outbox`]; [`build`](Self::build) checks the settings.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -494,9 +514,13 @@ impl Outbox {
     }
 
     /// How many batches are waiting, scheduled or in flight, and how many dead letters are
-    /// kept (moving due scheduled batches along, as a worker does).
-    pub async fn sizes(&self) -> Result<(u64, u64), OutboxError> {
-        self.promote(0).await
+    /// kept.
+    pub async fn sizes(&self) -> Result<Sizes, OutboxError> {
+        let (pending, dead_letters) = self.promote(0).await?;
+        Ok(Sizes {
+            pending,
+            dead_letters,
+        })
     }
 
     /// A worker that drains this outbox through `publisher` (a

@@ -3,6 +3,7 @@
 //! build runs what a user builds and `--all-features` runs every one.
 
 mod conformance;
+mod outbox_cli;
 mod proptest_auth;
 mod proptest_publish;
 mod proptest_token;

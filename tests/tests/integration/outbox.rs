@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use beams_core::Instance;
-use beams_core::outbox::{Outbox, OutboxError, Publish, State, Status};
+use beams_core::outbox::{Outbox, OutboxError, Publish, Sizes, State, Status};
 use beams_core::publish::{
     ApiError, BeamsClient, FakePublisher, Notification, PublishCall, PublishError, PublishResponse,
     Publisher, RetryPolicy, ValidationError, WebNotification, WebPayload,
@@ -144,7 +144,7 @@ async fn an_outage_of_5xx_then_recovery_delivers_everything_once() {
         }
     }
     assert!(retried > 0);
-    assert_eq!(outbox.sizes().await.unwrap(), (0, 0));
+    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(0, 0));
     stop.send(()).unwrap();
     worker.await.unwrap();
 }
@@ -181,7 +181,7 @@ async fn a_4xx_is_dead_after_one_request_and_can_be_replayed_or_deleted() {
         dead_ids
     );
     assert_eq!(letters[1].tag(), Some("bob"));
-    assert_eq!(outbox.sizes().await.unwrap(), (0, 4));
+    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(0, 4));
 
     // Replay one (it now succeeds), delete another; the others stay.
     assert!(outbox.replay(letters[0].id()).await.unwrap());
@@ -375,7 +375,7 @@ async fn idempotency_keys_scheduling_batches_and_retention() {
     assert!(!first.is_duplicate());
     assert!(again.is_duplicate());
     assert_eq!(first.id(), again.id());
-    assert_eq!(outbox.sizes().await.unwrap(), (1, 0));
+    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(1, 0));
 
     // 2 500 users (and 500 repeats): three batches.
     let users: Vec<String> = (0..3000).map(|i| format!("user-{}", i % 2500)).collect();
@@ -474,7 +474,7 @@ async fn bad_input_is_refused_before_anything_is_stored() {
         outbox.enqueue(ok().delay(Duration::from_secs(7200))).await,
         Err(OutboxError::DelayTooLong { .. })
     ));
-    assert_eq!(outbox.sizes().await.unwrap(), (0, 0));
+    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(0, 0));
     assert!(outbox.status("../../etc").await.unwrap().is_none());
     assert!(
         outbox
