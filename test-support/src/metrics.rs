@@ -85,6 +85,18 @@ impl Recorded {
             .collect()
     }
 
+    /// The last value of each gauge named `name`, by its rendered labels.
+    pub fn gauges(&self, name: &str) -> BTreeMap<String, f64> {
+        self.0
+            .iter()
+            .filter(|e| e.kind == MetricKind::Gauge && e.name == name)
+            .filter_map(|e| match e.value {
+                DebugValue::Gauge(value) => Some((render(&e.labels), value.into_inner())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every name recorded, sorted.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<_> = self.0.iter().map(|e| e.name.as_str()).collect();

@@ -6,6 +6,7 @@
 
 mod client;
 mod labels;
+mod outbox;
 mod route;
 mod spans;
 mod webhook;
