@@ -138,6 +138,8 @@
 //!   reports.
 //! - `redis-rate-limit`: `publish::RedisRateLimiter`, one publish budget shared by several
 //!   replicas through Redis (implies `publish`).
+//! - `outbox`: the `outbox` module, durable at-least-once publishing through Redis Streams
+//!   (implies `publish`).
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
 //! - `metrics`: beams-core's metrics of the route, the publish client and the webhook
 //!   receiver, recorded through the `metrics` facade (your application installs the
@@ -151,6 +153,9 @@ mod route;
 
 // Every item at beams-core's root, so that nothing an adapter user meets needs
 // `beams_core::`; its modules only with this crate's own features.
+#[cfg(feature = "outbox")]
+#[doc(no_inline)]
+pub use beams_core::outbox;
 #[cfg(feature = "publish")]
 #[doc(no_inline)]
 pub use beams_core::publish;
