@@ -36,6 +36,16 @@ pub struct Limits {
     /// with `503` and `Retry-After`, so that streams cannot take every connection the
     /// emulator serves (default 512, half of its default 1 024 connections).
     pub max_streams: usize,
+    /// Webhook events waiting to be delivered: being sent, or waiting for a retry (Beams
+    /// retries over 460 s). An event past it is dropped, not sent, and counted in
+    /// [`WebhookStats::dropped`](crate::WebhookStats::dropped) (default 1 000).
+    pub max_pending_webhooks: usize,
+    /// Memory for those pending events: each one's body and the task that sends it. An event
+    /// past it is dropped as above (default 4 MiB).
+    pub max_pending_webhook_bytes: usize,
+    /// Webhook requests in flight at once, so as many outgoing connections at most; the other
+    /// pending events wait for one to finish (default 16; 0 is taken as 1).
+    pub max_webhook_connections: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +58,9 @@ impl Default for Limits {
             max_event_bytes: 4 << 20,
             max_webhook_bytes: 4 << 20,
             max_streams: 512,
+            max_pending_webhooks: 1_000,
+            max_pending_webhook_bytes: 4 << 20,
+            max_webhook_connections: 16,
         }
     }
 }
@@ -84,6 +97,16 @@ pub(crate) fn value_bytes(value: &serde_json::Value) -> usize {
                 .sum(),
             Value::Null | Value::Bool(_) | Value::Number(_) => 0,
         }
+}
+
+/// What an allocation of `len` bytes takes from the allocator: glibc's chunks carry an 8-byte
+/// header, are 16-byte aligned and at least 32 bytes. Nothing is allocated for 0.
+pub(crate) fn heap_bytes(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).div_ceil(16).max(2) * 16
+    }
 }
 
 /// About how much memory a list of strings holds.

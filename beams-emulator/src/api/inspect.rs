@@ -55,6 +55,10 @@ pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]
             allow(&method, &[Method::GET])?;
             Ok(json_response(StatusCode::OK, &state.webhook_attempts()))
         }
+        ["webhooks", "stats"] => {
+            allow(&method, &[Method::GET])?;
+            Ok(json_response(StatusCode::OK, &state.webhook_stats()))
+        }
         ["devices"] => {
             allow(&method, &[Method::GET])?;
             Ok(json_response(StatusCode::OK, &state.devices()))
