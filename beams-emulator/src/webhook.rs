@@ -327,22 +327,21 @@ async fn deliver(
             error = error.as_deref(),
             "webhook attempt"
         );
-        state.record_webhook_attempt(
-            WebhookAttempt {
-                request_id: request_id.clone(),
-                webhook_id: target.id.clone(),
-                url: target.url.clone(),
-                event_type: event_type.to_owned(),
-                event_id: event_id.clone(),
-                attempt,
-                status,
-                error,
-                delivered,
-                body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                sent_at_ms,
-            },
-            bytes.len() + target.url.len() + 256,
-        );
+        let record = WebhookAttempt {
+            request_id: request_id.clone(),
+            webhook_id: target.id.clone(),
+            url: target.url.clone(),
+            event_type: event_type.to_owned(),
+            event_id: event_id.clone(),
+            attempt,
+            status,
+            error,
+            delivered,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            sent_at_ms,
+        };
+        let size = attempt_bytes(&record);
+        state.record_webhook_attempt(record, size);
         let Some(delay) = RETRY_DELAYS.get(attempt as usize - 1) else {
             return;
         };
@@ -355,4 +354,25 @@ async fn deliver(
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
     }
+}
+
+/// What a recorded attempt holds: its slot in the log (whose buffer may be twice as long as it
+/// is full), its body as parsed JSON, and its strings.
+fn attempt_bytes(attempt: &WebhookAttempt) -> usize {
+    use crate::limits::{heap_bytes, value_bytes};
+    2 * size_of::<(WebhookAttempt, usize)>() + value_bytes(&attempt.body) - size_of::<Value>()
+        + [
+            &attempt.request_id,
+            &attempt.webhook_id,
+            &attempt.url,
+            &attempt.event_type,
+            &attempt.event_id,
+        ]
+        .iter()
+        .map(|s| heap_bytes(s.capacity()))
+        .sum::<usize>()
+        + attempt
+            .error
+            .as_ref()
+            .map_or(0, |e| heap_bytes(e.capacity()))
 }

@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::limits::{BoundedLog, Limits};
 use crate::model::{
-    Delivery, Fault, RecordedPublish, ReportedEvent, WebhookAttempt, WebhookTarget,
+    Delivery, Fault, KeptDelivery, RecordedPublish, ReportedEvent, WebhookAttempt, WebhookTarget,
 };
 use devices::DeviceRecord;
 use faults::RateWindow;
@@ -64,7 +64,7 @@ struct Inner {
     /// Interest subscriptions over all devices.
     subscriptions: usize,
     publishes: BoundedLog<RecordedPublish>,
-    deliveries: BoundedLog<Arc<Delivery>>,
+    deliveries: BoundedLog<Arc<KeptDelivery>>,
     next_delivery_id: u64,
     events: BoundedLog<ReportedEvent>,
     webhook_attempts: BoundedLog<WebhookAttempt>,
@@ -84,7 +84,7 @@ pub(crate) struct Shared {
     deliveries_tx: broadcast::Sender<Arc<Delivery>>,
     /// One feed per device with a live stream open: a stream wakes only for its own device's
     /// deliveries, however many devices a publish reaches.
-    device_feeds: Mutex<HashMap<String, broadcast::Sender<Arc<Delivery>>>>,
+    device_feeds: Mutex<HashMap<String, broadcast::Sender<Arc<KeptDelivery>>>>,
     /// One permit per open delivery stream ([`Limits::max_streams`](crate::Limits::max_streams)).
     pub(crate) streams: Arc<tokio::sync::Semaphore>,
     pub(crate) shutdown: watch::Sender<bool>,
