@@ -93,6 +93,7 @@
 //! | `GET /_emulator/devices/{device}/stream` | server-sent events: one `delivery` event per delivery (data: the [`Delivery`] JSON, `id`: its id, `Last-Event-ID` honoured), keep-alive comments |
 //! | `GET /_emulator/events` | [`ReportedEvent`]s |
 //! | `GET /_emulator/webhooks` | [`WebhookAttempt`]s |
+//! | `GET /_emulator/webhooks/stats` | [`WebhookStats`]: events pending, requests in flight, events dropped at the [`Limits`] |
 //! | `POST /_emulator/reset` | 204, everything forgotten |
 //! | `GET`, `POST`, `DELETE /_emulator/faults` | queue ([`Fault`] JSON or an array), list, clear |
 //!
@@ -131,6 +132,7 @@ pub use model::{
 #[doc(no_inline)]
 pub use serve::serve;
 pub use state::{EmulatorState, SetUserRefused};
+pub use webhook::WebhookStats;
 
 #[doc(no_inline)]
 pub use beams_core::Platform;

@@ -4,8 +4,12 @@
 /// How much an emulator keeps. The device and reporting APIs carry no secret (browsers call
 /// them), so everything they can grow is bounded: requests past a limit are refused with a
 /// Beams-shaped error, and the history the emulator records is kept within a memory budget,
-/// oldest first out. A record's size is estimated as it sits in memory (parsed JSON, strings
-/// and their headers), not as it came over the wire, which is several times smaller.
+/// oldest first out. A record counts what it holds in memory, as the allocator hands it out
+/// (parsed JSON with its B-tree nodes, strings, its slot in the log), not what came over the
+/// wire, which is several times smaller. The payload of a publish is built once per platform
+/// and shared by all its deliveries, so it counts once: a delivery's own part is about 200
+/// bytes. The process can hold more than the budgets: glibc's allocator keeps memory freed by
+/// one thread in that thread's arena (set `MALLOC_ARENA_MAX=2` to limit that).
 ///
 /// ```
 /// use beams_emulator::{Emulator, Limits};
@@ -24,7 +28,8 @@ pub struct Limits {
     /// Interest subscriptions over all devices; a subscription past it is refused with
     /// `422` (default 100 000). Beams' own limit of 5 000 per device applies too.
     pub max_subscriptions: usize,
-    /// Memory for recorded deliveries (default 32 MiB).
+    /// Memory for recorded deliveries, their shared payloads included (default 32 MiB: about
+    /// 160 000 deliveries of a 2 KB publish).
     pub max_delivery_bytes: usize,
     /// Memory for recorded publishes, bodies and target lists included (default 16 MiB).
     pub max_publish_bytes: usize,
@@ -36,6 +41,16 @@ pub struct Limits {
     /// with `503` and `Retry-After`, so that streams cannot take every connection the
     /// emulator serves (default 512, half of its default 1 024 connections).
     pub max_streams: usize,
+    /// Webhook events waiting to be delivered: being sent, or waiting for a retry (Beams
+    /// retries over 460 s). An event past it is dropped, not sent, and counted in
+    /// [`WebhookStats::dropped`](crate::WebhookStats::dropped) (default 1 000).
+    pub max_pending_webhooks: usize,
+    /// Memory for those pending events: each one's body and the task that sends it. An event
+    /// past it is dropped as above (default 4 MiB).
+    pub max_pending_webhook_bytes: usize,
+    /// Webhook requests in flight at once, so as many outgoing connections at most; the other
+    /// pending events wait for one to finish (default 16; 0 is taken as 1).
+    pub max_webhook_connections: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +63,9 @@ impl Default for Limits {
             max_event_bytes: 4 << 20,
             max_webhook_bytes: 4 << 20,
             max_streams: 512,
+            max_pending_webhooks: 1_000,
+            max_pending_webhook_bytes: 4 << 20,
+            max_webhook_connections: 16,
         }
     }
 }
@@ -65,30 +83,67 @@ pub(crate) const REPORTING_BODY_LIMIT: usize = 4 * 1024;
 /// 164 characters fits).
 pub(crate) const DEVICE_BODY_LIMIT: usize = 1024 * 1024;
 
-/// About how much memory `value` holds once parsed: each JSON value's inline size plus the
-/// heap bytes of its strings and containers. A parsed body takes several times its length on
-/// the wire (a short string in an array is ~14 bytes of JSON and ~45 in memory), so budgets
-/// count this, not the wire size.
+/// About how much memory `value` holds once parsed: its inline size and every allocation it
+/// owns as the allocator hands it out (see [`heap_bytes`]). A parsed body takes several times
+/// its length on the wire: each JSON object is a B-tree whose nodes hold 11 entries (about
+/// 640 bytes each, however few are used), so budgets count this, not the wire size.
 pub(crate) fn value_bytes(value: &serde_json::Value) -> usize {
-    use serde_json::Value;
-    const VALUE: usize = size_of::<Value>();
-    // A map entry: the key's `String`, the value, and the B-tree's share per entry.
-    const ENTRY: usize = size_of::<String>() + 16;
-    VALUE
-        + match value {
-            Value::String(s) => s.len(),
-            Value::Array(items) => items.iter().map(value_bytes).sum(),
-            Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| ENTRY + k.len() + value_bytes(v))
-                .sum(),
-            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
-        }
+    size_of::<serde_json::Value>() + value_heap_bytes(value)
 }
 
-/// About how much memory a list of strings holds.
-pub(crate) fn strings_bytes(strings: &[String]) -> usize {
-    strings.iter().map(|s| size_of::<String>() + s.len()).sum()
+/// The allocations `value` owns, beside its inline size.
+fn value_heap_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => heap_bytes(s.capacity()),
+        Value::Array(items) => {
+            heap_bytes(items.capacity() * size_of::<Value>())
+                + items.iter().map(value_heap_bytes).sum::<usize>()
+        }
+        Value::Object(map) => {
+            btree_bytes::<String, Value>(map.len())
+                + map
+                    .iter()
+                    .map(|(k, v)| heap_bytes(k.capacity()) + value_heap_bytes(v))
+                    .sum::<usize>()
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// An upper bound of the nodes of a `BTreeMap<K, V>` of `len` entries: every node but the
+/// root holds at least 5 of its 11 slots, and the internal ones carry 12 child pointers.
+pub(crate) fn btree_bytes<K, V>(len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    // Keys, values, parent pointer, parent index and length.
+    let leaf = 11 * (size_of::<K>() + size_of::<V>()) + 8 + 4;
+    let internal = leaf + 12 * 8;
+    let nodes = 1 + len / 5;
+    // At most one node in six is internal (each has at least six children).
+    let internals = nodes / 6;
+    (nodes - internals) * heap_bytes(leaf) + internals * heap_bytes(internal)
+}
+
+/// What an allocation of `len` bytes takes from the allocator: glibc's chunks carry an 8-byte
+/// header, are 16-byte aligned and at least 32 bytes. Nothing is allocated for 0.
+pub(crate) fn heap_bytes(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).div_ceil(16).max(2) * 16
+    }
+}
+
+/// About how much memory a list of strings holds: the list's allocation and each string's.
+#[allow(clippy::ptr_arg, reason = "a Vec's capacity is part of what it holds")]
+pub(crate) fn strings_bytes(strings: &Vec<String>) -> usize {
+    heap_bytes(strings.capacity() * size_of::<String>())
+        + strings
+            .iter()
+            .map(|s| heap_bytes(s.capacity()))
+            .sum::<usize>()
 }
 
 /// A log kept within a byte budget: pushing evicts the oldest entries until the total fits.
@@ -122,6 +177,17 @@ impl<T> BoundedLog<T> {
                 None => break,
             }
         }
+    }
+
+    /// The bytes its entries take, as pushed.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The most its entries may take.
+    pub(crate) fn budget(&self) -> usize {
+        self.budget
     }
 
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {

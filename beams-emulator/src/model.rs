@@ -117,6 +117,61 @@ pub struct Delivery {
     pub delivered_at_ms: u64,
 }
 
+/// A delivery as the emulator keeps it: the payload, the same for every device of a platform,
+/// and the publish id are shared by all the deliveries of a publish rather than copied into
+/// each. Serializes as [`Delivery`] does.
+#[derive(Debug)]
+pub(crate) struct KeptDelivery {
+    pub(crate) id: u64,
+    pub(crate) publish_id: std::sync::Arc<str>,
+    pub(crate) device_id: String,
+    pub(crate) platform: Platform,
+    pub(crate) user_id: Option<String>,
+    pub(crate) payload: std::sync::Arc<Value>,
+    pub(crate) delivered_at_ms: u64,
+}
+
+impl KeptDelivery {
+    /// The public, owned form (the payload copied).
+    pub(crate) fn to_delivery(&self) -> Delivery {
+        Delivery {
+            id: self.id,
+            publish_id: self.publish_id.to_string(),
+            device_id: self.device_id.clone(),
+            platform: self.platform,
+            user_id: self.user_id.clone(),
+            payload: Value::clone(&self.payload),
+            delivered_at_ms: self.delivered_at_ms,
+        }
+    }
+}
+
+impl Serialize for KeptDelivery {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct View<'a> {
+            id: u64,
+            publish_id: &'a str,
+            device_id: &'a str,
+            platform: Platform,
+            user_id: Option<&'a str>,
+            payload: &'a Value,
+            delivered_at_ms: u64,
+        }
+        View {
+            id: self.id,
+            publish_id: &self.publish_id,
+            device_id: &self.device_id,
+            platform: self.platform,
+            user_id: self.user_id.as_deref(),
+            payload: &self.payload,
+            delivered_at_ms: self.delivered_at_ms,
+        }
+        .serialize(serializer)
+    }
+}
+
 /// A reporting event (`POST /reporting_api/v2/instances/{id}/events`) as received.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

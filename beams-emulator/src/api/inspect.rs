@@ -16,7 +16,7 @@ use super::{
     HandlerResult, allow, decode_segment, empty, error, json_response, not_found, read_body,
 };
 use crate::jwt;
-use crate::model::{Delivery, Fault, now_secs};
+use crate::model::{Fault, KeptDelivery, now_secs};
 use crate::state::EmulatorState;
 
 const FAULTS_BODY_LIMIT: usize = 64 * 1024;
@@ -54,6 +54,10 @@ pub(super) async fn route(state: &EmulatorState, request: Request, rest: &[&str]
         ["webhooks"] => {
             allow(&method, &[Method::GET])?;
             Ok(json_response(StatusCode::OK, &state.webhook_attempts()))
+        }
+        ["webhooks", "stats"] => {
+            allow(&method, &[Method::GET])?;
+            Ok(json_response(StatusCode::OK, &state.webhook_stats()))
         }
         ["devices"] => {
             allow(&method, &[Method::GET])?;
@@ -206,16 +210,16 @@ const MAX_STREAM_DEVICE_ID: usize = 256;
 struct StreamState {
     state: EmulatorState,
     device_id: String,
-    backlog: VecDeque<Arc<Delivery>>,
+    backlog: VecDeque<Arc<KeptDelivery>>,
     last_id: u64,
-    receiver: broadcast::Receiver<Arc<Delivery>>,
+    receiver: broadcast::Receiver<Arc<KeptDelivery>>,
     shutdown: watch::Receiver<bool>,
     greeted: bool,
     /// Held while the stream is open.
     _slot: OwnedSemaphorePermit,
 }
 
-fn delivery_event(delivery: &Delivery) -> Event {
+fn delivery_event(delivery: &KeptDelivery) -> Event {
     let event = Event::default()
         .event("delivery")
         .id(delivery.id.to_string());

@@ -17,6 +17,12 @@ impl EmulatorState {
         self.inner().webhook_attempts.iter().cloned().collect()
     }
 
+    /// The webhook events pending and dropped (see [`Limits`](crate::Limits)'
+    /// `max_pending_webhooks`, `max_pending_webhook_bytes` and `max_webhook_connections`).
+    pub fn webhook_stats(&self) -> crate::WebhookStats {
+        self.shared.webhooks.stats()
+    }
+
     pub(crate) fn record_webhook_attempt(&self, attempt: WebhookAttempt, bytes: usize) {
         self.inner().webhook_attempts.push(attempt, bytes);
     }

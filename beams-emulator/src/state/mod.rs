@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::limits::{BoundedLog, Limits};
 use crate::model::{
-    Delivery, Fault, RecordedPublish, ReportedEvent, WebhookAttempt, WebhookTarget,
+    Delivery, Fault, KeptDelivery, RecordedPublish, ReportedEvent, WebhookAttempt, WebhookTarget,
 };
 use devices::DeviceRecord;
 use faults::RateWindow;
@@ -64,7 +64,7 @@ struct Inner {
     /// Interest subscriptions over all devices.
     subscriptions: usize,
     publishes: BoundedLog<RecordedPublish>,
-    deliveries: BoundedLog<Arc<Delivery>>,
+    deliveries: BoundedLog<Arc<KeptDelivery>>,
     next_delivery_id: u64,
     events: BoundedLog<ReportedEvent>,
     webhook_attempts: BoundedLog<WebhookAttempt>,
@@ -77,12 +77,14 @@ pub(crate) struct Shared {
     pub(crate) settings: Settings,
     /// The HTTP client of the webhooks.
     pub(crate) webhook_client: reqwest::Client,
+    /// The webhook events pending, within their bounds.
+    pub(crate) webhooks: crate::webhook::WebhookQueue,
     inner: Mutex<Inner>,
     /// Every delivery, for [`EmulatorState::subscribe_deliveries`].
     deliveries_tx: broadcast::Sender<Arc<Delivery>>,
     /// One feed per device with a live stream open: a stream wakes only for its own device's
     /// deliveries, however many devices a publish reaches.
-    device_feeds: Mutex<HashMap<String, broadcast::Sender<Arc<Delivery>>>>,
+    device_feeds: Mutex<HashMap<String, broadcast::Sender<Arc<KeptDelivery>>>>,
     /// One permit per open delivery stream ([`Limits::max_streams`](crate::Limits::max_streams)).
     pub(crate) streams: Arc<tokio::sync::Semaphore>,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -138,6 +140,7 @@ impl EmulatorState {
                     rate_limit,
                     rate: None,
                 }),
+                webhooks: crate::webhook::WebhookQueue::new(&settings.limits),
                 settings,
                 webhook_client: reqwest::Client::new(),
                 deliveries_tx,
@@ -177,7 +180,8 @@ impl EmulatorState {
         &self.shared.settings.vapid_public_key
     }
 
-    /// Forget every device, publish, delivery, reporting event, webhook attempt and fault. Delivery ids keep
+    /// Forget every device, publish, delivery, reporting event, webhook attempt and fault, and
+    /// the count of dropped webhook events (pending ones are still sent). Delivery ids keep
     /// increasing, so a reconnecting event stream never mistakes new deliveries for old ones.
     pub fn reset(&self) {
         let mut inner = self.inner();
@@ -187,6 +191,7 @@ impl EmulatorState {
         inner.deliveries.clear();
         inner.events.clear();
         inner.webhook_attempts.clear();
+        self.shared.webhooks.reset_dropped();
         inner.faults.clear();
         inner.rate = None;
     }

@@ -2,6 +2,7 @@
 //! and body, the signature (checked by Python's `hmac`, not by Rust code), the events computed
 //! from its device state and from reported deliveries and opens, and the retries.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use beams_emulator::{Emulator, Platform, WebhookTarget};
+use beams_emulator::{Emulator, Limits, Platform, WebhookTarget};
 use beams_test_support::independent::python_hmac;
 use serde_json::{Value, json};
 
@@ -327,4 +328,114 @@ async fn retries_stop_after_four() {
         "the first attempt and four retries"
     );
     assert_eq!(emu.state().webhook_attempts().len(), 5);
+}
+
+/// A webhook target that accepts connections and never answers. Returns its URL and the
+/// connections open now and at most at once (a connection ends when the emulator closes it).
+async fn silent_target() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let open = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (open_, peak_) = (open.clone(), peak.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let now = open_.fetch_add(1, Ordering::SeqCst) + 1;
+            peak_.fetch_max(now, Ordering::SeqCst);
+            let open = open_.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                // Read (and ignore) the request until the emulator closes the connection.
+                while socket.readable().await.is_ok() {
+                    match socket.try_read(&mut buf) {
+                        Ok(0) => break,
+                        Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => break,
+                        _ => {}
+                    }
+                }
+                open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (url, open, peak)
+}
+
+async fn bounded_emulator(url: &str, limits: Limits) -> Emulator {
+    builder()
+        .webhook(WebhookTarget::new(url))
+        .webhook_retry_scale(0.001)
+        .limits(limits)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn outgoing_webhook_connections_stay_within_the_bound() {
+    let (url, open, peak) = silent_target().await;
+    let mut limits = Limits::default();
+    limits.max_webhook_connections = 4;
+    let emu = bounded_emulator(&url, limits).await;
+    for _ in 0..60 {
+        publish_to_users(&emu, &["nobody"]).await;
+    }
+    // Every event is pending; four are being sent, to a target that holds them for 3 s.
+    for _ in 0..200 {
+        if open.load(Ordering::SeqCst) >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        4,
+        "one outgoing connection per request in flight, at most four"
+    );
+    let stats = emu.state().webhook_stats();
+    assert_eq!((stats.pending, stats.sending, stats.dropped), (60, 4, 0));
+}
+
+#[tokio::test]
+async fn pending_webhook_events_are_bounded_and_the_overflow_is_counted() {
+    let (url, _open, _peak) = silent_target().await;
+    let mut limits = Limits::default();
+    limits.max_pending_webhooks = 10;
+    limits.max_webhook_connections = 2;
+    let emu = bounded_emulator(&url, limits).await;
+    for _ in 0..30 {
+        publish_to_users(&emu, &["nobody"]).await;
+    }
+    let stats = emu.state().webhook_stats();
+    assert_eq!((stats.pending, stats.dropped), (10, 20));
+    // Where the attempts are listed, over HTTP.
+    let listed = fetch_json(client().get(inspect(&emu, "webhooks/stats"))).await;
+    assert_eq!(listed["pending"], 10);
+    assert_eq!(listed["dropped"], 20);
+    assert!(listed["pendingBytes"].as_u64().unwrap() > 0, "{listed}");
+
+    // By bytes: a pending event holds its body and its task, well over 1 KiB, so a 16 KiB
+    // budget holds only a few of them, whatever the count allows.
+    let mut limits = Limits::default();
+    limits.max_pending_webhook_bytes = 16 << 10;
+    let emu = bounded_emulator(&url, limits).await;
+    let users: Vec<String> = (0..40).map(|i| format!("user-{i:04}")).collect();
+    let users: Vec<&str> = users.iter().map(String::as_str).collect();
+    for _ in 0..30 {
+        publish_to_users(&emu, &users).await;
+    }
+    let stats = emu.state().webhook_stats();
+    assert!(stats.pending_bytes <= 16 << 10, "{stats:?}");
+    assert!(
+        (1..16).contains(&stats.pending),
+        "each event counts over 1 KiB: {stats:?}"
+    );
+    assert_eq!(stats.dropped, 30 - stats.pending as u64, "{stats:?}");
+    // A reset forgets the count of dropped events, not the pending ones.
+    emu.state().reset();
+    let after = emu.state().webhook_stats();
+    assert_eq!((after.pending, after.dropped), (stats.pending, 0));
 }
