@@ -19,9 +19,10 @@
 //! fact accepted (Beams takes no idempotency key). Batches are not sent in order.
 //!
 //! All keys live under one prefix whose hash tag (default `{beams-outbox}`) puts them in
-//! one slot, so several apps can share a Redis (give each its own prefix) and the scripts
-//! run on Redis Cluster as on one server. Published jobs are deleted after `retention`,
-//! dead ones (and their dead letters) after `dead_retention`.
+//! one slot, so several apps can share a Redis (give each its own prefix) and no script
+//! crosses slots (the outbox itself speaks to one server, not the cluster protocol).
+//! Published jobs are deleted after `retention`, dead ones (and their dead letters) after
+//! `dead_retention`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
