@@ -3,6 +3,7 @@
 //! actix-web response.
 
 mod sessions;
+mod watchdog;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use actix_web::{HttpResponse, ResponseError};
 pub use self::sessions::{
     AppStore, MemorySessionStore, REDIS_TIMEOUT, SESSION_COOKIE, Sessions, session_key_from_env,
 };
+pub use self::watchdog::{GRACE, watch_connections};
 use crate::api::{ApiError, is_cross_site};
 
 /// Middleware (`from_fn(refuse_cross_site)`) that refuses a state-changing request from
@@ -35,12 +37,15 @@ pub async fn refuse_cross_site(
 /// Middleware that answers `408` when a request, its body included, has not been handled
 /// within `limit`: actix-web bounds only the request head, so a client sending its body a byte
 /// at a time would otherwise hold its connection for as long as it likes. Wrap the app with
-/// `from_fn(move |req, next| deadline(limit, req, next))`.
+/// `from_fn(move |req, next| deadline(limit, req, next))`. A chunked body that the app leaves
+/// unread, actix-http goes on reading after the answer: serve the app with
+/// `HttpServer::on_connect(watch_connections(limit))` too, which this middleware arms.
 pub async fn deadline(
     limit: Duration,
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    watchdog::request_started(&request);
     // On time-out the request is gone with the dropped future (and cannot be cloned before
     // routing), so the answer goes back as an error, which actix turns into the response.
     match actix_web::rt::time::timeout(limit, next.call(request)).await {
