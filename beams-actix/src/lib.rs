@@ -51,7 +51,8 @@
 //!
 //! `CookieSessionStore` above keeps the whole session in the cookie, so logout cannot revoke
 //! a copy of an old cookie. Where logout must revoke, and where several replicas share
-//! sessions, use a server-side store such as actix-session's `RedisSessionStore`.
+//! sessions, use a server-side store such as actix-session's `RedisSessionStore`; it has no
+//! timeout of its own, so wrap it in `TimeoutSessionStore` (feature `session-timeout`).
 //!
 //! # What the route answers
 //!
@@ -175,6 +176,8 @@
 mod receive;
 mod response;
 mod route;
+#[cfg(feature = "session-timeout")]
+mod session;
 
 use std::fmt;
 
@@ -201,6 +204,9 @@ pub use beams_core::{
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub use receive::webhook_resource;
+#[cfg(feature = "session-timeout")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session-timeout")))]
+pub use session::{SessionStoreTimeout, TimeoutSessionStore};
 
 /// The auth route as one actix [`Resource`] at [`BeamsAuth::path`], for `App::service` or
 /// `Scope::service`: for mounting it on its own, with per-route middleware through

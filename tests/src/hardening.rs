@@ -54,6 +54,15 @@ macro_rules! hostile_suite {
         }
 
         #[test]
+        fn unending_chunked_bodies_are_closed() {
+            let app = start_app($binary, &[("REQUEST_TIMEOUT_SECS", "2")]);
+            hardening::unending_chunked_bodies_are_closed(
+                &app,
+                ::std::time::Duration::from_secs(2),
+            );
+        }
+
+        #[test]
         fn garbage_session_cookies_log_nothing_by_default() {
             hardening::garbage_session_cookies_log_nothing_by_default($binary);
         }
@@ -101,6 +110,72 @@ pub fn slow_request_bodies_are_cut_off(app: &AppProcess) {
         matches!(answer, Some((408, took)) if took < Duration::from_secs(10)),
         "a body sent a byte every half second: {answer:?}"
     );
+}
+
+/// With a short `REQUEST_TIMEOUT_SECS` (`timeout`): requests with `Transfer-Encoding: chunked`
+/// whose body never ends, silent after the head or one byte of chunk data a second, to routes
+/// that answer without reading the body (`401`, `200`) and to one that waits for it (`408`), are
+/// all closed by the server within the timeout plus a margin, after answering or not; the app
+/// keeps answering. (actix-http reads the rest of a chunked body after the answer with no limit
+/// of its own.)
+pub fn unending_chunked_bodies_are_closed(app: &AppProcess, timeout: Duration) {
+    let addr = app.addr();
+    let margin = Duration::from_secs(5);
+    let mut clients = Vec::new();
+    for target in ["/pusher/beams-auth?user_id=alice", "/", "/login"] {
+        for trickle in [false, true] {
+            let addr = addr.clone();
+            clients.push(std::thread::spawn(move || {
+                let method = if target == "/login" { "POST" } else { "GET" };
+                let head = format!(
+                    "{method} {target} HTTP/1.1\r\nHost: {addr}\r\n\
+                     Content-Type: application/x-www-form-urlencoded\r\n\
+                     Transfer-Encoding: chunked\r\n\r\n"
+                );
+                let mut stream = TcpStream::connect(&addr).expect("connect");
+                let start = Instant::now();
+                // A chunk of 4 KiB announced, its data to come.
+                stream
+                    .write_all(format!("{head}1000\r\n").as_bytes())
+                    .expect("write the head");
+                if trickle {
+                    let mut writer = stream.try_clone().expect("clone");
+                    std::thread::spawn(move || {
+                        for _ in 0..60 {
+                            std::thread::sleep(Duration::from_secs(1));
+                            if writer.write_all(b"x").is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                let closed =
+                    closed_within(stream, Duration::from_secs(30)).map(|_| start.elapsed());
+                (format!("{method} {target} (trickle: {trickle})"), closed)
+            }));
+        }
+    }
+    let page = send_raw(&addr, &request("GET", b"/", &addr, &[], b""), false);
+    assert_eq!(
+        page.status(),
+        Some(200),
+        "while the chunked clients hang on"
+    );
+    let bound = timeout + margin;
+    let mut held = Vec::new();
+    for client in clients {
+        let (what, closed) = client.join().expect("a chunked client");
+        eprintln!("{what}: closed after {closed:?}");
+        if closed.is_none_or(|took| took >= bound) {
+            held.push(format!("{what}: {closed:?}"));
+        }
+    }
+    assert!(
+        held.is_empty(),
+        "still open {bound:?} after the head (None: open after 30 s): {held:?}"
+    );
+    let page = send_raw(&addr, &request("GET", b"/", &addr, &[], b""), false);
+    assert_eq!(page.status(), Some(200), "after the chunked clients");
 }
 
 /// 200 sockets that send nothing and one that sends a header line every second: all are

@@ -93,19 +93,37 @@ pub fn sessions_are_shared(binary: &str) {
     );
 }
 
-/// While Redis is paused or down, a request that needs the session is answered with a 5xx —
-/// `503` with `Retry-After` where the route decides, the framework's own `5xx` where its
-/// session middleware fails first — within a bounded time, never a `401` and never a hang;
-/// other routes keep answering; and once Redis is back, new sessions work.
-///
-/// `middleware_loads_sessions` says whether the framework's middleware reads the session
-/// before any handler (actix-session) or the handler does (tower-sessions).
-pub fn an_unavailable_store_is_not_logged_out(binary: &str, middleware_loads_sessions: bool) {
+/// While Redis is paused or down, a request that needs the session is answered, within a
+/// bounded time, with the JSON `503` and `Retry-After` — the auth route, a login, and a logout,
+/// which is not done (no cookie removed: the client keeps its session to retry with) — never
+/// a `401`, never the framework's own empty `5xx`, never a hang; other routes keep answering;
+/// and once Redis is back, new sessions work and logout does. Both apps answer alike.
+pub fn an_unavailable_store_is_not_logged_out(binary: &str) {
     let mut redis = RedisServer::start();
     let app = replica(binary, &redis);
     let cookie = login(&app.addr(), "alice").unwrap_or_else(|o| panic!("login: {}", o.summary()));
     assert_eq!(status(&token(&app, "alice", &cookie)), Some(200));
 
+    let unavailable = |what: &str, outcome: &Outcome, took: Duration| {
+        assert!(took < BOUND, "{what} took {took:?}");
+        let Outcome::Response(r) = outcome else {
+            panic!("{what}: no answer ({})", outcome.summary());
+        };
+        assert_eq!(r.status, 503, "{what}: {}", outcome.summary());
+        assert_eq!(r.header("retry-after"), Some("5"), "{what}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
+        assert_eq!(
+            r.json()["description"],
+            "The login session is temporarily unavailable. Try again shortly.",
+            "{what}"
+        );
+        assert_eq!(r.json()["error"], "Service Unavailable", "{what}");
+        assert!(
+            r.header_all("set-cookie").is_empty(),
+            "{what} changed the cookie: {:?}",
+            r.header_all("set-cookie")
+        );
+    };
     for outage in ["paused", "killed"] {
         match outage {
             "paused" => redis.pause(),
@@ -115,28 +133,11 @@ pub fn an_unavailable_store_is_not_logged_out(binary: &str, middleware_loads_ses
             }
         }
         let (outcome, took) = token(&app, "alice", &cookie);
-        assert!(
-            took < BOUND,
-            "Redis {outage}: the token request took {took:?}"
+        unavailable(
+            &format!("Redis {outage}: the token request"),
+            &outcome,
+            took,
         );
-        let Outcome::Response(r) = &outcome else {
-            panic!("Redis {outage}: no answer ({})", outcome.summary());
-        };
-        if middleware_loads_sessions {
-            assert!(
-                r.status >= 500,
-                "Redis {outage}: {} (expected the middleware's 5xx)",
-                outcome.summary()
-            );
-        } else {
-            assert_eq!(r.status, 503, "Redis {outage}: {}", outcome.summary());
-            assert_eq!(r.header("retry-after"), Some("5"), "Redis {outage}");
-            assert_eq!(r.header("cache-control"), Some("no-store"));
-            assert_eq!(
-                r.json()["description"],
-                "The login session is temporarily unavailable. Try again shortly."
-            );
-        }
         // Other routes answer.
         let addr = app.addr();
         let start = Instant::now();
@@ -148,18 +149,34 @@ pub fn an_unavailable_store_is_not_logged_out(binary: &str, middleware_loads_ses
             page.summary()
         );
         assert!(start.elapsed() < BOUND);
-        // A login cannot be saved: a 5xx, quickly.
+        // A login cannot be saved.
         let start = Instant::now();
-        let refused = login(&addr, "carol").err().map(|o| o.status());
-        assert!(
-            matches!(refused, Some(Some(s)) if s >= 500),
-            "Redis {outage}: login answered {refused:?}"
+        let form = b"username=carol";
+        let refused = send_raw(
+            &addr,
+            &request(
+                "POST",
+                b"/login",
+                &addr,
+                &[b"Content-Type: application/x-www-form-urlencoded"],
+                form,
+            ),
+            false,
         );
-        assert!(
-            start.elapsed() < BOUND,
-            "Redis {outage}: the login took {:?}",
-            start.elapsed()
+        unavailable(
+            &format!("Redis {outage}: a login"),
+            &refused,
+            start.elapsed(),
         );
+        // Nor can a logout be done: the client is told to retry, its cookie untouched.
+        let header = format!("Cookie: {cookie}");
+        let start = Instant::now();
+        let out = send_raw(
+            &addr,
+            &request("POST", b"/logout", &addr, &[header.as_bytes()], b""),
+            false,
+        );
+        unavailable(&format!("Redis {outage}: a logout"), &out, start.elapsed());
     }
 
     // Back (empty: no persistence): new sessions work.
@@ -179,6 +196,21 @@ pub fn an_unavailable_store_is_not_logged_out(binary: &str, middleware_loads_ses
         }
     };
     assert_eq!(status(&token(&app, "dave", &cookie)), Some(200));
+    // And logout works again.
+    let addr = app.addr();
+    let header = format!("Cookie: {cookie}");
+    let out = send_raw(
+        &addr,
+        &request("POST", b"/logout", &addr, &[header.as_bytes()], b""),
+        false,
+    );
+    assert_eq!(
+        out.status(),
+        Some(200),
+        "logout after Redis returned: {}",
+        out.summary()
+    );
+    assert_eq!(status(&token(&app, "dave", &cookie)), Some(401));
     let output = app.stop_with_output();
     assert!(!output.contains("panicked"), "{output}");
 }

@@ -26,7 +26,9 @@ use actix_web::{App, HttpRequest, HttpResponse, web};
 use beams_actix::UserId;
 use beams_actix::webhook::Webhook;
 use example_support::DemoBeams;
-use example_support::actix::{Sessions, form_error, json_no_store, refuse_cross_site};
+use example_support::actix::{
+    Sessions, form_error, json_no_store, refuse_cross_site, session_unavailable,
+};
 use example_support::api::{ApiError, FORM_LIMIT, LoginForm, NotifyForm, ReportQuery, USER_KEY};
 use serde_json::json;
 
@@ -51,6 +53,9 @@ pub fn app(
     App::new()
         .configure(routes(beams))
         .wrap(sessions.middleware())
+        // A session store that fails: the JSON `503` with `Retry-After`, not actix-session's
+        // empty `500`.
+        .wrap(from_fn(session_unavailable))
 }
 
 /// The app's routes, without middleware.
@@ -172,6 +177,8 @@ async fn login(
     ))
 }
 
+/// Ends the session. The session middleware deletes it from the store after this answer; if the
+/// store fails, the answer becomes a `503` (see `session_unavailable`) and the cookie stays.
 async fn logout(session: Session) -> HttpResponse {
     session.purge();
     json_no_store(StatusCode::OK, &json!({ "user_id": null }))

@@ -156,6 +156,10 @@ async fn login(
 }
 
 async fn logout(session: Session) -> Result<impl IntoResponse, ApiError> {
+    // Deleted from the store first: if the store fails, the answer is a `503` and the session
+    // is left as it was, cookie included (`flush` would empty it first, and the cookie would
+    // be removed from a `503` that did not log out).
+    session.delete().await.map_err(ApiError::session)?;
     session.flush().await.map_err(ApiError::session)?;
     Ok(no_store(json!({ "user_id": null })))
 }

@@ -45,7 +45,11 @@ pub struct ReportQuery {
     pub publish_id: String,
 }
 
-/// An error answer: `{"error":"<reason>","description":"…"}`, not cached.
+/// What a `503` answer's `Retry-After` says, in seconds (as the Beams auth route's).
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// An error answer: `{"error":"<reason>","description":"…"}`, not cached; a `503` also
+/// carries `Retry-After` ([`RETRY_AFTER_SECS`]).
 #[derive(Debug)]
 pub struct ApiError {
     /// The status.
@@ -105,13 +109,19 @@ impl ApiError {
         )
     }
 
-    /// The session store failed: `503` (logged).
+    /// The session store failed: `503` with `Retry-After`, in the words of the Beams auth
+    /// route's own `503` (logged).
     pub fn session(error: impl std::fmt::Debug) -> Self {
         tracing::error!(?error, "the session store failed");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "The session store is unavailable. Try again shortly.",
+            "The login session is temporarily unavailable. Try again shortly.",
         )
+    }
+
+    /// The answer's `Retry-After`, in seconds: [`RETRY_AFTER_SECS`] for a `503`.
+    pub fn retry_after(&self) -> Option<u32> {
+        (self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS)
     }
 
     /// A publish failed: the status of [`notify_status`], Beams' description (logged).

@@ -279,6 +279,7 @@ mod actix_server {
     use actix_web::dev::{AppConfig, Service, ServiceFactory};
 
     use super::{Demo, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
+    use crate::actix::watch_connections;
     use crate::settings::Error;
 
     impl Demo {
@@ -287,7 +288,11 @@ mod actix_server {
         /// whose request head takes longer than [`HEADER_READ_TIMEOUT`] (`408`) and an idle
         /// kept-alive one after as long, and serves at most [`MAX_CONNECTIONS`] at once per
         /// worker. The rest of a request is bounded by
-        /// [`deadline`](crate::actix::deadline), which the app wraps itself in.
+        /// [`deadline`](crate::actix::deadline), which the app wraps itself in; a connection
+        /// whose chunked request started longer ago than the request timeout plus
+        /// [`GRACE`](crate::actix::GRACE) is shut down
+        /// ([`watch_connections`](crate::actix::watch_connections)), since actix-http would
+        /// read the rest of such a body for as long as the client sends it.
         pub async fn run<F, I, S, B>(self, server: HttpServer<F, I, S, B>) -> Result<(), Error>
         where
             F: Fn() -> I + Send + Clone + 'static,
@@ -302,6 +307,7 @@ mod actix_server {
         {
             self.announce()?;
             server
+                .on_connect(watch_connections(self.settings.request_timeout))
                 .client_request_timeout(HEADER_READ_TIMEOUT)
                 .keep_alive(HEADER_READ_TIMEOUT)
                 .max_connections(MAX_CONNECTIONS)

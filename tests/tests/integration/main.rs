@@ -2,6 +2,7 @@
 //! adapters side by side, interop with the official SDKs and other ecosystems' libraries, the
 //! publish client against the emulator, faults, webhooks and the shared rate limit.
 
+mod actix_session_timeout;
 mod cross_adapter;
 mod interop_mobile_query;
 mod interop_publish;

@@ -13,5 +13,5 @@ fn sessions_are_shared_by_replicas() {
 
 #[test]
 fn an_unavailable_session_store_is_not_logged_out() {
-    replicas::an_unavailable_store_is_not_logged_out(BINARY, true);
+    replicas::an_unavailable_store_is_not_logged_out(BINARY);
 }

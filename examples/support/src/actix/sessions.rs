@@ -17,6 +17,7 @@ use actix_session::storage::{
     generate_session_key,
 };
 use actix_web::cookie::{Key, time};
+use beams_actix::TimeoutSessionStore;
 
 use crate::settings::{Error, Settings, env_var};
 
@@ -84,8 +85,8 @@ impl Sessions {
 
     /// The session layer: the cookie carries an encrypted random key, the session stays in
     /// the store, and logout deletes it there, so a copy of the cookie taken before logout is
-    /// worthless afterwards. A store that cannot be read fails the request with
-    /// actix-session's own `500` before any handler runs.
+    /// worthless afterwards. A store that fails fails the request with actix-session's own
+    /// `500`, which [`session_unavailable`](super::session_unavailable) turns into a `503`.
     ///
     /// The cookie is not marked `Secure` because the example serves plain http on localhost.
     pub fn middleware(&self) -> SessionMiddleware<AppStore> {
@@ -111,8 +112,9 @@ type State = HashMap<String, String>;
 /// Sessions never live longer than this, whatever TTL actix-session asks for.
 const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
 
-/// How long one Redis operation may take before the request fails (actix-session answers
-/// 500): a Redis that is down or paused never makes a request hang.
+/// How long one Redis operation may take before the request fails (a `503`, see
+/// [`session_unavailable`](super::session_unavailable)): a Redis that is down or paused never
+/// makes a request hang.
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// An in-memory [`SessionStore`]: at most a given number of sessions (a moka cache), each
@@ -263,21 +265,21 @@ impl SessionStore for MemorySessionStore {
 }
 
 /// The app's session store: [`MemorySessionStore`], or actix-session's `RedisSessionStore` on
-/// a connection pool whose every step, and every whole operation, gives up after
-/// [`REDIS_TIMEOUT`].
+/// a connection pool whose every step gives up after [`REDIS_TIMEOUT`], each whole operation
+/// bounded as long by beams-actix's `TimeoutSessionStore`.
 #[derive(Clone)]
 pub enum AppStore {
     /// In this process.
     Memory(MemorySessionStore),
     /// In Redis, shared by every replica.
-    Redis(RedisSessionStore),
+    Redis(TimeoutSessionStore<RedisSessionStore>),
 }
 
 impl std::fmt::Debug for AppStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Memory(store) => store.fmt(f),
-            Self::Redis(_) => f.write_str("RedisSessionStore"),
+            Self::Redis(store) => store.fmt(f),
         }
     }
 }
@@ -285,7 +287,7 @@ impl std::fmt::Debug for AppStore {
 impl AppStore {
     /// actix-session's `RedisSessionStore` on a deadpool pool for the Redis at `url`: waiting
     /// for, creating and checking a connection each time out after [`REDIS_TIMEOUT`]. The
-    /// pool connects lazily, so the app starts while Redis is down (and answers 500 until it
+    /// pool connects lazily, so the app starts while Redis is down (and answers 503 until it
     /// is back).
     pub async fn redis(url: &str) -> Result<Self, Error> {
         let mut config = deadpool_redis::Config::from_url(url);
@@ -302,20 +304,7 @@ impl AppStore {
         let store = RedisSessionStore::new_pooled(pool)
             .await
             .map_err(|e| Error::new(format!("REDIS_URL: {e}")))?;
-        Ok(Self::Redis(store))
-    }
-}
-
-/// `op`, or `timed_out` once [`REDIS_TIMEOUT`] has passed.
-async fn within<T, E>(
-    op: impl Future<Output = Result<T, E>>,
-    timed_out: impl FnOnce(anyhow::Error) -> E,
-) -> Result<T, E> {
-    match actix_web::rt::time::timeout(REDIS_TIMEOUT, op).await {
-        Ok(result) => result,
-        Err(_) => Err(timed_out(anyhow::anyhow!(
-            "the session store did not answer within {REDIS_TIMEOUT:?}"
-        ))),
+        Ok(Self::Redis(TimeoutSessionStore::new(store, REDIS_TIMEOUT)))
     }
 }
 
@@ -323,14 +312,14 @@ impl SessionStore for AppStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
         match self {
             Self::Memory(store) => store.load(session_key).await,
-            Self::Redis(store) => within(store.load(session_key), LoadError::Other).await,
+            Self::Redis(store) => store.load(session_key).await,
         }
     }
 
     async fn save(&self, state: State, ttl: &time::Duration) -> Result<SessionKey, SaveError> {
         match self {
             Self::Memory(store) => store.save(state, ttl).await,
-            Self::Redis(store) => within(store.save(state, ttl), SaveError::Other).await,
+            Self::Redis(store) => store.save(state, ttl).await,
         }
     }
 
@@ -342,21 +331,21 @@ impl SessionStore for AppStore {
     ) -> Result<SessionKey, UpdateError> {
         match self {
             Self::Memory(store) => store.update(key, state, ttl).await,
-            Self::Redis(store) => within(store.update(key, state, ttl), UpdateError::Other).await,
+            Self::Redis(store) => store.update(key, state, ttl).await,
         }
     }
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &time::Duration) -> anyhow::Result<()> {
         match self {
             Self::Memory(store) => store.update_ttl(key, ttl).await,
-            Self::Redis(store) => within(store.update_ttl(key, ttl), |e| e).await,
+            Self::Redis(store) => store.update_ttl(key, ttl).await,
         }
     }
 
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
         match self {
             Self::Memory(store) => store.delete(key).await,
-            Self::Redis(store) => within(store.delete(key), |e| e).await,
+            Self::Redis(store) => store.delete(key).await,
         }
     }
 }
