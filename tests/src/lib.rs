@@ -13,13 +13,15 @@
 //! - [`hardening`]: the checks that keep the fixes of a hostile-client run fixed (slow
 //!   clients, cross-site posts, oversized forms, session caps, log forging, webhooks);
 //! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart);
-//! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages.
+//! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages;
+//! - [`outbox`]: an app's `/notify` through the durable outbox in a real Redis.
 
 pub mod browser;
 pub mod hardening;
 pub mod hostile;
 pub mod interop;
 pub mod metrics;
+pub mod outbox;
 pub mod process;
 pub mod redis;
 pub mod replicas;

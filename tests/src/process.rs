@@ -122,6 +122,29 @@ impl AppProcess {
         self.output()
     }
 
+    /// Sends `SIGTERM` and waits up to `within` for the app to exit: its exit status (`None`
+    /// if it was still running, and then it is killed) and everything it printed.
+    pub fn terminate(mut self, within: Duration) -> (Option<std::process::ExitStatus>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => break None,
+            }
+        };
+        self.kill_and_drain();
+        (status, self.output())
+    }
+
     fn kill_and_drain(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

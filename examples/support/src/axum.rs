@@ -139,7 +139,13 @@ pub fn no_store(body: Value) -> impl IntoResponse {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, no_store(self.body())).into_response()
+        let mut response = (self.status, no_store(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

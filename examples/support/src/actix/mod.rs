@@ -67,6 +67,13 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        json_no_store(self.status_code(), &self.body())
+        let mut response = json_no_store(self.status_code(), &self.body());
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }
