@@ -189,6 +189,13 @@ pub fn workspace_root() -> std::path::PathBuf {
 /// script's JSON summary. Panics (failing the test) with the script's output on any failure,
 /// including a missing node, playwright-core or chromium.
 pub fn run_demo_in_chromium(binary: &str, name: &str) {
+    run_demo_in_chromium_with(binary, name, &[]);
+}
+
+/// [`run_demo_in_chromium`] with the variables in `set` (e.g. `REDIS_URL`: then "Notify me"
+/// goes through the outbox, and the page follows the queued notification until it is
+/// published before its delivery report).
+pub fn run_demo_in_chromium_with(binary: &str, name: &str, set: &[(&str, &str)]) {
     let root = workspace_root();
     let node_dir = std::env::var_os("BEAMS_TEST_NODE_DIR")
         .map_or_else(|| root.join("tests/js"), std::path::PathBuf::from);
@@ -201,7 +208,7 @@ pub fn run_demo_in_chromium(binary: &str, name: &str) {
         "BEAMS_ENDPOINT",
         "BEAMS_EMULATOR_PORT",
     ];
-    let app = AppProcess::start(binary, &[], &unset);
+    let app = AppProcess::start(binary, set, &unset);
     let out = std::process::Command::new("node")
         .arg(root.join("tests/js/demo-e2e.mjs"))
         .arg(app.base_url())
