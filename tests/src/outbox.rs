@@ -42,6 +42,9 @@ fn app_with_redis(binary: &str, redis: &RedisServer, extra: &[(&str, &str)]) -> 
     )
 }
 
+/// A form and an optional `Idempotency-Key`.
+type NotifyInput<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+
 /// `POST /notify` with the form `fields` and an optional `Idempotency-Key`.
 async fn notify(
     client: &Client,
@@ -232,7 +235,7 @@ pub async fn notify_goes_through_the_outbox(binary: &str) {
 
     // Bad input: 400 JSON, nothing stored.
     let long_key = "k".repeat(129);
-    let bad: [(&[(&str, &str)], Option<&str>); 6] = [
+    let bad: [NotifyInput<'_>; 6] = [
         (&[("delay_secs", "86401")], None),
         (&[("delay_secs", "-1")], None),
         (&[("delay_secs", "soon")], None),
