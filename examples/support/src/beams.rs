@@ -250,8 +250,9 @@ pub const OUTBOX_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// ```
 /// use example_support::{Settings, beams::outbox};
 ///
-/// let outbox = outbox("redis://127.0.0.1:6379", "my-instance", &Settings::default()).unwrap();
-/// # let _ = outbox;
+/// // Nothing is connected until it is used.
+/// let queue = outbox("redis://127.0.0.1:6379", "my-instance", &Settings::default()).unwrap();
+/// # let _ = queue;
 /// assert!(outbox("not a url", "my-instance", &Settings::default()).is_err());
 /// ```
 pub fn outbox(url: &str, instance_id: &str, settings: &Settings) -> Result<Outbox, String> {
