@@ -233,6 +233,24 @@ pub async fn notify_goes_through_the_outbox(binary: &str) {
         2
     );
 
+    // Beams refuses it (a 422): dead after one attempt, with Beams' error as an object.
+    let fault = json!({"status": 422, "description": "Bad payload", "pathPrefix": "/publish_api"});
+    let queued = alice
+        .post(format!("{emulator}/_emulator/faults"))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(queued.status().is_success(), "{}", queued.status());
+    let refused = notify(&alice, &url, &[("title", "Refused")], None).await;
+    let refused = queued_id(refused, "a notify Beams refuses").await;
+    let status = wait_until_settled(&alice, &app, &refused).await;
+    assert_eq!(status["state"], "dead", "{status}");
+    assert_eq!(status["attempts"], 1, "{status}");
+    assert_eq!(status["error"]["status"], 422, "{status}");
+    assert_eq!(status["error"]["description"], "Bad payload", "{status}");
+    assert!(status.get("publishId").is_none(), "{status}");
+
     // Bad input: 400 JSON, nothing stored.
     let long_key = "k".repeat(129);
     let bad: [NotifyInput<'_>; 6] = [
