@@ -14,13 +14,15 @@
 //!   clients, cross-site posts, oversized forms, session caps, log forging, webhooks);
 //! - [`redis`]: a real `redis-server` a test owns (and can pause, kill, restart), from
 //!   beams-test-support;
-//! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages.
+//! - [`replicas`]: two replicas of an app sharing sessions through Redis, and its outages;
+//! - [`outbox`]: an app's `/notify` through the durable outbox in a real Redis.
 
 pub mod browser;
 pub mod hardening;
 pub mod hostile;
 pub mod interop;
 pub mod metrics;
+pub mod outbox;
 pub mod process;
 pub use beams_test_support::redis;
 pub mod replicas;

@@ -122,6 +122,29 @@ impl AppProcess {
         self.output()
     }
 
+    /// Sends `SIGTERM` and waits up to `within` for the app to exit: its exit status (`None`
+    /// if it was still running, and then it is killed) and everything it printed.
+    pub fn terminate(mut self, within: Duration) -> (Option<std::process::ExitStatus>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => break None,
+            }
+        };
+        self.kill_and_drain();
+        (status, self.output())
+    }
+
     fn kill_and_drain(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -166,6 +189,13 @@ pub fn workspace_root() -> std::path::PathBuf {
 /// script's JSON summary. Panics (failing the test) with the script's output on any failure,
 /// including a missing node, playwright-core or chromium.
 pub fn run_demo_in_chromium(binary: &str, name: &str) {
+    run_demo_in_chromium_with(binary, name, &[]);
+}
+
+/// [`run_demo_in_chromium`] with the variables in `set` (e.g. `REDIS_URL`: then "Notify me"
+/// goes through the outbox, and the page follows the queued notification until it is
+/// published before its delivery report).
+pub fn run_demo_in_chromium_with(binary: &str, name: &str, set: &[(&str, &str)]) {
     let root = workspace_root();
     let node_dir = std::env::var_os("BEAMS_TEST_NODE_DIR")
         .map_or_else(|| root.join("tests/js"), std::path::PathBuf::from);
@@ -178,7 +208,7 @@ pub fn run_demo_in_chromium(binary: &str, name: &str) {
         "BEAMS_ENDPOINT",
         "BEAMS_EMULATOR_PORT",
     ];
-    let app = AppProcess::start(binary, &[], &unset);
+    let app = AppProcess::start(binary, set, &unset);
     let out = std::process::Command::new("node")
         .arg(root.join("tests/js/demo-e2e.mjs"))
         .arg(app.base_url())

@@ -8,9 +8,13 @@
 //! | `POST /logout`                | ends the session                                          |
 //! | `GET /pusher/beams-auth`      | the Beams auth route (from `beams-actix`)                 |
 //! | `POST /notify`                | publishes to the logged-in user (form `title`, `body`)    |
+//! | `GET /notify/{id}`            | an enqueued notification's state, for its sender          |
 //! | `GET /demo-config`            | what the demo page needs: mode, instance, emulator URL    |
 //! | `POST /pusher/beams-webhooks` | Beams' delivery reports (`beams_actix::webhook_resource`) |
 //! | `GET /delivery-report`        | what they said about the logged-in user's publish         |
+//!
+//! With `REDIS_URL`, `POST /notify` enqueues into the durable outbox and answers `202
+//! {"queued":"<id>"}`, honouring an `Idempotency-Key` header and a `delay_secs` field.
 //!
 //! The demo's machinery (settings, the embedded emulator, session stores, server limits) is
 //! in `example-support`, so this crate is only what an app of your own would hold.
@@ -29,7 +33,10 @@ use example_support::DemoBeams;
 use example_support::actix::{
     Sessions, form_error, json_no_store, refuse_cross_site, session_unavailable,
 };
-use example_support::api::{ApiError, FORM_LIMIT, LoginForm, NotifyForm, ReportQuery, USER_KEY};
+use example_support::api::{
+    ApiError, FORM_LIMIT, IDEMPOTENCY_KEY, LoginForm, NotifyForm, ReportQuery, USER_KEY,
+    status_body,
+};
 use serde_json::json;
 
 /// The port used when `PORT` is not set.
@@ -70,6 +77,7 @@ pub fn routes(beams: DemoBeams) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/", web::get().to(index))
             .route("/demo-config", web::get().to(demo_config))
             .route("/delivery-report", web::get().to(delivery_report))
+            .route("/notify/{id}", web::get().to(notification_status))
             .route(
                 "/login",
                 web::post().to(login).wrap(from_fn(refuse_cross_site)),
@@ -148,14 +156,50 @@ async fn notify(
         }
     };
     let user = require_user(&session, "send yourself a notification")?;
+    let idempotency_key = req.headers().get(IDEMPOTENCY_KEY).map(|v| v.as_bytes());
+    // With `REDIS_URL`: stored in the outbox before the answer, sent by a worker.
+    if let Some(outbox) = &beams.outbox {
+        let publish = form.publish(&user, idempotency_key)?;
+        let enqueued = outbox
+            .enqueue(publish)
+            .await
+            .map_err(|error| ApiError::outbox(&error))?;
+        tracing::info!(id = enqueued.id(), "queued");
+        let body = json!({ "queued": enqueued.id() });
+        return Ok(json_no_store(StatusCode::ACCEPTED, &body));
+    }
+    let notification = form.direct(idempotency_key)?;
     let published = beams
         .publisher
-        .publish_to_users(&[user.as_str()], &form.notification())
+        .publish_to_users(&[user.as_str()], &notification)
         .await
         .map_err(|error| ApiError::publish(&error))?;
     tracing::info!(publish_id = published.publish_id(), "published");
     let body = json!({ "publishId": published.publish_id() });
     Ok(json_no_store(StatusCode::OK, &body))
+}
+
+/// What became of a notification the logged-in user enqueued; anyone else's is a `404`.
+async fn notification_status(
+    beams: web::Data<DemoBeams>,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = require_user(&session, "see your notifications")?;
+    let outbox = beams
+        .outbox
+        .as_ref()
+        .ok_or_else(ApiError::unknown_notification)?;
+    let status = outbox
+        .status(&id)
+        .await
+        .map_err(|error| ApiError::outbox(&error))?;
+    match status {
+        Some(status) if status.tag() == Some(user.as_str()) => {
+            Ok(json_no_store(StatusCode::OK, &status_body(&status)))
+        }
+        _ => Err(ApiError::unknown_notification()),
+    }
 }
 
 async fn login(

@@ -9,6 +9,9 @@
 //! - `GET /pusher/beams-auth?user_id=…` — the Beams auth route, mounted with one line of
 //!   [`beams_axum::router`], reading the user from the tower-sessions session.
 //! - `POST /notify` — form fields `title`, `body` (optional): publishes to the logged-in user.
+//!   With `REDIS_URL` it enqueues into the durable outbox instead and answers `202
+//!   {"queued":"<id>"}`, honouring an `Idempotency-Key` header and a `delay_secs` field.
+//! - `GET /notify/{id}` — an enqueued notification's state, for the user who sent it.
 //! - `POST /pusher/beams-webhooks` — Beams' delivery reports (with `BEAMS_WEBHOOK_SECRET`,
 //!   and always in emulator mode), mounted with one line of [`beams_axum::webhook_router`].
 //! - `GET /delivery-report?publishId=…` — what they said about the logged-in user's publish.
@@ -18,16 +21,19 @@
 #![warn(missing_docs)]
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::from_fn;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use beams_axum::UserId;
 use beams_axum::webhook::Webhook;
 use example_support::DemoBeams;
-use example_support::api::{ApiError, FORM_LIMIT, LoginForm, NotifyForm, ReportQuery, USER_KEY};
+use example_support::api::{
+    ApiError, FORM_LIMIT, IDEMPOTENCY_KEY, LoginForm, NotifyForm, ReportQuery, USER_KEY,
+    status_body,
+};
 use example_support::axum::{form_error, no_store, refuse_cross_site};
 use serde_json::json;
 use tower_sessions::cookie::time::Duration;
@@ -57,6 +63,7 @@ pub fn routes(beams: DemoBeams) -> Router {
         .route("/notify", post(notify))
         .layer(from_fn(refuse_cross_site))
         .route("/", get(|| async { Html(example_support::DEMO_PAGE) }))
+        .route("/notify/{id}", get(notification_status))
         .route("/demo-config", get(demo_config))
         .route("/delivery-report", get(delivery_report))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -112,7 +119,7 @@ async fn notify(
     session: Session,
     headers: HeaderMap,
     form: Result<Form<NotifyForm>, FormRejection>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     // No body at all means the default title and body; a body that is not a readable form
     // (JSON, text…) is refused.
     let form = match form {
@@ -128,13 +135,47 @@ async fn notify(
         }
     };
     let user = require_user(&session, "send yourself a notification").await?;
+    let idempotency_key = headers.get(IDEMPOTENCY_KEY).map(HeaderValue::as_bytes);
+    // With `REDIS_URL`: stored in the outbox before the answer, sent by a worker.
+    if let Some(outbox) = &beams.outbox {
+        let publish = form.publish(&user, idempotency_key)?;
+        let enqueued = outbox
+            .enqueue(publish)
+            .await
+            .map_err(|error| ApiError::outbox(&error))?;
+        tracing::info!(id = enqueued.id(), "queued");
+        let body = no_store(json!({ "queued": enqueued.id() }));
+        return Ok((StatusCode::ACCEPTED, body).into_response());
+    }
+    let notification = form.direct(idempotency_key)?;
     let published = beams
         .publisher
-        .publish_to_users(&[user.as_str()], &form.notification())
+        .publish_to_users(&[user.as_str()], &notification)
         .await
         .map_err(|error| ApiError::publish(&error))?;
     tracing::info!(publish_id = published.publish_id(), "published");
-    Ok(no_store(json!({ "publishId": published.publish_id() })))
+    Ok(no_store(json!({ "publishId": published.publish_id() })).into_response())
+}
+
+/// What became of a notification the logged-in user enqueued; anyone else's is a `404`.
+async fn notification_status(
+    State(beams): State<DemoBeams>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = require_user(&session, "see your notifications").await?;
+    let outbox = beams
+        .outbox
+        .as_ref()
+        .ok_or_else(ApiError::unknown_notification)?;
+    let status = outbox
+        .status(&id)
+        .await
+        .map_err(|error| ApiError::outbox(&error))?;
+    match status {
+        Some(status) if status.tag() == Some(user.as_str()) => Ok(no_store(status_body(&status))),
+        _ => Err(ApiError::unknown_notification()),
+    }
 }
 
 async fn login(

@@ -2,11 +2,20 @@
 //! key of the logged-in user, the checks on state-changing requests, and the shape of their
 //! error answers, `{"error":"<reason>","description":"…"}`, as the Beams auth route answers.
 //!
+//! With `REDIS_URL`, `POST /notify` goes through the outbox: [`NotifyForm::publish`] builds
+//! what is enqueued, [`ApiError::outbox`] answers a failed enqueue or status read, and
+//! [`status_body`] is `GET /notify/{id}`'s answer.
+//!
 //! How an [`ApiError`] becomes a response is in the `axum` and `actix` modules.
 
-use beams_core::publish::{Notification, PublishError};
+use std::fmt::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
+
+use beams_core::outbox::{OutboxError, Publish, Status};
+use beams_core::publish::{Notification, PublishError, ValidationError};
 use http::StatusCode;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 /// The session key under which the logged-in user's id is stored.
 pub const USER_KEY: &str = "user_id";
@@ -21,13 +30,25 @@ pub struct LoginForm {
     pub username: String,
 }
 
-/// `POST /notify`'s form, both fields optional.
+/// The request header whose value makes a repeated `POST /notify` answer the first id.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The longest `Idempotency-Key` value, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+/// The longest `delay_secs`: a day.
+pub const MAX_DELAY_SECS: u64 = 86_400;
+
+/// `POST /notify`'s form, every field optional.
 #[derive(Debug, Default, Deserialize)]
 pub struct NotifyForm {
     /// The notification's title.
     pub title: Option<String>,
     /// The notification's body.
     pub body: Option<String>,
+    /// With the outbox: send no earlier than this many seconds from now (0 to
+    /// [`MAX_DELAY_SECS`]; blank counts as absent).
+    pub delay_secs: Option<String>,
 }
 
 impl NotifyForm {
@@ -35,6 +56,119 @@ impl NotifyForm {
     pub fn notification(&self) -> Notification {
         crate::notification(self.title.as_deref(), self.body.as_deref())
     }
+
+    /// The notification to publish directly, without the outbox: `400` when the request asks
+    /// for what only the outbox does (a delay or an idempotency key), rather than ignore it.
+    pub fn direct(&self, idempotency_key: Option<&[u8]>) -> Result<Notification, ApiError> {
+        if idempotency_key.is_some() || self.delay()?.is_some() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "delay_secs and Idempotency-Key need the outbox: start the app with REDIS_URL.",
+            ));
+        }
+        Ok(self.notification())
+    }
+
+    /// What `user` enqueues: the notification to `user` alone, tagged with `user` (so that
+    /// only they can read its status), delayed by `delay_secs`, under the `Idempotency-Key`
+    /// header's value scoped to `user` (one user's key never answers another user's id).
+    /// `400` for a delay or key out of bounds, or a notification Beams would refuse.
+    ///
+    /// ```
+    /// use example_support::api::NotifyForm;
+    ///
+    /// let form = NotifyForm { delay_secs: Some("60".into()), ..NotifyForm::default() };
+    /// let publish = form.publish("alice", Some(b"order-1".as_slice())).unwrap();
+    /// assert_eq!(publish.batches(), 1);
+    ///
+    /// let late = NotifyForm { delay_secs: Some("86401".into()), ..NotifyForm::default() };
+    /// assert_eq!(late.publish("alice", None).unwrap_err().status, 400);
+    /// assert_eq!(form.publish("alice", Some(b"")).unwrap_err().status, 400);
+    /// ```
+    pub fn publish(&self, user: &str, idempotency_key: Option<&[u8]>) -> Result<Publish, ApiError> {
+        let delay = self.delay()?;
+        let key = idempotency_key
+            .map(|key| scoped_key(user, key))
+            .transpose()?;
+        let mut publish = Publish::to_users([user], &self.notification())
+            .map_err(|error| ApiError::invalid(&error))?
+            .tag(user);
+        if let Some(delay) = delay {
+            publish = publish.delay(delay);
+        }
+        if let Some(key) = key {
+            publish = publish.idempotency_key(key);
+        }
+        Ok(publish)
+    }
+
+    /// `delay_secs`, when given: `400` unless a whole number from 0 to [`MAX_DELAY_SECS`].
+    pub fn delay(&self) -> Result<Option<Duration>, ApiError> {
+        let Some(value) = self.delay_secs.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if value.is_empty() {
+            return Ok(None);
+        }
+        match value.parse::<u64>() {
+            Ok(secs) if secs <= MAX_DELAY_SECS => Ok(Some(Duration::from_secs(secs))),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("delay_secs must be a whole number of seconds from 0 to {MAX_DELAY_SECS}."),
+            )),
+        }
+    }
+}
+
+/// The outbox's idempotency key for `user`'s `Idempotency-Key` header value `key`:
+/// `notify:<user's digest>:<key>`. The user's SHA-256 (first 16 bytes, hex) stands in for the
+/// user id, which may be any Unicode and up to 164 bytes, so that the key is printable ASCII
+/// of bounded length and no (user, key) pair reads as another. `400` unless `key` is 1 to
+/// [`MAX_IDEMPOTENCY_KEY_LEN`] printable ASCII characters.
+pub fn scoped_key(user: &str, key: &[u8]) -> Result<String, ApiError> {
+    let printable = key.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !printable {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters."
+            ),
+        ));
+    }
+    let digest = Sha256::digest(user.as_bytes());
+    let mut scoped = String::from("notify:");
+    for byte in &digest[..16] {
+        let _ = write!(scoped, "{byte:02x}");
+    }
+    scoped.push(':');
+    // Printable ASCII, checked above.
+    scoped.push_str(&String::from_utf8_lossy(key));
+    Ok(scoped)
+}
+
+/// `GET /notify/{id}`'s body for its owner: `state` (`queued`, `published` or `dead`),
+/// `attempts`, and when known `publishId` (Beams' id, for `/delivery-report`), `error` (the
+/// last error, as the JSON object the outbox keeps) and `nextAttempt` (when a queued publish
+/// is next tried, in milliseconds since the Unix epoch).
+pub fn status_body(status: &Status) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "state": status.state().as_str(),
+        "attempts": status.attempts(),
+    });
+    if let Some(id) = status.publish_ids().iter().find(|id| !id.is_empty()) {
+        body["publishId"] = id.as_str().into();
+    }
+    if let Some(error) = status.error() {
+        body["error"] = serde_json::from_str(error).unwrap_or_else(|_| error.into());
+    }
+    if let Some(at) = status.next_attempt() {
+        let millis = at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        body["nextAttempt"] = u64::try_from(millis).unwrap_or(u64::MAX).into();
+    }
+    body
 }
 
 /// `GET /delivery-report`'s query.
@@ -116,6 +250,34 @@ impl ApiError {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "The login session is temporarily unavailable. Try again shortly.",
+        )
+    }
+
+    /// A notification Beams would refuse: `400` saying why.
+    pub fn invalid(error: &ValidationError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error.to_string())
+    }
+
+    /// The outbox could not do it: `503` with `Retry-After` when Redis is unavailable (logged;
+    /// an enqueue answered so may or may not be stored, and a retry with the same
+    /// `Idempotency-Key` is safe), else `400` saying what the request got wrong.
+    pub fn outbox(error: &OutboxError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "the outbox is unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The notification queue is unavailable. Try again shortly.",
+            );
+        }
+        Self::new(StatusCode::BAD_REQUEST, error.to_string())
+    }
+
+    /// No notification of the logged-in user's has this id: `404`, whether the id is unknown,
+    /// expired or someone else's.
+    pub fn unknown_notification() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "You have no notification with this id.",
         )
     }
 

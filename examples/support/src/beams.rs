@@ -1,9 +1,11 @@
 //! The Beams side of an example app: the instance from the environment or an embedded
-//! emulator, the auth route, the publish client, the webhook receiver, and what `POST /notify`
-//! publishes.
+//! emulator, the auth route, the publish client, the outbox (with `REDIS_URL`), the webhook
+//! receiver, and what `POST /notify` publishes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use beams_core::outbox::Outbox;
 use beams_core::publish::{
     BeamsClient, Notification, Publisher, RedisRateLimiter, WebNotification, WebPayload,
 };
@@ -25,8 +27,11 @@ pub struct DemoBeams {
     pub instance: Instance,
     /// The auth route.
     pub auth: BeamsAuth,
-    /// The publish client used by `POST /notify`.
+    /// The publish client used by `POST /notify` (and by the outbox worker).
     pub publisher: Arc<dyn Publisher>,
+    /// With `REDIS_URL`: the durable outbox `POST /notify` enqueues into, drained by the
+    /// worker every replica runs through [`publisher`](Self::publisher).
+    pub outbox: Option<Outbox>,
     /// The webhook receiver, mounted at `/pusher/beams-webhooks` when there is one:
     /// with `BEAMS_WEBHOOK_SECRET` set, and always in emulator mode (the emulator calls it).
     pub webhooks: Option<WebhookReceiver>,
@@ -41,6 +46,7 @@ impl std::fmt::Debug for DemoBeams {
             .field("instance", &self.instance)
             .field("auth", &self.auth)
             .field("webhooks", &self.webhooks)
+            .field("outbox", &self.outbox)
             .field("emulator", &self.emulator)
             .finish_non_exhaustive()
     }
@@ -53,7 +59,8 @@ impl DemoBeams {
     /// `app_origin` (`http://127.0.0.1:<port>`), may use the emulator's inspection API, and
     /// the emulator calls the app's webhook receiver at `{app_origin}/pusher/beams-webhooks`,
     /// signed with `BEAMS_WEBHOOK_SECRET` (or a generated secret). With `settings.redis_url`,
-    /// the client's requests draw on one budget shared by every replica using that Redis.
+    /// the client's requests draw on one budget shared by every replica using that Redis, and
+    /// `POST /notify` goes through the outbox there ([`outbox`]).
     pub async fn from_env_or_emulator(
         app_origin: &str,
         settings: &Settings,
@@ -84,15 +91,36 @@ impl DemoBeams {
                 .await
                 .map_err(|e| format!("could not start the embedded Beams emulator: {e}"))?;
             let instance = emulator_instance(&emulator)?;
-            return Self::build(instance, Some(emulator), redis_url)?.with_webhooks(&secret);
+            return Self::build(instance, Some(emulator), redis_url)?
+                .with_webhooks(&secret)?
+                .with_outbox_from(settings);
         }
         let instance =
             Instance::from_env().map_err(|e| format!("invalid Beams configuration: {e}"))?;
         let beams = Self::build(instance, None, redis_url)?;
-        match webhook_secret {
-            Some(secret) => beams.with_webhooks(&secret),
-            None => Ok(beams),
+        let beams = match webhook_secret {
+            Some(secret) => beams.with_webhooks(&secret)?,
+            None => beams,
+        };
+        beams.with_outbox_from(settings)
+    }
+
+    /// With `settings.redis_url`, the outbox for this instance ([`outbox`]).
+    fn with_outbox_from(self, settings: &Settings) -> Result<Self, String> {
+        match &settings.redis_url {
+            Some(url) => {
+                let outbox = outbox(url, self.instance.id(), settings)?;
+                Ok(self.with_outbox(outbox))
+            }
+            None => Ok(self),
         }
+    }
+
+    /// `POST /notify` enqueues into `outbox` (tests bring their own).
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// Receives webhooks signed with `secret`.
@@ -134,6 +162,7 @@ impl DemoBeams {
             auth: BeamsAuth::new(&instance),
             instance,
             publisher: Arc::new(client),
+            outbox: None,
             webhooks: None,
             reports: DeliveryReports::default(),
             emulator: emulator.map(Arc::new),
@@ -176,6 +205,7 @@ impl DemoBeams {
             "emulatorBaseUrl": self.emulator().map(Emulator::base_url),
             "authPath": self.auth.path(),
             "webhooks": self.webhooks.is_some(),
+            "outbox": self.outbox.is_some(),
             "user": user,
         })
     }
@@ -206,6 +236,33 @@ impl DemoBeams {
             "opened": report.opened,
         })
     }
+}
+
+/// How long one of the outbox's Redis commands may take before `POST /notify` answers `503`.
+pub const OUTBOX_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The outbox of `instance_id` in the Redis at `url`: its keys under
+/// `{beams-outbox:<instance id>}` (one Redis Cluster slot; apps of other instances sharing the
+/// Redis keep apart, and so do emulator-mode replicas, each with its own emulator), with
+/// `OUTBOX_CLAIM_IDLE_SECS` and `OUTBOX_MAX_AGE_SECS` from `settings`, and Redis commands
+/// bounded by [`OUTBOX_REDIS_TIMEOUT`].
+///
+/// ```
+/// use example_support::{Settings, beams::outbox};
+///
+/// // Nothing is connected until it is used.
+/// let queue = outbox("redis://127.0.0.1:6379", "my-instance", &Settings::default()).unwrap();
+/// # let _ = queue;
+/// assert!(outbox("not a url", "my-instance", &Settings::default()).is_err());
+/// ```
+pub fn outbox(url: &str, instance_id: &str, settings: &Settings) -> Result<Outbox, String> {
+    Outbox::builder(url)
+        .prefix(format!("{{beams-outbox:{instance_id}}}"))
+        .claim_idle(settings.outbox_claim_idle)
+        .max_age(settings.outbox_max_age)
+        .redis_timeout(OUTBOX_REDIS_TIMEOUT)
+        .build()
+        .map_err(|e| format!("REDIS_URL (outbox): {e}"))
 }
 
 /// The instance a running emulator serves, with the emulator as its endpoint.

@@ -166,6 +166,77 @@ pub fn serve_metrics(addr: SocketAddr) -> Result<(), Error> {
 /// How long a `GET /metrics` may take (a scrape is rendered from memory at once).
 const METRICS_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, run until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// How long the outbox worker may take on shutdown to settle the publishes it is sending;
+/// one it has not settled by then is taken over by another replica after
+/// `OUTBOX_CLAIM_IDLE_SECS`.
+pub const WORKER_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// This process's outbox worker (with `REDIS_URL`), draining the outbox through the app's
+/// publish client (and so its shared rate limiter) on the current Tokio runtime. It stops
+/// taking publishes on Ctrl-C or SIGTERM ([`shutdown_signal`]) or [`stop`](Self::stop),
+/// whichever comes first.
+#[derive(Debug)]
+pub struct OutboxWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OutboxWorker {
+    /// Starts the worker of `beams.outbox`, if there is one.
+    pub fn start(beams: &DemoBeams) -> Option<Self> {
+        let outbox = beams.outbox.as_ref()?;
+        let worker = outbox
+            .worker(beams.publisher.clone())
+            .drain_timeout(WORKER_DRAIN_TIMEOUT);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(worker.run(async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                _ = stopped => {}
+            }
+        }));
+        Some(Self { stop, task })
+    }
+
+    /// Stops the worker and waits until it has settled what it holds, at most
+    /// [`WORKER_DRAIN_TIMEOUT`] and a little more.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let bound = WORKER_DRAIN_TIMEOUT + Duration::from_secs(2);
+        match tokio::time::timeout(bound, self.task).await {
+            Ok(Ok(())) => tracing::info!("the outbox worker stopped"),
+            Ok(Err(error)) => tracing::error!(%error, "the outbox worker failed"),
+            Err(_) => tracing::warn!("the outbox worker did not stop in time; leaving it"),
+        }
+    }
+}
+
 /// The binary's name, for what it says on stderr.
 fn app_name() -> String {
     std::env::args_os()
@@ -180,24 +251,30 @@ fn app_name() -> String {
 }
 
 #[cfg(feature = "axum")]
-pub use self::hyper_server::{serve, shutdown_signal};
+pub use self::hyper_server::serve;
 
 #[cfg(feature = "axum")]
 mod hyper_server {
     use axum::Router;
     use tokio::net::TcpListener;
 
-    use super::{Demo, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
+    use super::{Demo, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, OutboxWorker, shutdown_signal};
     use crate::settings::{Error, Settings};
 
     impl Demo {
         /// Serves `app` on the bound port ([`serve`]) until Ctrl-C or SIGTERM, after printing
-        /// the `listening on` line.
+        /// the `listening on` line, with the outbox worker running beside it (with
+        /// `REDIS_URL`); on the signal both stop, the worker within
+        /// [`WORKER_DRAIN_TIMEOUT`](super::WORKER_DRAIN_TIMEOUT).
         pub async fn serve(self, app: Router) -> Result<(), Error> {
             self.announce()?;
             self.listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(self.listener)?;
+            let worker = OutboxWorker::start(&self.beams);
             serve(listener, app, &self.settings, shutdown_signal()).await;
+            if let Some(worker) = worker {
+                worker.stop().await;
+            }
             Ok(())
         }
     }
@@ -242,32 +319,6 @@ mod hyper_server {
             }
         }
     }
-
-    /// Completes on Ctrl-C or SIGTERM.
-    pub async fn shutdown_signal() {
-        let ctrl_c = async {
-            // If the handler cannot be installed, run until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut sigterm) => {
-                    sigterm.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {},
-            () = terminate => {},
-        }
-    }
 }
 
 #[cfg(feature = "actix")]
@@ -278,7 +329,7 @@ mod actix_server {
     use actix_web::body::MessageBody;
     use actix_web::dev::{AppConfig, Service, ServiceFactory};
 
-    use super::{Demo, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
+    use super::{Demo, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, OutboxWorker};
     use crate::actix::watch_connections;
     use crate::settings::Error;
 
@@ -292,7 +343,10 @@ mod actix_server {
         /// whose chunked request started longer ago than the request timeout plus
         /// [`GRACE`](crate::actix::GRACE) is shut down
         /// ([`watch_connections`](crate::actix::watch_connections)), since actix-http would
-        /// read the rest of such a body for as long as the client sends it.
+        /// read the rest of such a body for as long as the client sends it. With
+        /// `REDIS_URL` the outbox worker runs beside the server; on the signal it stops
+        /// taking publishes and, once the server has stopped, is waited for (at most
+        /// [`WORKER_DRAIN_TIMEOUT`](super::WORKER_DRAIN_TIMEOUT)).
         pub async fn run<F, I, S, B>(self, server: HttpServer<F, I, S, B>) -> Result<(), Error>
         where
             F: Fn() -> I + Send + Clone + 'static,
@@ -306,15 +360,22 @@ mod actix_server {
             B: MessageBody + 'static,
         {
             self.announce()?;
-            server
-                .on_connect(watch_connections(self.settings.request_timeout))
-                .client_request_timeout(HEADER_READ_TIMEOUT)
-                .keep_alive(HEADER_READ_TIMEOUT)
-                .max_connections(MAX_CONNECTIONS)
-                .listen(self.listener)?
-                .run()
-                .await?;
-            Ok(())
+            let worker = OutboxWorker::start(&self.beams);
+            let served = async {
+                server
+                    .on_connect(watch_connections(self.settings.request_timeout))
+                    .client_request_timeout(HEADER_READ_TIMEOUT)
+                    .keep_alive(HEADER_READ_TIMEOUT)
+                    .max_connections(MAX_CONNECTIONS)
+                    .listen(self.listener)?
+                    .run()
+                    .await
+            }
+            .await;
+            if let Some(worker) = worker {
+                worker.stop().await;
+            }
+            Ok(served?)
         }
     }
 }

@@ -20,6 +20,12 @@ pub struct Settings {
     /// `METRICS_ADDR` (e.g. `127.0.0.1:9464`): serve Prometheus text at `GET /metrics` on this
     /// address, apart from the app's port. Unset: no metrics recorder at all.
     pub metrics_addr: Option<SocketAddr>,
+    /// `OUTBOX_CLAIM_IDLE_SECS` (with `REDIS_URL`): how long a publish taken by a replica may
+    /// go without news before another replica's outbox worker takes it over.
+    pub outbox_claim_idle: Duration,
+    /// `OUTBOX_MAX_AGE_SECS` (with `REDIS_URL`): how long the outbox keeps trying a publish
+    /// that Beams answers with 5xx (or not at all) before it is given up as dead.
+    pub outbox_max_age: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -31,13 +37,15 @@ impl std::fmt::Debug for Settings {
             .field("session_capacity", &self.session_capacity)
             .field("request_timeout", &self.request_timeout)
             .field("metrics_addr", &self.metrics_addr)
+            .field("outbox_claim_idle", &self.outbox_claim_idle)
+            .field("outbox_max_age", &self.outbox_max_age)
             .finish()
     }
 }
 
 impl Default for Settings {
-    /// Any free port, sessions in memory, the default capacity and request timeout, no
-    /// metrics.
+    /// Any free port, sessions in memory, the default capacity, request timeout and outbox
+    /// settings, no metrics.
     fn default() -> Self {
         Self {
             port: 0,
@@ -45,6 +53,8 @@ impl Default for Settings {
             session_capacity: Self::DEFAULT_SESSION_CAPACITY,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             metrics_addr: None,
+            outbox_claim_idle: Self::DEFAULT_OUTBOX_CLAIM_IDLE,
+            outbox_max_age: Self::DEFAULT_OUTBOX_MAX_AGE,
         }
     }
 }
@@ -57,8 +67,16 @@ impl Settings {
     /// publish that Beams does not answer (the client gives up after 10 s).
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+    /// How long an outbox entry may go without news before another replica takes it over,
+    /// when `OUTBOX_CLAIM_IDLE_SECS` is not set.
+    pub const DEFAULT_OUTBOX_CLAIM_IDLE: Duration = Duration::from_secs(30);
+
+    /// How long the outbox keeps retrying a publish, when `OUTBOX_MAX_AGE_SECS` is not set.
+    pub const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(86_400);
+
     /// Reads `PORT` (default `default_port`), `REDIS_URL`, `SESSION_CAPACITY`,
-    /// `REQUEST_TIMEOUT_SECS` and `METRICS_ADDR`; blank variables count as unset.
+    /// `REQUEST_TIMEOUT_SECS`, `METRICS_ADDR`, `OUTBOX_CLAIM_IDLE_SECS` and
+    /// `OUTBOX_MAX_AGE_SECS`; blank variables count as unset.
     pub fn from_env(default_port: u16) -> Result<Self, Error> {
         let number = |name, default: u64| match env_var(name) {
             None => Ok(default),
@@ -83,7 +101,45 @@ impl Settings {
             metrics_addr: env_var("METRICS_ADDR")
                 .map(|v| parse_metrics_addr(&v))
                 .transpose()?,
+            outbox_claim_idle: seconds(
+                "OUTBOX_CLAIM_IDLE_SECS",
+                env_var("OUTBOX_CLAIM_IDLE_SECS").as_deref(),
+                Self::DEFAULT_OUTBOX_CLAIM_IDLE,
+            )?,
+            outbox_max_age: seconds(
+                "OUTBOX_MAX_AGE_SECS",
+                env_var("OUTBOX_MAX_AGE_SECS").as_deref(),
+                Self::DEFAULT_OUTBOX_MAX_AGE,
+            )?,
         })
+    }
+}
+
+/// The longest duration a `*_SECS` outbox setting takes: a year.
+pub const MAX_OUTBOX_SECS: u64 = 366 * 86_400;
+
+/// A duration setting `name` in whole seconds, from 1 to [`MAX_OUTBOX_SECS`]; `default` when
+/// unset.
+///
+/// ```
+/// use std::time::Duration;
+/// use example_support::settings::seconds;
+///
+/// let default = Duration::from_secs(30);
+/// assert_eq!(seconds("OUTBOX_CLAIM_IDLE_SECS", None, default).unwrap(), default);
+/// assert_eq!(seconds("OUTBOX_CLAIM_IDLE_SECS", Some(" 5 "), default).unwrap().as_secs(), 5);
+/// let error = seconds("OUTBOX_CLAIM_IDLE_SECS", Some("0"), default).unwrap_err();
+/// assert!(error.to_string().starts_with("OUTBOX_CLAIM_IDLE_SECS must be"));
+/// ```
+pub fn seconds(name: &str, value: Option<&str>, default: Duration) -> Result<Duration, Error> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(secs @ 1..=MAX_OUTBOX_SECS) => Ok(Duration::from_secs(secs)),
+        _ => Err(Error::new(format!(
+            "{name} must be a whole number of seconds from 1 to {MAX_OUTBOX_SECS} (got {value:?})"
+        ))),
     }
 }
 
@@ -179,7 +235,33 @@ impl From<std::io::Error> for Error {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_metrics_addr;
+    use super::{parse_metrics_addr, seconds};
+    use std::time::Duration;
+
+    #[test]
+    fn outbox_durations_are_whole_positive_seconds() {
+        let default = Duration::from_secs(7);
+        assert_eq!(seconds("X_SECS", None, default).unwrap(), default);
+        assert_eq!(
+            seconds("X_SECS", Some("86400"), default).unwrap(),
+            Duration::from_secs(86_400)
+        );
+        for bad in [
+            "0",
+            "-1",
+            "1.5",
+            "abc",
+            "30s",
+            "99999999999999999999",
+            "31622401",
+        ] {
+            let error = seconds("X_SECS", Some(bad), default)
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("X_SECS must be"), "{error}");
+            assert!(error.contains(&format!("{bad:?}")), "{error}");
+        }
+    }
 
     #[test]
     fn metrics_addr_takes_ipv4_and_ipv6_with_a_port() {
