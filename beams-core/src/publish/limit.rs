@@ -165,11 +165,12 @@ return wait
     /// - **Redis.** Connecting and the script are each given 500 ms. A Redis that is down
     ///   or frozen fails the request within about half a second (per exchange, so at most
     ///   about a second when it must also connect), and nothing is sent
-    ///   ([`PublishError::Limiter`](crate::publish::PublishError::Limiter)). An answer that
-    ///   came in time but that a busy runtime had not read yet still counts: the exchange is
-    ///   checked again after the runtime's next few turns before it fails. The limiter
-    ///   connects on first use (callers arriving meanwhile share that one attempt; a failed
-    ///   attempt is retried by the next call) and reconnects by itself.
+    ///   ([`PublishError::Limiter`](crate::publish::PublishError::Limiter)). The exchanges
+    ///   run on a thread the limiter starts on first use (a single-threaded runtime that
+    ///   ends when the limiter is dropped), so the bound measures Redis, not how long the
+    ///   app's busy runtime takes to read the answer. The limiter connects on first use
+    ///   (callers arriving meanwhile share that one attempt; a failed attempt is retried by
+    ///   the next call) and reconnects by itself.
     /// - **The slot.** Waiting for the slot is not an error and has no bound of its own:
     ///   many requests at once queue for as long as the budget needs (at 75 per second, the
     ///   750th waits about ten seconds), as with
