@@ -110,9 +110,12 @@ pub use redis_limiter::{InvalidRedisUrl, RedisRateLimiter};
 #[cfg(feature = "redis-rate-limit")]
 mod redis_limiter {
     use std::fmt;
+    use std::sync::{Arc, Mutex, PoisonError};
     use std::time::Duration;
 
     use async_trait::async_trait;
+    use futures_util::FutureExt;
+    use futures_util::future::{BoxFuture, Shared};
     use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
     use super::{BoxError, RateLimiter};
@@ -134,9 +137,14 @@ if wait < 0 then return 0 end
 return wait
 ";
 
-    /// How long one `acquire` may wait for Redis, connecting and the script together: a Redis
-    /// that is down or paused fails the request quickly instead of holding it.
+    /// How long Redis may stay silent on one exchange (connecting, or running the script):
+    /// a Redis that is down or frozen fails the request quickly instead of holding it. The
+    /// exchanges run on the limiter's own thread, so this measures Redis, not how busy the
+    /// app's runtime is.
     const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+    /// A connection being made, shared by every caller that needs it meanwhile.
+    type Connecting = Shared<BoxFuture<'static, Result<ConnectionManager, Arc<str>>>>;
 
     /// The URL given to [`RedisRateLimiter`] could not be parsed (feature `redis-rate-limit`).
     #[derive(Debug, thiserror::Error)]
@@ -151,9 +159,26 @@ return wait
     /// A rate limiter shared by every process that uses the same Redis and key: all
     /// replicas of an app together stay under Beams' limit (feature `redis-rate-limit`).
     ///
-    /// It connects on first use and reconnects by itself; while Redis cannot be reached,
-    /// [`acquire`](RateLimiter::acquire) fails within half a second and the request is not
-    /// sent ([`PublishError::Limiter`](crate::publish::PublishError::Limiter)).
+    /// [`acquire`](RateLimiter::acquire) takes a slot in one short exchange with Redis,
+    /// then waits for that slot in the process. The two are bounded differently:
+    ///
+    /// - **Redis.** Connecting and the script are each given 500 ms. A Redis that is down
+    ///   or frozen fails the request within about half a second (per exchange, so at most
+    ///   about a second when it must also connect), and nothing is sent
+    ///   ([`PublishError::Limiter`](crate::publish::PublishError::Limiter)). The exchanges
+    ///   run on a thread the limiter starts on first use (a single-threaded runtime that
+    ///   ends when the limiter is dropped), so the bound measures Redis, not how long the
+    ///   app's busy runtime takes to read the answer. The limiter connects on first use
+    ///   (callers arriving meanwhile share that one attempt; a failed attempt is retried by
+    ///   the next call) and reconnects by itself.
+    /// - **The slot.** Waiting for the slot is not an error and has no bound of its own:
+    ///   many requests at once queue for as long as the budget needs (at 75 per second, the
+    ///   750th waits about ten seconds), as with
+    ///   [`LocalRateLimiter`](super::LocalRateLimiter). To bound a publish as a whole, wrap it
+    ///   in `tokio::time::timeout`; a slot given up that way is simply left unused.
+    ///
+    /// [`beams`](Self::beams) leaves Beams' limit a wide margin because what Beams counts is
+    /// arrivals, and requests started evenly by several busy processes do not arrive evenly.
     ///
     /// ```no_run
     /// use std::sync::Arc;
@@ -173,21 +198,38 @@ return wait
     /// # }
     /// ```
     pub struct RedisRateLimiter {
+        budget: Arc<Budget>,
+        /// The limiter's own thread, started on first use.
+        worker: Mutex<Option<Worker>>,
+    }
+
+    /// What an exchange with Redis needs, shared with the limiter's thread.
+    struct Budget {
         client: redis::Client,
-        connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+        /// The connection, or the attempt under way. The lock is held only to read or
+        /// replace it, never across an await.
+        connection: Mutex<Option<Connecting>>,
         script: redis::Script,
         key: String,
         interval_micros: u64,
         burst: u32,
     }
 
+    /// A single-threaded runtime on a thread of its own, where every exchange with Redis
+    /// runs (the connection's reader included): its timers and reads are not queued
+    /// behind the app's tasks. It stops when the limiter is dropped.
+    struct Worker {
+        handle: tokio::runtime::Handle,
+        _stop: tokio::sync::oneshot::Sender<()>,
+    }
+
     impl fmt::Debug for RedisRateLimiter {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             // Not the URL: it may hold a password.
             f.debug_struct("RedisRateLimiter")
-                .field("key", &self.key)
-                .field("interval_micros", &self.interval_micros)
-                .field("burst", &self.burst)
+                .field("key", &self.budget.key)
+                .field("interval_micros", &self.budget.interval_micros)
+                .field("burst", &self.budget.burst)
                 .finish_non_exhaustive()
         }
     }
@@ -203,54 +245,111 @@ return wait
             burst: u32,
         ) -> Result<Self, InvalidRedisUrl> {
             Ok(Self {
-                client: redis::Client::open(url).map_err(|source| InvalidRedisUrl { source })?,
-                connection: tokio::sync::Mutex::new(None),
-                script: redis::Script::new(GCRA),
-                key: key.into(),
-                interval_micros: 1_000_000 / u64::from(per_second.max(1)),
-                burst: burst.max(1),
+                budget: Arc::new(Budget {
+                    client: redis::Client::open(url)
+                        .map_err(|source| InvalidRedisUrl { source })?,
+                    connection: Mutex::new(None),
+                    script: redis::Script::new(GCRA),
+                    key: key.into(),
+                    interval_micros: 1_000_000 / u64::from(per_second.max(1)),
+                    burst: burst.max(1),
+                }),
+                worker: Mutex::new(None),
             })
         }
 
-        /// Beams' budget for `instance_id` (key `beams-rs:rate:{instance_id}`): 90 requests
-        /// per second, 5 at once, as [`LocalRateLimiter::beams`](super::LocalRateLimiter::beams).
+        /// Beams' budget for `instance_id` (key `beams-rs:rate:{instance_id}`): 75 requests
+        /// per second, one at a time. Any one second of starts, over all replicas, then holds
+        /// at most 76 requests, so Beams' 100 per second holds for arrivals as long as
+        /// requests reach Beams within about 300 ms of their start, however the replicas'
+        /// load bunches them on the way.
         pub fn beams(url: &str, instance_id: &str) -> Result<Self, InvalidRedisUrl> {
-            Self::new(url, format!("beams-rs:rate:{instance_id}"), 90, 5)
+            Self::new(url, format!("beams-rs:rate:{instance_id}"), 75, 1)
         }
 
-        async fn connection(&self) -> Result<ConnectionManager, BoxError> {
-            let mut slot = self.connection.lock().await;
-            if let Some(connection) = &*slot {
-                return Ok(connection.clone());
+        /// The limiter's thread, started if it is not running yet.
+        fn worker(&self) -> Result<tokio::runtime::Handle, BoxError> {
+            let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(worker) = &*worker {
+                return Ok(worker.handle.clone());
             }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let handle = runtime.handle().clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name("beams-redis-rate-limit".into())
+                .spawn(move || {
+                    // Until the limiter is dropped; the connection goes with the runtime.
+                    runtime.block_on(async {
+                        let _ = stopped.await;
+                    });
+                })?;
+            *worker = Some(Worker {
+                handle: handle.clone(),
+                _stop: stop,
+            });
+            Ok(handle)
+        }
+    }
+
+    impl Budget {
+        /// The connection, once made, or the attempt under way (started here if there is
+        /// none, or if the last one failed). Callers arriving meanwhile share the attempt.
+        fn connecting(&self) -> Connecting {
+            let mut slot = self
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(connecting) = &*slot
+                && !matches!(connecting.peek(), Some(Err(_)))
+            {
+                return connecting.clone();
+            }
+            let client = self.client.clone();
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(REDIS_TIMEOUT)
-                .set_response_timeout(REDIS_TIMEOUT)
                 .set_number_of_retries(0);
-            let connection = tokio::time::timeout(
-                REDIS_TIMEOUT,
-                ConnectionManager::new_with_config(self.client.clone(), config),
-            )
-            .await
-            .map_err(|_| "connecting to Redis timed out")??;
-            *slot = Some(connection.clone());
-            Ok(connection)
+            let connecting = async move {
+                ConnectionManager::new_with_config(client, config)
+                    .await
+                    .map_err(|e| Arc::<str>::from(e.to_string()))
+            }
+            .boxed()
+            .shared();
+            *slot = Some(connecting.clone());
+            connecting
+        }
+
+        /// Takes the next slot: how long to wait for it, in microseconds. Runs on the
+        /// limiter's thread; each exchange is bounded by [`REDIS_TIMEOUT`].
+        async fn reserve(&self) -> Result<u64, BoxError> {
+            let mut connection = tokio::time::timeout(REDIS_TIMEOUT, self.connecting())
+                .await
+                .map_err(|_| "connecting to Redis timed out")?
+                .map_err(|e| BoxError::from(String::from(&*e)))?;
+            let mut invocation = self.script.key(&self.key);
+            invocation.arg(self.interval_micros).arg(self.burst);
+            let wait: u64 =
+                tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async(&mut connection))
+                    .await
+                    .map_err(|_| "the Redis rate limiter did not answer in time")??;
+            Ok(wait)
         }
     }
 
     #[async_trait]
     impl RateLimiter for RedisRateLimiter {
         async fn acquire(&self) -> Result<(), BoxError> {
-            // One bound for the whole exchange: connecting (or waiting for another caller
-            // to connect) and the script together.
-            let wait: u64 = tokio::time::timeout(REDIS_TIMEOUT, async {
-                let mut connection = self.connection().await?;
-                let mut invocation = self.script.key(&self.key);
-                invocation.arg(self.interval_micros).arg(self.burst);
-                Ok::<u64, BoxError>(invocation.invoke_async(&mut connection).await?)
-            })
-            .await
-            .map_err(|_| "the Redis rate limiter did not answer in time")??;
+            // The exchange with Redis is bounded, on the limiter's thread; the wait for the
+            // slot it gives is not, here.
+            let budget = Arc::clone(&self.budget);
+            let wait = self
+                .worker()?
+                .spawn(async move { budget.reserve().await })
+                .await
+                .map_err(|_| "the Redis rate limiter's thread stopped")??;
             tokio::time::sleep(Duration::from_micros(wait)).await;
             Ok(())
         }

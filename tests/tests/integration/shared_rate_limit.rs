@@ -5,10 +5,12 @@
 //! more than 100.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use beams_core::Instance;
 use beams_core::publish::{
-    BeamsClient, FanOut, Notification, RedisRateLimiter, RetryPolicy, WebNotification, WebPayload,
+    BeamsClient, FanOut, Notification, RateLimiter, RedisRateLimiter, RetryPolicy, WebNotification,
+    WebPayload,
 };
 use beams_emulator::{Emulator, Limits};
 use beams_tests::redis::RedisServer;
@@ -80,4 +82,107 @@ async fn three_replicas_share_one_budget() {
         arrivals[149] - arrivals[0]
     );
     assert!(busiest <= 100, "{busiest} requests in one second");
+}
+
+/// Many requests waiting for their slots at once: the wait is not bounded like a Redis call,
+/// so every one of them gets its slot, the last after several seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_wait_for_a_slot_is_not_an_error() {
+    let redis = RedisServer::start();
+    // 10 per second, one at a time: the 30th waits about 2.9 s.
+    let limiter = Arc::new(RedisRateLimiter::new(&redis.url(), "slow", 10, 1).unwrap());
+    let start = Instant::now();
+    let waits: Vec<_> = (0..30)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.acquire().await.map(|()| start.elapsed()) })
+        })
+        .collect();
+    let mut longest = Duration::ZERO;
+    for wait in waits {
+        let waited = wait
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("acquire failed: {e}"));
+        longest = longest.max(waited);
+    }
+    assert!(
+        longest >= Duration::from_secs(2),
+        "the last slot came after {longest:?}"
+    );
+}
+
+/// A runtime too busy to read Redis' answers promptly (each task holds its worker thread
+/// for a while, as a CPU-heavy app does on a loaded machine) does not turn a healthy Redis
+/// into a failed request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_runtime_does_not_fail_a_healthy_redis() {
+    let redis = RedisServer::start();
+    let limiter = Arc::new(RedisRateLimiter::new(&redis.url(), "busy", 100_000, 1_000).unwrap());
+    limiter.acquire().await.unwrap();
+    // 300 tasks, each holding a worker for 5 ms after every slot: a task waits about
+    // 300 × 5 ms / 2 workers = 750 ms for its turn, longer than the Redis bound.
+    let tasks: Vec<_> = (0..300)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for _ in 0..4 {
+                    if let Err(e) = limiter.acquire().await {
+                        failures.push(e.to_string());
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                failures
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for task in tasks {
+        failures.extend(task.await.unwrap());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 1 200 acquires failed with Redis healthy: {:?}",
+        failures.len(),
+        failures.first()
+    );
+}
+
+/// A frozen Redis (`SIGSTOP`: connections open, nothing answers) still fails every waiting
+/// request quickly, whether the limiter had connected before or not, and a thawed one
+/// serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_fails_quickly() {
+    let redis = RedisServer::start();
+    let connected = Arc::new(RedisRateLimiter::beams(&redis.url(), "frozen").unwrap());
+    connected.acquire().await.unwrap();
+    redis.pause();
+    let never_connected = Arc::new(RedisRateLimiter::beams(&redis.url(), "frozen").unwrap());
+    for limiter in [&connected, &never_connected] {
+        let start = Instant::now();
+        let calls: Vec<_> = (0..20)
+            .map(|_| {
+                let limiter = Arc::clone(limiter);
+                tokio::spawn(async move { limiter.acquire().await })
+            })
+            .collect();
+        for call in calls {
+            assert!(call.await.unwrap().is_err(), "a frozen Redis gave a slot");
+        }
+        // The bound is 500 ms; generous for a loaded machine.
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "20 callers took {:?} to fail",
+            start.elapsed()
+        );
+    }
+    redis.resume();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for limiter in [&connected, &never_connected] {
+        while let Err(e) = limiter.acquire().await {
+            assert!(Instant::now() < deadline, "no slot after Redis thawed: {e}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
