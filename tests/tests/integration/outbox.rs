@@ -64,6 +64,12 @@ async fn wait_for(
     }
 }
 
+/// Stores a publish to `user`; its id.
+async fn enqueue_to(outbox: &Outbox, user: &str) -> String {
+    let publish = Publish::to_users([user], &notification()).unwrap();
+    outbox.enqueue(publish).await.unwrap().id().to_owned()
+}
+
 fn finished(status: &Status) -> bool {
     status.state() != State::Queued
 }
@@ -223,12 +229,7 @@ async fn a_5xx_past_max_age_is_dead() {
         .max_age(Duration::from_secs(2))
         .build()
         .unwrap();
-    let id = outbox
-        .enqueue(Publish::to_users(["ann"], &notification()).unwrap())
-        .await
-        .unwrap()
-        .id()
-        .to_owned();
+    let id = enqueue_to(&outbox, "ann").await;
     let (stop, worker) = spawn_worker(&outbox, fake.clone());
     let status = wait_for(&outbox, &id, Duration::from_secs(15), finished).await;
     stop.send(()).unwrap();
@@ -327,12 +328,7 @@ async fn a_slow_request_is_not_taken_over() {
         .claim_idle(Duration::from_millis(900))
         .build()
         .unwrap();
-    let id = outbox
-        .enqueue(Publish::to_users(["slow"], &notification()).unwrap())
-        .await
-        .unwrap()
-        .id()
-        .to_owned();
+    let id = enqueue_to(&outbox, "slow").await;
     let client = || Arc::new(BeamsClient::new(&instance).unwrap());
     let (stop_a, a) = spawn_worker(&outbox, client());
     let (stop_b, b) = spawn_worker(&outbox, client());
