@@ -31,7 +31,7 @@ extra=()
 {
   echo "# Outbox chaos ($(date -u '+%Y-%m-%d %H:%M UTC'))"
   echo
-  echo "\`bash bench/outbox_chaos.sh\` ${extra[*]:-}, release builds."
+  echo "\`${RATE:+RATE=$RATE }${SEED:+SEED=$SEED }bash bench/outbox_chaos.sh\`, release builds."
   echo
   echo '```text'
   "$target/release/examples/outbox_chaos" --emulator "$target/release/beams-emulator" \
