@@ -1004,8 +1004,8 @@ async fn run(
             status.publish_ids().len(),
             status.batches(),
             status.dead_batches(),
-            sizes.0,
-            sizes.1
+            sizes.pending,
+            sizes.dead_letters
         );
     }
     println!(

@@ -16,7 +16,7 @@
 //!
 //! Optional: `OUTBOX_CLAIM_IDLE_SECS` (default 30), `OUTBOX_CONCURRENCY` (batches held at once,
 //! default 8), `OUTBOX_RATE` (requests per second for the whole set of replicas; default
-//! Beams' budget of `RedisRateLimiter::beams`, 90 per second).
+//! the budget of `RedisRateLimiter::beams`, 75 per second).
 
 use std::error::Error;
 use std::fs::{File, OpenOptions};

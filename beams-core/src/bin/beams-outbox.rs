@@ -10,8 +10,8 @@
 //!
 //! The Redis URL comes from `REDIS_URL` only (an argument would show its password in the
 //! process list); `--prefix P` (or `OUTBOX_PREFIX`) selects the outbox's key prefix. Every
-//! answer is one JSON object per line on stdout. Exit status: 0 done, 1 not found or Redis
-//! unavailable, 2 bad usage.
+//! answer is one JSON object per line on stdout. Exit status: 0 done, 1 not found (or not a
+//! dead letter), 2 bad usage, 3 Redis unavailable or refusing.
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -94,11 +94,6 @@ fn millis(at: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A stored error is JSON; shown as such (or as text if it is not).
-fn error_value(error: &str) -> Value {
-    serde_json::from_str(error).unwrap_or_else(|_| Value::from(error))
-}
-
 fn status_json(id: &str, status: &Status) -> Value {
     let mut out = json!({
         "id": id,
@@ -113,7 +108,7 @@ fn status_json(id: &str, status: &Status) -> Value {
         out["nextAttemptMs"] = millis(next).into();
     }
     if let Some(error) = status.error() {
-        out["error"] = error_value(error);
+        out["error"] = error.to_json();
     }
     if let Some(tag) = status.tag() {
         out["tag"] = tag.into();
@@ -124,10 +119,10 @@ fn status_json(id: &str, status: &Status) -> Value {
 fn dead_letter_json(letter: &DeadLetter) -> Value {
     let mut out = json!({
         "id": letter.id(),
-        "publish": letter.publish(),
+        "outboxId": letter.outbox_id(),
         "diedMs": millis(letter.died()),
         "attempts": letter.attempts(),
-        "error": error_value(letter.error()),
+        "error": letter.error().to_json(),
     });
     if let Some(tag) = letter.tag() {
         out["tag"] = tag.into();
@@ -135,32 +130,31 @@ fn dead_letter_json(letter: &DeadLetter) -> Value {
     out
 }
 
-/// Replays or deletes every dead letter, a page at a time. Each one handled leaves the list
-/// (a replay that finds nothing to send drops it too), so every page starts at the front.
+/// Replays or deletes every dead letter there is now: all are listed first, so that one
+/// replayed and dead again is not met a second time.
 async fn each_dead_letter(outbox: &Outbox, replay: bool) -> Result<(u64, u64), OutboxError> {
-    let (mut done, mut skipped) = (0, 0);
-    let mut previous_first: Option<String> = None;
+    let mut ids = Vec::new();
     loop {
-        let page = outbox.dead_letters(0, 500).await?;
-        let first = page.first().map(|l| l.id().to_owned());
-        if first.is_none() || first == previous_first {
-            // Empty, or nothing left the list (another program keeps it): stop.
-            return Ok((done, skipped));
+        let page = outbox.dead_letters(ids.len(), 10_000).await?;
+        if page.is_empty() {
+            break;
         }
-        previous_first = first;
-        for letter in &page {
-            let ok = if replay {
-                outbox.replay(letter.id()).await?
-            } else {
-                outbox.delete_dead_letter(letter.id()).await?
-            };
-            if ok {
-                done += 1;
-            } else {
-                skipped += 1;
-            }
+        ids.extend(page.iter().map(|l| l.id().to_owned()));
+    }
+    let (mut done, mut skipped) = (0, 0);
+    for id in ids {
+        let ok = if replay {
+            outbox.replay(&id).await?
+        } else {
+            outbox.delete_dead_letter(&id).await?
+        };
+        if ok {
+            done += 1;
+        } else {
+            skipped += 1;
         }
     }
+    Ok((done, skipped))
 }
 
 /// Replays (or deletes) the dead letters named, or all of them; one line per id, or one
@@ -258,7 +252,7 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("beams-outbox: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(3)
         }
     }
 }

@@ -10,18 +10,27 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OutboxError {
-    /// Redis did not answer within the outbox's timeout, or could not be reached: a 5xx for
-    /// the caller's own client, never "not found".
+    /// Redis did not answer within the outbox's timeout, or could not be reached: a `503`
+    /// for the caller's own client, never "not found".
     #[error("the outbox's Redis is unavailable: {source}")]
     Unavailable {
         /// What the Redis client said.
         #[source]
         source: redis::RedisError,
     },
+    /// Redis answered with an error (out of memory, a missing permission, a key of the
+    /// wrong type written by another program, a script it refused).
+    #[error("the outbox's Redis refused: {source}")]
+    Redis {
+        /// What Redis said.
+        #[source]
+        source: redis::RedisError,
+    },
     /// Redis answered, but not as the outbox expects (another program changed its keys).
     #[error("the outbox's Redis answered unexpectedly: {0}")]
     Unexpected(String),
-    /// The idempotency key is empty, longer than 256 bytes or not printable ASCII.
+    /// The idempotency key is empty, longer than
+    /// [`MAX_IDEMPOTENCY_KEY_LEN`](super::MAX_IDEMPOTENCY_KEY_LEN) or not printable ASCII.
     #[error("invalid idempotency key: 1 to 256 printable ASCII characters")]
     InvalidIdempotencyKey,
     /// The tag is longer than 256 bytes.
@@ -38,16 +47,33 @@ pub enum OutboxError {
 }
 
 impl OutboxError {
-    /// Whether Redis was the cause (answer `503` with `Retry-After`); the other errors are
-    /// the caller's input.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable { .. } | Self::Unexpected(_))
+    /// Whether Redis, not the caller's input, is the cause: [`Unavailable`](Self::Unavailable),
+    /// [`Redis`](Self::Redis) or [`Unexpected`](Self::Unexpected) (answer a `5xx`, a `503` with
+    /// `Retry-After` for `Unavailable`); the other errors are the caller's input (a `400`).
+    pub fn is_redis(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::Redis { .. } | Self::Unexpected(_)
+        )
     }
 }
 
 impl From<redis::RedisError> for OutboxError {
     fn from(source: redis::RedisError) -> Self {
-        Self::Unavailable { source }
+        if source.is_io_error()
+            || source.is_timeout()
+            || source.is_connection_dropped()
+            || source.is_connection_refusal()
+            || source.is_cluster_error()
+            || matches!(
+                source.code(),
+                Some("LOADING" | "BUSY" | "TRYAGAIN" | "MASTERDOWN")
+            )
+        {
+            Self::Unavailable { source }
+        } else {
+            Self::Redis { source }
+        }
     }
 }
 
@@ -66,7 +92,14 @@ pub enum BuildError {
     /// `A-Z a-z 0-9 - _ . : { }`.
     #[error("invalid key prefix: 1 to 100 of A-Z a-z 0-9 - _ . : {{ }}")]
     InvalidPrefix,
-    /// A duration that must be positive is zero (the field names which).
-    #[error("{0} must be more than zero")]
-    Zero(&'static str),
+    /// A duration is outside what the outbox can work with.
+    #[error("{setting} must be from {min:?} to {max:?}")]
+    OutOfRange {
+        /// The builder method's name.
+        setting: &'static str,
+        /// The least it may be.
+        min: Duration,
+        /// The most it may be.
+        max: Duration,
+    },
 }

@@ -8,8 +8,11 @@ use serde_json::Value;
 
 use crate::publish::{MAX_USERS, Notification, ValidationError};
 
-/// The longest [`Publish::tag`] and idempotency key, in bytes.
+/// The longest [`Publish::tag`], in bytes.
 pub const MAX_TAG_LEN: usize = 256;
+
+/// The longest [`Publish::idempotency_key`], in bytes.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
 
 /// One publish to store in the [`Outbox`](super::Outbox): a notification to users (any
 /// number: more than 1000 are split into batches of 1000, each its own entry) or to 1–100
@@ -95,15 +98,21 @@ impl Publish {
     }
 
     /// A publish to the devices subscribed to any of 1–100 interests.
-    pub fn to_interests(
-        interests: &[&str],
+    pub fn to_interests<I>(
+        interests: I,
         notification: &Notification,
-    ) -> Result<Self, ValidationError> {
-        notification.interests_body(interests)?;
+    ) -> Result<Self, ValidationError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let interests: Vec<I::Item> = interests.into_iter().collect();
+        let refs: Vec<&str> = interests.iter().map(AsRef::as_ref).collect();
+        notification.interests_body(&refs)?;
         Ok(Self::new(
             Kind::Interests,
             notification,
-            vec![json_array(interests)],
+            vec![json_array(&refs)],
         ))
     }
 
@@ -148,7 +157,7 @@ impl Publish {
         self
     }
 
-    /// How many entries (batches of at most 1000 users) it is stored as.
+    /// How many entries (batches of at most 1 000 users) it is stored as.
     pub fn batches(&self) -> usize {
         self.batches.len()
     }
@@ -228,16 +237,79 @@ impl State {
     }
 }
 
+/// Why a batch failed: Beams' status and `{error, description}` when it answered, else what
+/// happened (`error` is then `timeout`, `network`, `rate_limiter`, `invalid` or `other`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    status: Option<u16>,
+    error: Option<String>,
+    description: Option<String>,
+}
+
+impl Failure {
+    /// Reads what the worker stored; anything unreadable is kept as the description.
+    pub(super) fn parse(stored: &str) -> Self {
+        let value: Value = serde_json::from_str(stored).unwrap_or(Value::Null);
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        if value.is_object() {
+            Self {
+                status: value
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok()),
+                error: text("error"),
+                description: text("description"),
+            }
+        } else {
+            Self {
+                status: None,
+                error: None,
+                description: Some(stored.to_owned()),
+            }
+        }
+    }
+
+    /// The HTTP status Beams answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// Beams' `error`, or what happened when it did not answer.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Beams' `description` (at most 300 characters), or ours.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// `{"status", "error", "description"}`, absent fields left out.
+    pub fn to_json(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        if let Some(status) = self.status {
+            out.insert("status".into(), status.into());
+        }
+        if let Some(error) = &self.error {
+            out.insert("error".into(), error.as_str().into());
+        }
+        if let Some(description) = &self.description {
+            out.insert("description".into(), description.as_str().into());
+        }
+        Value::Object(out)
+    }
+}
+
 /// What [`Outbox::status`](super::Outbox::status) knows about one publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub(super) state: State,
-    pub(super) batches: u32,
-    pub(super) dead_batches: u32,
+    pub(super) batches: usize,
+    pub(super) dead_batches: usize,
     pub(super) attempts: u32,
     pub(super) next_attempt: Option<SystemTime>,
     pub(super) created: SystemTime,
-    pub(super) error: Option<String>,
+    pub(super) error: Option<Failure>,
     pub(super) publish_ids: Vec<String>,
     pub(super) tag: Option<String>,
 }
@@ -249,12 +321,12 @@ impl Status {
     }
 
     /// How many batches the publish was stored as.
-    pub fn batches(&self) -> u32 {
+    pub fn batches(&self) -> usize {
         self.batches
     }
 
     /// How many batches were given up.
-    pub fn dead_batches(&self) -> u32 {
+    pub fn dead_batches(&self) -> usize {
         self.dead_batches
     }
 
@@ -273,14 +345,13 @@ impl Status {
         self.created
     }
 
-    /// Why a batch died, or else why the last attempt failed: JSON `{"status", "error",
-    /// "description"}` (`status` absent when nothing was answered).
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+    /// Why a batch died, or else why the last failed attempt failed.
+    pub fn error(&self) -> Option<&Failure> {
+        self.error.as_ref()
     }
 
-    /// The publish ids Beams gave the batches published so far, in no particular order (an
-    /// empty string when Beams accepted a batch with an unreadable answer).
+    /// Beams' `publishId`s of the batches published so far, in no particular order (an empty
+    /// string when Beams accepted a batch with an unreadable answer). Not the outbox's own id.
     pub fn publish_ids(&self) -> &[String] {
         &self.publish_ids
     }
@@ -297,7 +368,7 @@ pub struct DeadLetter {
     pub(super) id: String,
     pub(super) died: SystemTime,
     pub(super) attempts: u32,
-    pub(super) error: String,
+    pub(super) error: Failure,
     pub(super) tag: Option<String>,
 }
 
@@ -308,8 +379,8 @@ impl DeadLetter {
         &self.id
     }
 
-    /// The publish it belongs to.
-    pub fn publish(&self) -> &str {
+    /// The outbox id of the publish it belongs to (what [`Enqueued::id`] answered).
+    pub fn outbox_id(&self) -> &str {
         self.id.split_once(':').map_or(&self.id, |(job, _)| job)
     }
 
@@ -323,8 +394,8 @@ impl DeadLetter {
         self.attempts
     }
 
-    /// Why, as in [`Status::error`].
-    pub fn error(&self) -> &str {
+    /// Why it was given up.
+    pub fn error(&self) -> &Failure {
         &self.error
     }
 

@@ -69,7 +69,9 @@ mod scripts;
 mod worker;
 
 pub use error::{BuildError, OutboxError};
-pub use job::{DeadLetter, Enqueued, MAX_TAG_LEN, Publish, State, Status};
+pub use job::{
+    DeadLetter, Enqueued, Failure, MAX_IDEMPOTENCY_KEY_LEN, MAX_TAG_LEN, Publish, State, Status,
+};
 pub use worker::Worker;
 
 use job::from_millis;
@@ -138,6 +140,10 @@ struct Scripts {
     replay: redis::Script,
     delete_dead: redis::Script,
     dead_letters: redis::Script,
+    sizes: redis::Script,
+    release: redis::Script,
+    reap: redis::Script,
+    leave: redis::Script,
 }
 
 impl fmt::Debug for Outbox {
@@ -160,16 +166,6 @@ pub struct Sizes {
     pub dead_letters: u64,
 }
 
-impl Sizes {
-    /// Counts (for comparisons in tests).
-    pub fn new(pending: u64, dead_letters: u64) -> Self {
-        Self {
-            pending,
-            dead_letters,
-        }
-    }
-}
-
 /// Configures an [`Outbox`]; [`build`](Self::build) checks the settings.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -180,24 +176,25 @@ pub struct OutboxBuilder {
 }
 
 impl OutboxBuilder {
-    /// The key prefix (default `{beams-outbox}`). Without a `{hash tag}` it is wrapped in
-    /// one (`app` → `{app}`), so that every key of the outbox is in one Redis Cluster slot.
-    /// Apps sharing a Redis each need their own.
+    /// The key prefix (default `{beams-outbox}`). Without a `{hash tag}` (a non-empty text
+    /// between the first `{` and the next `}`) it is wrapped in one (`app` → `{app}`), so
+    /// that every key of the outbox hashes to one slot. Apps sharing a Redis each need their
+    /// own.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
     }
 
     /// How long an entry taken by a worker may go without news before another worker
-    /// claims it (default 30 s): a dead replica's work resumes after this. Workers keep the
-    /// entries they are sending fresh, so a slow request is not taken over.
+    /// claims it (default 30 s, at least 500 ms): a dead replica's work resumes after this.
+    /// Workers keep the entries they are sending fresh, so a slow request is not taken over.
     pub fn claim_idle(mut self, idle: Duration) -> Self {
         self.settings.claim_idle = idle;
         self
     }
 
-    /// How long a batch may keep failing with 5xx, timeouts or lost connections before it is
-    /// given up (default 24 h, from when it was stored or replayed).
+    /// How long a batch may keep failing with 5xx, timeouts, lost connections or 429s before
+    /// it is given up (default 24 h, from its first due time, or from a replay).
     pub fn max_age(mut self, age: Duration) -> Self {
         self.settings.max_age = age;
         self
@@ -229,26 +226,33 @@ impl OutboxBuilder {
         self
     }
 
-    /// Checks the settings and parses the URL; nothing is connected yet.
+    /// Checks the settings and parses the URL; nothing is connected yet. Every duration is
+    /// at most ten years; `claim_idle` at least 500 ms, the others more than zero.
     pub fn build(self) -> Result<Outbox, BuildError> {
         let s = &self.settings;
-        for (value, name) in [
-            (s.claim_idle, "claim_idle"),
-            (s.max_age, "max_age"),
-            (s.retention, "retention"),
-            (s.dead_retention, "dead_retention"),
-            (s.idempotency_window, "idempotency_window"),
-            (s.redis_timeout, "redis_timeout"),
+        let decade = Duration::from_secs(10 * 365 * 24 * 3600);
+        let milli = Duration::from_millis(1);
+        for (value, setting, min) in [
+            (s.claim_idle, "claim_idle", Duration::from_millis(500)),
+            (s.max_age, "max_age", milli),
+            (s.retention, "retention", milli),
+            (s.dead_retention, "dead_retention", milli),
+            (s.idempotency_window, "idempotency_window", milli),
+            (s.redis_timeout, "redis_timeout", milli),
         ] {
-            if value.is_zero() {
-                return Err(BuildError::Zero(name));
+            if value < min || value > decade {
+                return Err(BuildError::OutOfRange {
+                    setting,
+                    min,
+                    max: decade,
+                });
             }
         }
         let valid = |c: char| c.is_ascii_alphanumeric() || "-_.:{}".contains(c);
         if self.prefix.is_empty() || self.prefix.len() > 100 || !self.prefix.chars().all(valid) {
             return Err(BuildError::InvalidPrefix);
         }
-        let prefix = if self.prefix.contains('{') {
+        let prefix = if has_hash_tag(&self.prefix) {
             self.prefix
         } else {
             format!("{{{}}}", self.prefix)
@@ -271,10 +275,22 @@ impl OutboxBuilder {
                     replay: scripts::replay(),
                     delete_dead: scripts::delete_dead(),
                     dead_letters: scripts::dead_letters(),
+                    sizes: scripts::sizes(),
+                    release: scripts::release(),
+                    reap: scripts::reap(),
+                    leave: scripts::leave(),
                 },
             }),
         })
     }
+}
+
+/// Whether Redis would hash `key` by a tag: a non-empty text between its first `{` and the
+/// next `}`.
+fn has_hash_tag(key: &str) -> bool {
+    key.split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .is_some_and(|(tag, _)| !tag.is_empty())
 }
 
 /// Ids the outbox makes are 32 hex digits; anything else is not one of them.
@@ -348,7 +364,7 @@ impl Outbox {
     /// idempotency key stores nothing and answers the first id.
     pub async fn enqueue(&self, publish: Publish) -> Result<Enqueued, OutboxError> {
         let key = match &publish.idempotency_key {
-            Some(key) if key.is_empty() || key.len() > MAX_TAG_LEN => {
+            Some(key) if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN => {
                 return Err(OutboxError::InvalidIdempotencyKey);
             }
             Some(key) if !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => {
@@ -367,34 +383,40 @@ impl Outbox {
                 max_age: self.inner.settings.max_age,
             });
         }
-        let id = format!("{:032x}", fastrand::u128(..));
-        let keys = &self.inner.keys;
-        let job = keys.job(&id);
-        let mut invocation = self.inner.scripts.enqueue.prepare_invoke();
-        invocation
-            .key(&job)
-            .key(&keys.stream)
-            .key(&keys.delayed)
-            .key(key.as_deref().unwrap_or(&job))
-            .arg(&id)
-            .arg(publish.kind.as_str())
-            .arg(&publish.notification)
-            .arg(publish.tag.as_deref().unwrap_or(""))
-            .arg(millis(wait))
-            .arg(if key.is_some() {
-                millis(self.inner.settings.idempotency_window).max(1)
-            } else {
-                0
-            });
-        for batch in &publish.batches {
-            invocation.arg(batch);
+        loop {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let keys = &self.inner.keys;
+            let job = keys.job(&id);
+            let mut invocation = self.inner.scripts.enqueue.prepare_invoke();
+            invocation
+                .key(&job)
+                .key(&keys.stream)
+                .key(&keys.delayed)
+                .key(key.as_deref().unwrap_or(&job))
+                .arg(&id)
+                .arg(publish.kind.as_str())
+                .arg(&publish.notification)
+                .arg(publish.tag.as_deref().unwrap_or(""))
+                .arg(millis(wait))
+                .arg(if key.is_some() {
+                    millis(self.inner.settings.idempotency_window).max(1)
+                } else {
+                    0
+                });
+            for batch in &publish.batches {
+                invocation.arg(batch);
+            }
+            let (stored, id): (u8, String) = self.run(&invocation).await?;
+            if stored == 2 {
+                // The id is taken (astronomically unlikely): draw another.
+                continue;
+            }
+            let duplicate = stored == 0;
+            if !duplicate {
+                telemetry::outbox_event(OutboxEvent::Enqueued);
+            }
+            return Ok(Enqueued { id, duplicate });
         }
-        let (stored, id): (u8, String) = self.run(&invocation).await?;
-        let duplicate = stored == 0;
-        if !duplicate {
-            telemetry::outbox_event(OutboxEvent::Enqueued);
-        }
-        Ok(Enqueued { id, duplicate })
     }
 
     /// What became of a publish: `None` for an id the outbox does not know (never stored,
@@ -426,18 +448,20 @@ impl Outbox {
         };
         Ok(Some(Status {
             state,
-            batches: batches as u32,
-            dead_batches: dead as u32,
+            batches: batches as usize,
+            dead_batches: dead as usize,
             attempts: number(5)? as u32,
             next_attempt: text(6).and_then(|v| v.parse().ok()).map(from_millis),
             created: from_millis(number(4)?),
-            error: text(7),
+            error: text(7).map(|e| job::Failure::parse(&e)),
             publish_ids: reply.get(8..).unwrap_or_default().to_vec(),
             tag: text(3),
         }))
     }
 
-    /// Dead letters, oldest first: `limit` of them from position `start`.
+    /// Dead letters, oldest first: `limit` of them (at most 10 000) from position `start`.
+    /// Replays and new deaths move the positions: to act on every dead letter, list them all
+    /// first.
     pub async fn dead_letters(
         &self,
         start: usize,
@@ -459,7 +483,7 @@ impl Outbox {
                 id: f[0].clone(),
                 died: from_millis(f[1].parse::<f64>().unwrap_or(0.0) as u64),
                 attempts: f[2].parse().unwrap_or(0),
-                error: f[3].clone(),
+                error: job::Failure::parse(&f[3]),
                 tag: Some(f[4].clone()).filter(|t| !t.is_empty()),
             })
             .collect())
@@ -517,7 +541,13 @@ impl Outbox {
     /// How many batches are waiting, scheduled or in flight, and how many dead letters are
     /// kept.
     pub async fn sizes(&self) -> Result<Sizes, OutboxError> {
-        let (pending, dead_letters) = self.promote(0).await?;
+        let keys = &self.inner.keys;
+        let mut invocation = self.inner.scripts.sizes.prepare_invoke();
+        invocation
+            .key(&keys.stream)
+            .key(&keys.delayed)
+            .key(&keys.dead);
+        let (pending, dead_letters): (u64, u64) = self.run(&invocation).await?;
         Ok(Sizes {
             pending,
             dead_letters,
@@ -556,5 +586,39 @@ fn millis(d: Duration) -> u64 {
 fn timed_out() -> OutboxError {
     OutboxError::Unavailable {
         source: redis::RedisError::from((redis::ErrorKind::IoError, "timed out")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_as_redis_reads_them() {
+        for tagged in ["{app}", "{beams-outbox}", "x{a}", "{a}b{c}"] {
+            assert!(has_hash_tag(tagged), "{tagged}");
+        }
+        for untagged in ["app", "{}app", "app{", "}a{", "a}b"] {
+            assert!(!has_hash_tag(untagged), "{untagged}");
+        }
+        let outbox = Outbox::builder("redis://127.0.0.1:1")
+            .prefix("{}app")
+            .build()
+            .unwrap();
+        assert_eq!(outbox.inner.keys.stream, "{{}app}:stream");
+        let outbox = Outbox::builder("redis://127.0.0.1:1")
+            .prefix("app")
+            .build()
+            .unwrap();
+        assert_eq!(outbox.inner.keys.stream, "{app}:stream");
+    }
+
+    #[test]
+    fn dead_letter_ids() {
+        let job = "0123456789abcdef0123456789abcdef";
+        assert_eq!(dead_letter_parts(&format!("{job}:7")), Some((job, 7)));
+        assert_eq!(dead_letter_parts(&format!("{job}:x")), None);
+        assert_eq!(dead_letter_parts("short:1"), None);
+        assert_eq!(dead_letter_parts(job), None);
     }
 }

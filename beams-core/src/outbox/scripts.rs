@@ -25,7 +25,8 @@ fn with_clock(body: &str) -> redis::Script {
 
 /// Stores a job. KEYS: job, stream, delayed, idempotency key. ARGV: id, kind, notification,
 /// tag, delay ms, idempotency window ms (0: no key), then one JSON array of targets per
-/// batch. Answers `{1, id}` when stored, `{0, first id}` for a repeated key.
+/// batch. Answers `{1, id}` when stored, `{0, first id}` for a repeated key, `{2, ''}` when
+/// the id is taken (draw another).
 pub(super) fn enqueue() -> redis::Script {
     with_clock(
         r"
@@ -35,6 +36,7 @@ if window > 0 then
   if first then return {0, first} end
   redis.call('SET', KEYS[4], ARGV[1], 'PX', window)
 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {2, ''} end
 local n = #ARGV - 6
 local delay = tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'notif', ARGV[3], 'tag', ARGV[4], 'n', n,
@@ -42,7 +44,7 @@ redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'notif', ARGV[3], 'tag', ARGV[4], '
 for i = 0, n - 1 do
   local b = tostring(i)
   redis.call('HSET', KEYS[1], 't:' .. b, ARGV[7 + i], 's:' .. b, 'q', 'a:' .. b, 0,
-    'due:' .. b, now + delay)
+    'due:' .. b, now + delay, 'since:' .. b, now + delay)
   if delay > 0 then
     redis.call('ZADD', KEYS[3], now + delay, ARGV[1] .. ':' .. b)
   else
@@ -58,12 +60,13 @@ return {1, ARGV[1]}
 /// Takes work for one consumer: first entries idle longer than the claim time (their worker
 /// died), then new ones. Entries whose batch is no longer queued, or that are not the
 /// batch's current entry, are acked and dropped. KEYS: stream. ARGV: group, consumer, count,
-/// claim idle ms, job key prefix (`P:job:`). Answers a flat array of (stream id, job, batch,
-/// kind, notification, targets, attempts).
+/// claim idle ms, job key prefix (`P:job:`), claim cursor. Answers `{next claim cursor, how
+/// many entries had lost their job, then (stream id, job, batch, kind, notification,
+/// targets, attempts) per entry taken}`.
 pub(super) fn take() -> redis::Script {
     redis::Script::new(
         r"
-local out = {}
+local out = {'0-0', 0}
 local taken = 0
 local function take(entries)
   for _, e in ipairs(entries) do
@@ -80,6 +83,7 @@ local function take(entries)
         for _, v in ipairs({sid, j, b, h[3], h[4], h[5], h[6]}) do table.insert(out, v) end
         taken = taken + 1
       else
+        if not h[1] then out[2] = out[2] + 1 end
         redis.call('XACK', KEYS[1], ARGV[1], sid)
         redis.call('XDEL', KEYS[1], sid)
       end
@@ -87,7 +91,8 @@ local function take(entries)
   end
 end
 local count = tonumber(ARGV[3])
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], '0-0', 'COUNT', count)
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], ARGV[6], 'COUNT', count)
+out[1] = claimed[1]
 take(claimed[2])
 if taken < count then
   local fresh = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', count - taken,
@@ -100,8 +105,8 @@ return out
 }
 
 /// Settles one attempt. KEYS: job, stream, delayed, dead. ARGV: stream id, group, batch,
-/// mode (`p` published, `r` again later, `d` dead), publish id or error, delay ms (`r`),
-/// max age ms, retention ms, dead-letter retention ms, member (`<job>:<batch>`). Answers
+/// mode (`p` published, `r` again later, unless it has been failing for the max age since
+/// its first due time: then `d`; `d` dead), publish id or error, delay ms (`r`), max age ms, retention ms, dead-letter retention ms, member (`<job>:<batch>`). Answers
 /// `published`, `retry`, `dead`, or `gone` when the entry was not (or no longer) the batch's.
 pub(super) fn settle() -> redis::Script {
     with_clock(
@@ -116,7 +121,7 @@ redis.call('HDEL', KEYS[1], 'sid:' .. b)
 local mode = ARGV[4]
 if mode == 'r' then
   local due = now + tonumber(ARGV[6])
-  if due - tonumber(h[3] or h[4]) <= tonumber(ARGV[7]) then
+  if now - tonumber(h[3] or h[4]) < tonumber(ARGV[7]) then
     redis.call('HSET', KEYS[1], 'due:' .. b, due, 'e:' .. b, ARGV[5])
     redis.call('ZADD', KEYS[3], due, ARGV[10])
     return 'retry'
@@ -171,11 +176,13 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumb
 for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
   local sep = string.find(m, ':', 1, true)
-  local j, b = string.sub(m, 1, sep - 1), string.sub(m, sep + 1)
-  local job = ARGV[3] .. j
-  if redis.call('HGET', job, 's:' .. b) == 'q' then
-    local sid = redis.call('XADD', KEYS[2], '*', 'j', j, 'b', b)
-    redis.call('HSET', job, 'sid:' .. b, sid)
+  if sep then
+    local j, b = string.sub(m, 1, sep - 1), string.sub(m, sep + 1)
+    local job = ARGV[3] .. j
+    if redis.call('HGET', job, 's:' .. b) == 'q' then
+      local sid = redis.call('XADD', KEYS[2], '*', 'j', j, 'b', b)
+      redis.call('HSET', job, 'sid:' .. b, sid)
+    end
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[2]))
@@ -251,11 +258,88 @@ local members = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1
 for k = 1, #members, 2 do
   local m = members[k]
   local sep = string.find(m, ':', 1, true)
-  local b = string.sub(m, sep + 1)
-  local f = redis.call('HMGET', ARGV[3] .. string.sub(m, 1, sep - 1), 'a:' .. b, 'e:' .. b, 'tag')
-  for _, v in ipairs({m, members[k + 1], f[1] or '0', f[2] or '', f[3] or ''}) do table.insert(out, v) end
+  if sep then
+    local b = string.sub(m, sep + 1)
+    local f = redis.call('HMGET', ARGV[3] .. string.sub(m, 1, sep - 1), 'a:' .. b, 'e:' .. b, 'tag')
+    for _, v in ipairs({m, members[k + 1], f[1] or '0', f[2] or '', f[3] or ''}) do table.insert(out, v) end
+  end
 end
 return out
+",
+    )
+}
+
+/// The outbox's sizes, read only. KEYS: stream, delayed, dead. Answers `{pending, dead
+/// letters}`.
+pub(super) fn sizes() -> redis::Script {
+    redis::Script::new(
+        r"
+return {redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3])}
+",
+    )
+}
+
+/// Hands entries back at once: each one still its batch's current entry is acked, deleted
+/// and added again as a new entry, which any worker takes next; this consumer then holds
+/// none of them. KEYS: stream. ARGV: group, job key prefix, stream ids… Answers how many
+/// were added again.
+pub(super) fn release() -> redis::Script {
+    redis::Script::new(
+        r"
+local n = 0
+for k = 3, #ARGV do
+  local sid = ARGV[k]
+  local e = redis.call('XRANGE', KEYS[1], sid, sid)
+  redis.call('XACK', KEYS[1], ARGV[1], sid)
+  if #e > 0 then
+    redis.call('XDEL', KEYS[1], sid)
+    local f, j, b = e[1][2], nil, nil
+    for i = 1, #f, 2 do
+      if f[i] == 'j' then j = f[i + 1] elseif f[i] == 'b' then b = f[i + 1] end
+    end
+    if j and b then
+      local job = ARGV[2] .. j
+      local h = redis.call('HMGET', job, 's:' .. b, 'sid:' .. b)
+      if h[1] == 'q' and h[2] == sid then
+        local again = redis.call('XADD', KEYS[1], '*', 'j', j, 'b', b)
+        redis.call('HSET', job, 'sid:' .. b, again)
+        n = n + 1
+      end
+    end
+  end
+end
+return n
+",
+    )
+}
+
+/// Removes consumers that hold nothing and have been idle longer than ARGV[2] ms (the
+/// names of stopped or dead workers). KEYS: stream. ARGV: group, idle ms. Answers how many.
+pub(super) fn reap() -> redis::Script {
+    redis::Script::new(
+        r"
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for k = 1, #c, 2 do f[c[k]] = c[k + 1] end
+  if tonumber(f['pending']) == 0 and tonumber(f['idle']) > tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    removed = removed + 1
+  end
+end
+return removed
+",
+    )
+}
+
+/// Removes one consumer if it holds nothing. KEYS: stream. ARGV: group, consumer.
+pub(super) fn leave() -> redis::Script {
+    redis::Script::new(
+        r"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #p > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
 ",
     )
 }

@@ -41,6 +41,8 @@ pub struct Worker {
     concurrency: usize,
     drain_timeout: Duration,
     poll_interval: Duration,
+    /// The stream ids of the batches being sent.
+    held: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -86,6 +88,7 @@ impl Worker {
             concurrency: 8,
             drain_timeout: Duration::from_secs(15),
             poll_interval: Duration::from_millis(100),
+            held: std::sync::Mutex::default(),
         }
     }
 
@@ -121,43 +124,46 @@ impl Worker {
     }
 
     /// Drains the outbox until `shutdown` resolves, then settles what it holds (within the
-    /// drain timeout) and returns.
+    /// drain timeout), hands back to the group what it could not settle, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let this = Arc::new(self);
         let mut shutdown = std::pin::pin!(shutdown);
         let mut tasks: JoinSet<()> = JoinSet::new();
         let mut group_ready = false;
         let mut failures: u32 = 0;
+        let mut cursor = "0-0".to_owned();
         let mut next_maintenance = Instant::now();
+        let mut next_reap = Instant::now();
         tracing::info!(target: "beams::outbox", consumer = %this.consumer, "outbox worker started");
         loop {
+            // Shutdown is looked at between steps only: a step already sent to Redis (a take
+            // that may hand this worker entries) runs to its end, bounded by the Redis timeout.
+            if poll_once(&mut shutdown).await {
+                break;
+            }
+            while tasks.try_join_next().is_some() {}
+            if Instant::now() >= next_maintenance {
+                next_maintenance = Instant::now() + Duration::from_secs(1);
+                this.maintain(&mut next_reap).await;
+            }
             let step = async {
                 if !group_ready {
                     this.outbox.ensure_group().await?;
                     group_ready = true;
                 }
-                if Instant::now() >= next_maintenance {
-                    let (pending, dead) = this.outbox.promote(1000).await?;
-                    telemetry::outbox_sizes(pending, dead);
-                    next_maintenance = Instant::now() + Duration::from_secs(1);
-                }
                 let room = this.concurrency.saturating_sub(tasks.len());
                 if room == 0 {
                     return Ok::<_, OutboxError>((0, 0));
                 }
-                let entries = this.take(room).await?;
+                let entries = this.take(room, &mut cursor).await?;
                 let took = entries.len();
                 for entry in entries {
+                    this.held_insert(&entry.stream_id);
                     tasks.spawn(Arc::clone(&this).process(entry));
                 }
                 Ok((room, took))
             };
-            let step = tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                step = step => step,
-            };
-            let pause = match step {
+            let pause = match step.await {
                 Ok((room, took)) => {
                     failures = 0;
                     if room > 0 && took == room {
@@ -168,9 +174,7 @@ impl Worker {
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
-                    if let OutboxError::Unavailable { source } = &error
-                        && source.code() == Some("NOGROUP")
-                    {
+                    if error.to_string().contains("NOGROUP") {
                         // The stream was deleted (or Redis lost it): make it again.
                         group_ready = false;
                     }
@@ -194,14 +198,93 @@ impl Worker {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(target: "beams::outbox", consumer = %this.consumer, left = tasks.len(),
-                "outbox worker stopped with requests in flight; another worker takes them over after claim_idle");
             tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+            let left: Vec<String> = this
+                .held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .collect();
+            let released = this.release(&left).await;
+            tracing::warn!(target: "beams::outbox", consumer = %this.consumer, left = left.len(), released = released.is_ok(),
+                "outbox worker stopped with requests in flight; handed back to the group");
+        }
+        // Nothing held: leave the group (a worker with entries stays, for them to be claimed).
+        let _ = this.leave().await;
+    }
+
+    /// Once a second: due batches into the stream and the gauges; once a minute: forget
+    /// consumers that hold nothing and have been idle for an hour (stopped workers). An error
+    /// here is logged and does not stop the draining.
+    async fn maintain(&self, next_reap: &mut Instant) {
+        match self.outbox.promote(1000).await {
+            Ok((pending, dead)) => telemetry::outbox_sizes(pending, dead),
+            Err(error) => {
+                tracing::debug!(target: "beams::outbox", %error, "moving due outbox batches failed");
+            }
+        }
+        if Instant::now() >= *next_reap {
+            *next_reap = Instant::now() + Duration::from_secs(60);
+            let inner = &self.outbox.inner;
+            let idle = (inner.settings.claim_idle * 10).max(Duration::from_secs(3600));
+            let mut invocation = inner.scripts.reap.prepare_invoke();
+            invocation
+                .key(&inner.keys.stream)
+                .arg(GROUP)
+                .arg(millis(idle));
+            if let Err(error) = self.outbox.run::<u64>(&invocation).await {
+                tracing::debug!(target: "beams::outbox", %error, "removing idle outbox consumers failed");
+            }
         }
     }
 
-    /// Takes up to `count` batches: abandoned ones first, then new ones.
-    async fn take(&self, count: usize) -> Result<Vec<Entry>, OutboxError> {
+    fn held_insert(&self, stream_id: &str) {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(stream_id.to_owned());
+    }
+
+    fn held_remove(&self, stream_id: &str) {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(stream_id);
+    }
+
+    /// Hands `ids` back at once: any worker takes them next, without waiting for
+    /// `claim_idle`.
+    async fn release(&self, ids: &[String]) -> Result<(), OutboxError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.outbox.inner;
+        let mut invocation = inner.scripts.release.prepare_invoke();
+        invocation
+            .key(&inner.keys.stream)
+            .arg(GROUP)
+            .arg(&inner.keys.job_prefix);
+        for id in ids {
+            invocation.arg(id);
+        }
+        self.outbox.run::<u64>(&invocation).await.map(drop)
+    }
+
+    /// Removes this worker from the group if it holds nothing.
+    async fn leave(&self) -> Result<(), OutboxError> {
+        let inner = &self.outbox.inner;
+        let mut invocation = inner.scripts.leave.prepare_invoke();
+        invocation
+            .key(&inner.keys.stream)
+            .arg(GROUP)
+            .arg(&self.consumer);
+        self.outbox.run::<u8>(&invocation).await.map(drop)
+    }
+
+    /// Takes up to `count` batches: abandoned ones first (from `cursor`, which it moves on),
+    /// then new ones.
+    async fn take(&self, count: usize, cursor: &mut String) -> Result<Vec<Entry>, OutboxError> {
         let inner = &self.outbox.inner;
         let mut invocation = inner.scripts.take.prepare_invoke();
         invocation
@@ -210,9 +293,18 @@ impl Worker {
             .arg(&self.consumer)
             .arg(count)
             .arg(millis(inner.settings.claim_idle))
-            .arg(&inner.keys.job_prefix);
+            .arg(&inner.keys.job_prefix)
+            .arg(&*cursor);
         let flat: Vec<String> = self.outbox.run(&invocation).await?;
-        Ok(flat
+        let (Some(next), Some(lost)) = (flat.first(), flat.get(1)) else {
+            return Err(OutboxError::Unexpected("take".to_owned()));
+        };
+        next.clone_into(cursor);
+        if lost != "0" {
+            tracing::warn!(target: "beams::outbox", lost = %lost,
+                "outbox entries whose publish is gone from Redis were dropped (evicted or deleted: the outbox's Redis needs maxmemory-policy noeviction)");
+        }
+        Ok(flat[2..]
             .chunks_exact(7)
             .map(|f| Entry {
                 stream_id: f[0].clone(),
@@ -242,6 +334,7 @@ impl Worker {
         };
         let settlement = classify(result, entry.attempts);
         self.settle(&entry, settlement).await;
+        self.held_remove(&entry.stream_id);
     }
 
     /// The request itself, or a stored entry that cannot be read (dead at once).
@@ -276,8 +369,7 @@ impl Worker {
         self.outbox.run::<u8>(&invocation).await.map(drop)
     }
 
-    /// Records the outcome, trying again for a while if Redis is away: until it is recorded
-    /// the batch stays claimed by this worker and would be sent again after `claim_idle`.
+    /// Records the outcome, trying again while Redis is away.
     async fn settle(&self, entry: &Entry, settlement: Settlement) {
         let inner = &self.outbox.inner;
         let settings = inner.settings;
@@ -303,20 +395,23 @@ impl Worker {
             .arg(millis(settings.retention))
             .arg(millis(settings.dead_retention))
             .arg(&member);
-        let deadline = Instant::now() + settings.claim_idle / 2;
+        // Until the outcome is recorded the batch would be sent again by whoever claims it:
+        // keep trying (and keep the entry fresh) for as long as this worker runs. A late
+        // record is safe: it applies only while the entry is still the batch's.
         let mut pause = Duration::from_millis(100);
+        let mut failures = 0u32;
         let answer = loop {
             match self.outbox.run::<String>(&invocation).await {
                 Ok(answer) => break answer,
-                Err(error) if Instant::now() + pause < deadline => {
-                    tracing::debug!(target: "beams::outbox", %error, "settling an outbox entry failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
                 Err(error) => {
-                    tracing::warn!(target: "beams::outbox", publish = %entry.job, batch = %entry.batch, %error,
-                        "could not record an outbox attempt; the batch will be taken again after claim_idle");
-                    return;
+                    failures += 1;
+                    if failures == 1 || failures.is_power_of_two() {
+                        tracing::warn!(target: "beams::outbox", publish = %entry.job, batch = %entry.batch, failures, %error,
+                            "could not record an outbox attempt; retrying");
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                    let _ = self.touch(entry).await;
                 }
             }
         };
@@ -335,6 +430,11 @@ impl Worker {
             _ => {}
         }
     }
+}
+
+/// Whether `future` is ready now (polled once, never waited for).
+async fn poll_once(future: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx).is_ready())).await
 }
 
 /// The outcome of one attempt, with its attempt number (`attempts` before it).

@@ -159,7 +159,7 @@ pub fn status_body(status: &Status) -> serde_json::Value {
         body["publishId"] = id.as_str().into();
     }
     if let Some(error) = status.error() {
-        body["error"] = serde_json::from_str(error).unwrap_or_else(|_| error.into());
+        body["error"] = error.to_json();
     }
     if let Some(at) = status.next_attempt() {
         let millis = at
@@ -262,7 +262,7 @@ impl ApiError {
     /// an enqueue answered so may or may not be stored, and a retry with the same
     /// `Idempotency-Key` is safe), else `400` saying what the request got wrong.
     pub fn outbox(error: &OutboxError) -> Self {
-        if error.is_unavailable() {
+        if error.is_redis() {
             tracing::warn!(%error, "the outbox is unavailable");
             return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,

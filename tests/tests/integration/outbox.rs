@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use beams_core::Instance;
-use beams_core::outbox::{Outbox, OutboxError, Publish, Sizes, State, Status};
+use beams_core::outbox::{Outbox, OutboxError, Publish, State, Status};
 use beams_core::publish::{
     ApiError, BeamsClient, FakePublisher, Notification, PublishCall, PublishError, PublishResponse,
     Publisher, RetryPolicy, ValidationError, WebNotification, WebPayload,
@@ -68,6 +68,12 @@ async fn wait_for(
 async fn enqueue_to(outbox: &Outbox, user: &str) -> String {
     let publish = Publish::to_users([user], &notification()).unwrap();
     outbox.enqueue(publish).await.unwrap().id().to_owned()
+}
+
+/// Batches pending and dead letters kept.
+async fn sizes(outbox: &Outbox) -> (u64, u64) {
+    let sizes = outbox.sizes().await.unwrap();
+    (sizes.pending, sizes.dead_letters)
 }
 
 fn finished(status: &Status) -> bool {
@@ -150,7 +156,7 @@ async fn an_outage_of_5xx_then_recovery_delivers_everything_once() {
         }
     }
     assert!(retried > 0);
-    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(0, 0));
+    assert_eq!(sizes(&outbox).await, (0, 0));
     stop.send(()).unwrap();
     worker.await.unwrap();
 }
@@ -173,9 +179,9 @@ async fn a_4xx_is_dead_after_one_request_and_can_be_replayed_or_deleted() {
         worker.await.unwrap();
         assert_eq!(status.state(), State::Dead);
         assert_eq!(status.attempts(), 1, "{code}: one request, no retry");
-        let error: serde_json::Value = serde_json::from_str(status.error().unwrap()).unwrap();
-        assert_eq!(error["status"], code);
-        assert_eq!(error["description"], "refused");
+        let error = status.error().unwrap();
+        assert_eq!(error.status(), Some(code));
+        assert_eq!(error.description(), Some("refused"));
         dead_ids.push(id);
     }
     assert_eq!(fake.calls().len(), 4);
@@ -183,11 +189,11 @@ async fn a_4xx_is_dead_after_one_request_and_can_be_replayed_or_deleted() {
     let letters = outbox.dead_letters(0, 100).await.unwrap();
     assert_eq!(letters.len(), 4);
     assert_eq!(
-        letters.iter().map(|l| l.publish()).collect::<Vec<_>>(),
+        letters.iter().map(|l| l.outbox_id()).collect::<Vec<_>>(),
         dead_ids
     );
     assert_eq!(letters[1].tag(), Some("bob"));
-    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(0, 4));
+    assert_eq!(sizes(&outbox).await, (0, 4));
 
     // Replay one (it now succeeds), delete another; the others stay.
     assert!(outbox.replay(letters[0].id()).await.unwrap());
@@ -238,8 +244,7 @@ async fn a_5xx_past_max_age_is_dead() {
     // Backoff of 0.5–1 s, then 1–2 s: two or three tries fit in two seconds.
     assert!((2..=4).contains(&status.attempts()), "{status:?}");
     assert_eq!(fake.calls().len() as u32, status.attempts());
-    let error: serde_json::Value = serde_json::from_str(status.error().unwrap()).unwrap();
-    assert_eq!(error["status"], 503);
+    assert_eq!(status.error().unwrap().status(), Some(503));
 }
 
 /// A publisher that never answers: a worker that holds a batch and then dies.
@@ -371,7 +376,7 @@ async fn idempotency_keys_scheduling_batches_and_retention() {
     assert!(!first.is_duplicate());
     assert!(again.is_duplicate());
     assert_eq!(first.id(), again.id());
-    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(1, 0));
+    assert_eq!(sizes(&outbox).await, (1, 0));
 
     // 2 500 users (and 500 repeats): three batches.
     let users: Vec<String> = (0..3000).map(|i| format!("user-{}", i % 2500)).collect();
@@ -470,7 +475,7 @@ async fn bad_input_is_refused_before_anything_is_stored() {
         outbox.enqueue(ok().delay(Duration::from_secs(7200))).await,
         Err(OutboxError::DelayTooLong { .. })
     ));
-    assert_eq!(outbox.sizes().await.unwrap(), Sizes::new(0, 0));
+    assert_eq!(sizes(&outbox).await, (0, 0));
     assert!(outbox.status("../../etc").await.unwrap().is_none());
     assert!(
         outbox
@@ -481,6 +486,21 @@ async fn bad_input_is_refused_before_anything_is_stored() {
     );
     // Builder checks.
     assert!(Outbox::builder("not a url").build().is_err());
+    for short in [Duration::ZERO, Duration::from_millis(100)] {
+        assert!(matches!(
+            Outbox::builder(&redis.url()).claim_idle(short).build(),
+            Err(beams_core::outbox::BuildError::OutOfRange {
+                setting: "claim_idle",
+                ..
+            })
+        ));
+    }
+    assert!(
+        Outbox::builder(&redis.url())
+            .retention(Duration::MAX)
+            .build()
+            .is_err()
+    );
     assert!(Outbox::builder(&redis.url()).prefix("a b").build().is_err());
     assert!(
         Outbox::builder(&redis.url())
@@ -507,13 +527,13 @@ async fn redis_frozen_at_enqueue_answers_an_error_never_an_id() {
     let took = started.elapsed();
     redis.resume();
     let error = result.expect_err("no id while Redis is frozen");
-    assert!(error.is_unavailable(), "{error}");
+    assert!(matches!(error, OutboxError::Unavailable { .. }), "{error}");
     assert!(took < Duration::from_secs(5), "bounded: {took:?}");
     // Status and sizes fail the same way, and a dead Redis too.
     let mut redis = redis;
     redis.kill();
     let error = outbox.sizes().await.unwrap_err();
-    assert!(error.is_unavailable());
+    assert!(matches!(error, OutboxError::Unavailable { .. }), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -549,4 +569,150 @@ async fn a_worker_survives_a_redis_restart_and_shuts_down_within_its_bound() {
     stop.send(()).unwrap();
     worker.await.unwrap();
     assert!(stopping.elapsed() < Duration::from_secs(15));
+}
+
+/// A publisher whose first call waits until the test opens the gate; later calls answer at
+/// once. Counts calls.
+#[derive(Debug, Default)]
+struct Gate {
+    calls: AtomicUsize,
+    open: tokio::sync::Notify,
+}
+
+impl Gate {
+    async fn call(&self) -> Result<PublishResponse, PublishError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n == 0 {
+            self.open.notified().await;
+        }
+        Ok(PublishResponse::new(format!("pub-{n}")))
+    }
+}
+
+#[async_trait]
+impl Publisher for Gate {
+    async fn publish_to_interests(
+        &self,
+        _: &[&str],
+        _: &Notification,
+    ) -> Result<PublishResponse, PublishError> {
+        self.call().await
+    }
+    async fn publish_to_users(
+        &self,
+        _: &[&str],
+        _: &Notification,
+    ) -> Result<PublishResponse, PublishError> {
+        self.call().await
+    }
+    async fn delete_user(&self, _: &str) -> Result<(), PublishError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_recorded_after_a_short_redis_outage_is_not_sent_again() {
+    // Beams answers while Redis is frozen for less than claim_idle: the worker keeps trying
+    // to record it (and keeps its entry fresh) instead of leaving it to be claimed and sent
+    // again by the other worker.
+    let redis = RedisServer::start();
+    let claim_idle = Duration::from_secs(4);
+    let outbox = outbox(&redis).claim_idle(claim_idle).build().unwrap();
+    let id = enqueue_to(&outbox, "ann").await;
+    let gate = Arc::new(Gate::default());
+    let (stop_a, a) = spawn_worker(&outbox, gate.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gate.calls.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (stop_b, b) = spawn_worker(&outbox, gate.clone());
+    redis.pause();
+    gate.open.notify_one();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    redis.resume();
+    let status = wait_for(&outbox, &id, Duration::from_secs(10), finished).await;
+    // Past claim_idle since the freeze: the other worker had its chance.
+    tokio::time::sleep(claim_idle + Duration::from_secs(1)).await;
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 1, "sent once");
+    assert_eq!(status.publish_ids(), ["pub-0"]);
+    stop_a.send(()).unwrap();
+    stop_b.send(()).unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_hands_back_what_it_holds_and_leaves_the_group() {
+    let redis = RedisServer::start();
+    // The default claim_idle (30 s): what a stopped worker held must not wait for it.
+    let outbox = outbox(&redis).build().unwrap();
+    let id = enqueue_to(&outbox, "ann").await;
+    let hangs = Arc::new(Hangs::default());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let first = tokio::spawn(
+        outbox
+            .worker(hangs.clone())
+            .poll_interval(Duration::from_millis(20))
+            .drain_timeout(Duration::from_millis(300))
+            .run(async {
+                let _ = stopped.await;
+            }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hangs.calls.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    first.await.unwrap();
+    let handed_back = Instant::now();
+    let fake = Arc::new(FakePublisher::new());
+    let (stop, second) = spawn_worker(&outbox, fake.clone());
+    wait_for(&outbox, &id, Duration::from_secs(10), |s| {
+        s.state() == State::Published
+    })
+    .await;
+    assert!(
+        handed_back.elapsed() < Duration::from_secs(10),
+        "taken over at once, not after claim_idle"
+    );
+    stop.send(()).unwrap();
+    second.await.unwrap();
+    // Both workers left the group: stopped workers leave no consumer behind.
+    let consumers = redis.cli(&[
+        "XINFO",
+        "CONSUMERS",
+        "{beams-outbox}:stream",
+        "beams-outbox",
+    ]);
+    assert_eq!(consumers.trim(), "", "{consumers}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_age_counts_from_the_first_due_time() {
+    // Scheduled 2.5 s ahead with a max age of 3 s: its first 5xx is retried, not dead.
+    let redis = RedisServer::start();
+    let outbox = outbox(&redis)
+        .max_age(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let fake = Arc::new(FakePublisher::new());
+    fake.fail_next(api(503));
+    let id = outbox
+        .enqueue(
+            Publish::to_users(["ann"], &notification())
+                .unwrap()
+                .delay(Duration::from_millis(2500)),
+        )
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    let (stop, worker) = spawn_worker(&outbox, fake.clone());
+    let status = wait_for(&outbox, &id, Duration::from_secs(15), finished).await;
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+    assert_eq!(status.state(), State::Published, "{status:?}");
+    assert_eq!(status.attempts(), 2);
 }
