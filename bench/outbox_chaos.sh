@@ -10,7 +10,7 @@
 # Writes bench/results/outbox_chaos.md.
 #
 #   bash bench/outbox_chaos.sh                 # defaults below
-#   RATE=98 bash bench/outbox_chaos.sh         # the replicas' shared budget (default: Beams' 90/s)
+#   RATE=98 bash bench/outbox_chaos.sh         # the replicas' shared budget (default: RedisRateLimiter::beams, 75/s)
 #   SEED=42 bash bench/outbox_chaos.sh         # the same kill schedule again
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -21,6 +21,9 @@ Options:
       --secret-key <KEY>     Secret key (env BEAMS_SECRET_KEY; default: generated and printed)
       --rate-limit <RPS>     Answer 429 beyond RPS requests/s on the publish and customer APIs
                              (Beams' limit is 100; default: no limit)
+      --publish-history-mib <N>
+                             Keep up to N MiB of recorded publishes for the inspection API
+                             (default 16; the oldest are dropped past it)
       --inspection-origin <ORIGIN>
                              Let web pages on ORIGIN (e.g. http://127.0.0.1:3000) use the
                              inspection API under /_emulator/ (repeatable; env
@@ -49,6 +52,7 @@ struct Args {
     instance_id: Option<String>,
     secret_key: Option<String>,
     rate_limit: Option<u32>,
+    publish_history_mib: Option<usize>,
     inspection_origins: Vec<String>,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
@@ -100,6 +104,17 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 parsed.rate_limit = Some(v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                     format!("invalid --rate-limit {v:?}: expected a positive number")
                 })?);
+            }
+            "--publish-history-mib" => {
+                let v = value("--publish-history-mib")?;
+                parsed.publish_history_mib = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| (1..=65_536).contains(n))
+                        .ok_or_else(|| {
+                            format!("invalid --publish-history-mib {v:?}: expected 1 to 65536")
+                        })?,
+                );
             }
             "--inspection-origin" => parsed
                 .inspection_origins
@@ -172,6 +187,11 @@ async fn main() -> ExitCode {
         .port(args.port.unwrap_or(0));
     if let Some(host) = args.host {
         builder = builder.host(host);
+    }
+    if let Some(mib) = args.publish_history_mib {
+        let mut limits = beams_emulator::Limits::default();
+        limits.max_publish_bytes = mib << 20;
+        builder = builder.limits(limits);
     }
     let mut origins = args.inspection_origins;
     if origins.is_empty()
@@ -292,6 +312,9 @@ mod tests {
         assert_eq!(a.webhook_retry_scale, Some(0.01));
         assert!(parse(&["--webhook-retry-scale", "-1"]).is_err());
         assert!(parse(&["--issue-tokens"]).unwrap().issue_tokens);
+        let a = parse(&["--publish-history-mib", "256"]).unwrap();
+        assert_eq!(a.publish_history_mib, Some(256));
+        assert!(parse(&["--publish-history-mib", "0"]).is_err());
         assert!(!parse(&[]).unwrap().issue_tokens);
         assert!(
             parse(&["-p=1"]).is_err(),

@@ -436,6 +436,8 @@ async fn main() -> Result<(), BoxError> {
         .args(["--port", &emulator_port.to_string()])
         .args(["--instance-id", INSTANCE, "--secret-key", SECRET])
         .args(["--rate-limit", "100"])
+        // Every accepted publish stays recorded: the delivery check reads them all.
+        .args(["--publish-history-mib", "512"])
         .stdin(Stdio::null())
         .stdout(append(&args.work.join("emulator.log"))?)
         .stderr(append(&args.work.join("emulator.log"))?)
@@ -925,7 +927,7 @@ async fn run(
         args.replicas,
         args.claim_idle,
         args.rate.map_or(
-            "RedisRateLimiter::beams (90/s, burst 5)".to_owned(),
+            "RedisRateLimiter::beams (75/s, one at a time)".to_owned(),
             |r| format!("RedisRateLimiter {r}/s, burst 5")
         ),
         args.seed
