@@ -33,7 +33,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
 /// assert_eq!(publish.batches(), 3);
 ///
 /// // Invalid input is refused here, not after it is stored.
-/// assert!(Publish::to_users(&["bad user id\u{0}"], &notification).is_err());
+/// assert!(Publish::to_users([&"x".repeat(200)], &notification).is_err());
 /// # Ok::<(), beams_core::publish::ValidationError>(())
 /// ```
 #[derive(Debug, Clone)]

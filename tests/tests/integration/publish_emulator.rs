@@ -761,10 +761,14 @@ async fn fan_out(client: &BeamsClient, batches: usize, rps: u32) -> (Vec<String>
     (failed, report.batches.len(), elapsed)
 }
 
-/// An emulator limiting publishes to 100 rps.
+/// An emulator limiting publishes to 100 rps, keeping every publish these tests make (150
+/// batches of 1 000 users) in its record.
 async fn limited_to_100_rps() -> Emulator {
+    let mut limits = beams_emulator::Limits::default();
+    limits.max_publish_bytes = 256 << 20;
     Emulator::builder()
         .rate_limit(Some(100))
+        .limits(limits)
         .start()
         .await
         .unwrap()
