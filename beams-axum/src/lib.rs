@@ -140,6 +140,7 @@
 //!   replicas through Redis (implies `publish`).
 //! - `outbox`: the `outbox` module, durable at-least-once publishing through Redis Streams
 //!   (implies `publish`).
+//! - `outbox-cluster`: `outbox::Outbox::cluster_builder`, the outbox on a Redis Cluster.
 //! - `test-util`: `publish::FakePublisher` for your tests (implies `publish`).
 //! - `metrics`: beams-core's metrics of the route, the publish client and the webhook
 //!   receiver, recorded through the `metrics` facade (your application installs the

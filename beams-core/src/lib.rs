@@ -41,6 +41,8 @@
 //!   replicas through Redis (implies `publish`).
 //! - `outbox`: the `outbox` module, durable at-least-once publishing through Redis Streams
 //!   (implies `publish`).
+//! - `outbox-cluster`: `outbox::Outbox::cluster_builder`, the outbox on a Redis Cluster.
+//! - `outbox-cli`: the `beams-outbox` command (status, sizes, dead letters).
 //! - `test-util`: `publish::FakePublisher`, a recording publisher for host tests (implies
 //!   `publish`).
 //! - `metrics`: counters and histograms through the [`metrics`](https://docs.rs/metrics)

@@ -19,8 +19,9 @@
 //! fact accepted (Beams takes no idempotency key). Batches are not sent in order.
 //!
 //! All keys live under one prefix whose hash tag (default `{beams-outbox}`) puts them in
-//! one slot, so several apps can share a Redis (give each its own prefix) and no script
-//! crosses slots (the outbox itself speaks to one server, not the cluster protocol).
+//! one slot, so several apps can share a Redis (give each its own prefix) and every script
+//! runs on the one node that owns the slot: with the feature `outbox-cluster`,
+//! [`Outbox::cluster_builder`] runs the outbox on a Redis Cluster.
 //! Published jobs are deleted after `retention`, dead ones (and their dead letters) after
 //! `dead_retention`.
 //!
@@ -58,11 +59,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
 use crate::publish::Publisher;
 use crate::telemetry::{self, OutboxEvent};
 
+mod connection;
 mod error;
 mod job;
 mod scripts;
@@ -87,8 +87,8 @@ pub struct Outbox {
 }
 
 struct Inner {
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    target: connection::Target,
+    connection: tokio::sync::Mutex<Option<connection::Connection>>,
     keys: Keys,
     settings: Settings,
     scripts: Scripts,
@@ -170,7 +170,8 @@ pub struct Sizes {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct OutboxBuilder {
-    url: String,
+    urls: Vec<String>,
+    cluster: bool,
     prefix: String,
     settings: Settings,
 }
@@ -257,11 +258,11 @@ impl OutboxBuilder {
         } else {
             format!("{{{}}}", self.prefix)
         };
-        let client = redis::Client::open(self.url)
+        let target = connection::Target::new(&self.urls, self.cluster, s.redis_timeout)
             .map_err(|source| BuildError::InvalidRedisUrl { source })?;
         Ok(Outbox {
             inner: Arc::new(Inner {
-                client,
+                target,
                 connection: tokio::sync::Mutex::new(None),
                 keys: Keys::new(&prefix),
                 settings: self.settings,
@@ -308,7 +309,8 @@ impl Outbox {
     /// Starts a builder for the Redis at `url` (`redis://…`; every replica uses the same).
     pub fn builder(url: &str) -> OutboxBuilder {
         OutboxBuilder {
-            url: url.to_owned(),
+            urls: vec![url.to_owned()],
+            cluster: false,
             prefix: "{beams-outbox}".to_owned(),
             settings: Settings {
                 claim_idle: Duration::from_secs(30),
@@ -321,20 +323,41 @@ impl Outbox {
         }
     }
 
-    /// The shared connection, made on first use (and remade by the manager after a failure).
-    async fn connection(&self) -> Result<ConnectionManager, OutboxError> {
+    /// A builder for a Redis Cluster reached through `nodes` (some of its nodes' URLs;
+    /// feature `outbox-cluster`). Every key of the outbox is in one slot, so every script
+    /// runs on the node that owns it; the client follows the cluster when slots move.
+    ///
+    /// ```no_run
+    /// use beams_core::outbox::Outbox;
+    ///
+    /// let outbox = Outbox::cluster_builder(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+    ///     .prefix("{shop-outbox}")
+    ///     .build()?;
+    /// # let _ = outbox;
+    /// # Ok::<(), beams_core::outbox::BuildError>(())
+    /// ```
+    #[cfg(feature = "outbox-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "outbox-cluster")))]
+    pub fn cluster_builder<I>(nodes: I) -> OutboxBuilder
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut builder = Self::builder("");
+        builder.urls = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        builder.cluster = true;
+        builder
+    }
+
+    /// The shared connection, made on first use (and remade by the client after a failure).
+    async fn connection(&self) -> Result<connection::Connection, OutboxError> {
         let timeout = self.inner.settings.redis_timeout;
         let connect = async {
             let mut slot = self.inner.connection.lock().await;
             if let Some(connection) = &*slot {
                 return Ok(connection.clone());
             }
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(timeout)
-                .set_response_timeout(timeout)
-                .set_number_of_retries(0);
-            let connection =
-                ConnectionManager::new_with_config(self.inner.client.clone(), config).await?;
+            let connection = self.inner.target.connect(timeout).await?;
             *slot = Some(connection.clone());
             Ok(connection)
         };

@@ -716,3 +716,63 @@ async fn max_age_counts_from_the_first_due_time() {
     assert_eq!(status.state(), State::Published, "{status:?}");
     assert_eq!(status.attempts(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_runs_on_a_redis_cluster() {
+    // Three outboxes (three prefixes, three slots) on a three-node cluster, reached through
+    // one seed node: the client follows the cluster to whichever node owns each slot.
+    let cluster = beams_test_support::redis::RedisCluster::start();
+    let seed = cluster.urls()[0].clone();
+    let fake = Arc::new(FakePublisher::new());
+    // Users named `dead-…` are refused until `refuse` is cleared.
+    let refuse = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let refusing = refuse.clone();
+    fake.fail_with(move |call| match call {
+        PublishCall::Users { users, .. }
+            if users[0].starts_with("dead-") && refusing.load(Ordering::SeqCst) =>
+        {
+            Some(api(400))
+        }
+        _ => None,
+    });
+    let mut outboxes = Vec::new();
+    for prefix in ["{orders}", "{news}", "{alerts}", "{billing}"] {
+        refuse.store(true, Ordering::SeqCst);
+        let outbox = Outbox::cluster_builder([seed.as_str()])
+            .prefix(prefix)
+            .redis_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let dead = enqueue_to(&outbox, &format!("dead-{prefix}")).await;
+        let again = Publish::to_users([format!("ok-{prefix}")], &notification())
+            .unwrap()
+            .idempotency_key("same");
+        let first = outbox.enqueue(again.clone()).await.unwrap();
+        assert!(outbox.enqueue(again).await.unwrap().is_duplicate());
+        let (stop, worker) = spawn_worker(&outbox, fake.clone());
+        let dead_status = wait_for(&outbox, &dead, Duration::from_secs(15), finished).await;
+        let ok_status = wait_for(&outbox, first.id(), Duration::from_secs(15), finished).await;
+        assert_eq!(dead_status.state(), State::Dead);
+        assert_eq!(ok_status.state(), State::Published);
+        let letters = outbox.dead_letters(0, 10).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        refuse.store(false, Ordering::SeqCst);
+        assert!(outbox.replay(letters[0].id()).await.unwrap());
+        wait_for(&outbox, &dead, Duration::from_secs(15), |s| {
+            s.state() == State::Published
+        })
+        .await;
+        assert_eq!(sizes(&outbox).await, (0, 0));
+        stop.send(()).unwrap();
+        worker.await.unwrap();
+        outboxes.push(outbox);
+    }
+    // The keys live on more than one node: redirects were followed.
+    let holding = cluster
+        .keys_per_node()
+        .into_iter()
+        .filter(|keys| *keys > 0)
+        .count();
+    assert!(holding >= 2, "{:?}", cluster.keys_per_node());
+    assert_eq!(fake.calls().len(), 12);
+}
