@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The Redis URL comes from `REDIS_URL` only (an argument would show its password in the
-//! process list); `--prefix P` (or `OUTBOX_PREFIX`) selects the outbox's key prefix. Every
+//! process list), or, for a Redis Cluster, `REDIS_CLUSTER_URLS` (some nodes' URLs, comma
+//! separated); `--prefix P` (or `OUTBOX_PREFIX`) selects the outbox's key prefix. Every
 //! answer is one JSON object per line on stdout. Exit status: 0 done, 1 not found (or not a
 //! dead letter), 2 bad usage, 3 Redis unavailable or refusing.
 
@@ -26,7 +27,8 @@ commands:
   dead list [--start N] [--limit N]  dead letters, oldest first (default 100)
   dead replay <id>... | --all        send dead letters again
   dead delete <id>... | --all        forget dead letters
-environment: REDIS_URL (required), OUTBOX_PREFIX (default {beams-outbox})";
+environment: REDIS_URL, or REDIS_CLUSTER_URLS (comma-separated nodes of a cluster);
+             OUTBOX_PREFIX (default {beams-outbox})";
 
 enum Command {
     Sizes,
@@ -222,11 +224,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!("beams-outbox: set REDIS_URL\n{USAGE}");
-        return ExitCode::from(2);
+    let cluster = std::env::var("REDIS_CLUSTER_URLS").ok();
+    let mut builder = match (cluster, std::env::var("REDIS_URL")) {
+        (Some(nodes), _) => Outbox::cluster_builder(nodes.split(',').map(str::trim)),
+        (None, Ok(url)) => Outbox::builder(&url),
+        (None, Err(_)) => {
+            eprintln!("beams-outbox: set REDIS_URL (or REDIS_CLUSTER_URLS)\n{USAGE}");
+            return ExitCode::from(2);
+        }
     };
-    let mut builder = Outbox::builder(&url);
     if let Some(prefix) = prefix.or_else(|| std::env::var("OUTBOX_PREFIX").ok()) {
         builder = builder.prefix(prefix);
     }

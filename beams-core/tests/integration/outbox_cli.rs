@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use beams_core::outbox::{Outbox, Publish, State};
 use beams_core::publish::{ApiError, FakePublisher, Notification, PublishError};
-use beams_test_support::redis::RedisServer;
+use beams_test_support::redis::{RedisCluster, RedisServer};
 use http::StatusCode;
 use serde_json::Value;
 
@@ -19,6 +19,7 @@ fn cli(redis: &RedisServer, args: &[&str]) -> (i32, Vec<Value>) {
     let out = Command::new(BIN)
         .args(args)
         .env("REDIS_URL", redis.url())
+        .env_remove("REDIS_CLUSTER_URLS")
         .env_remove("OUTBOX_PREFIX")
         .output()
         .expect("beams-outbox runs");
@@ -145,9 +146,35 @@ async fn an_operator_inspects_and_replays_dead_letters() {
     let missing = Command::new(BIN)
         .arg("sizes")
         .env_remove("REDIS_URL")
+        .env_remove("REDIS_CLUSTER_URLS")
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     drop(stop);
     worker.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn it_reads_an_outbox_on_a_redis_cluster() {
+    let cluster = RedisCluster::start();
+    let urls = cluster.urls();
+    let outbox = Outbox::cluster_builder(&urls[..1])
+        .prefix("{ops}")
+        .build()
+        .unwrap();
+    let n = Notification::new().apns_raw(serde_json::json!({"aps": {"alert": "hi"}}));
+    let id = outbox
+        .enqueue(Publish::to_users(["ann"], &n).unwrap())
+        .await
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(["--prefix", "{ops}", "status", id.id()])
+        .env("REDIS_CLUSTER_URLS", urls.join(","))
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "queued");
+    assert_eq!(status["batches"], 1);
 }
