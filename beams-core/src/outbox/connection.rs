@@ -31,7 +31,9 @@ impl Target {
         #[cfg(feature = "outbox-cluster")]
         if cluster {
             return redis::cluster::ClusterClient::builder(urls.iter().map(String::as_str))
-                .connection_timeout(timeout)
+                // Connecting waits for every seed node, then reads the slots: a third of the
+                // bound each, so that one unreachable seed does not use it all.
+                .connection_timeout(timeout / 3)
                 .response_timeout(timeout)
                 // Redirects (a slot moved) are retries: allow a few, each bounded.
                 .retries(2)

@@ -220,8 +220,9 @@ impl OutboxBuilder {
         self
     }
 
-    /// The bound on each Redis command, connecting included (default 2 s): with Redis down
-    /// or frozen, calls fail within it instead of hanging.
+    /// The bound on each Redis command (default 2 s; twice that for connecting, and for a
+    /// script Redis must load again): with Redis down or frozen, calls fail within it
+    /// instead of hanging.
     pub fn redis_timeout(mut self, timeout: Duration) -> Self {
         self.settings.redis_timeout = timeout;
         self
@@ -361,7 +362,8 @@ impl Outbox {
             *slot = Some(connection.clone());
             Ok(connection)
         };
-        tokio::time::timeout(timeout, connect)
+        // Connecting is a connection and a first exchange (for a cluster, reading its slots).
+        tokio::time::timeout(timeout * 2, connect)
             .await
             .map_err(|_| timed_out())?
     }
@@ -373,13 +375,20 @@ impl Outbox {
     ) -> Result<T, OutboxError> {
         let mut connection = self.connection().await?;
         // Loading a script after a Redis restart is a second round trip: bound both.
-        tokio::time::timeout(
+        let result = tokio::time::timeout(
             self.inner.settings.redis_timeout * 2,
             invocation.invoke_async(&mut connection),
         )
         .await
-        .map_err(|_| timed_out())?
-        .map_err(OutboxError::from)
+        .map_err(|_| timed_out())?;
+        if let Err(error) = &result
+            && error.kind() == redis::ErrorKind::ReadOnly
+        {
+            // Still attached to a server that is no longer the primary (a failover that kept
+            // the connection open): connect afresh next time.
+            *self.inner.connection.lock().await = None;
+        }
+        result.map_err(OutboxError::from)
     }
 
     /// Stores the publish, then answers its id: once this returns `Ok`, the publish is in
@@ -406,40 +415,34 @@ impl Outbox {
                 max_age: self.inner.settings.max_age,
             });
         }
-        loop {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            let keys = &self.inner.keys;
-            let job = keys.job(&id);
-            let mut invocation = self.inner.scripts.enqueue.prepare_invoke();
-            invocation
-                .key(&job)
-                .key(&keys.stream)
-                .key(&keys.delayed)
-                .key(key.as_deref().unwrap_or(&job))
-                .arg(&id)
-                .arg(publish.kind.as_str())
-                .arg(&publish.notification)
-                .arg(publish.tag.as_deref().unwrap_or(""))
-                .arg(millis(wait))
-                .arg(if key.is_some() {
-                    millis(self.inner.settings.idempotency_window).max(1)
-                } else {
-                    0
-                });
-            for batch in &publish.batches {
-                invocation.arg(batch);
-            }
-            let (stored, id): (u8, String) = self.run(&invocation).await?;
-            if stored == 2 {
-                // The id is taken (astronomically unlikely): draw another.
-                continue;
-            }
-            let duplicate = stored == 0;
-            if !duplicate {
-                telemetry::outbox_event(OutboxEvent::Enqueued);
-            }
-            return Ok(Enqueued { id, duplicate });
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let keys = &self.inner.keys;
+        let job = keys.job(&id);
+        let mut invocation = self.inner.scripts.enqueue.prepare_invoke();
+        invocation
+            .key(&job)
+            .key(&keys.stream)
+            .key(&keys.delayed)
+            .key(key.as_deref().unwrap_or(&job))
+            .arg(&id)
+            .arg(publish.kind.as_str())
+            .arg(&publish.notification)
+            .arg(publish.tag.as_deref().unwrap_or(""))
+            .arg(millis(wait))
+            .arg(if key.is_some() {
+                millis(self.inner.settings.idempotency_window).max(1)
+            } else {
+                0
+            });
+        for batch in &publish.batches {
+            invocation.arg(batch);
         }
+        let (stored, id): (u8, String) = self.run(&invocation).await?;
+        let duplicate = stored == 0;
+        if !duplicate {
+            telemetry::outbox_event(OutboxEvent::Enqueued);
+        }
+        Ok(Enqueued { id, duplicate })
     }
 
     /// What became of a publish: `None` for an id the outbox does not know (never stored,

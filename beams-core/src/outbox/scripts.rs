@@ -25,18 +25,21 @@ fn with_clock(body: &str) -> redis::Script {
 
 /// Stores a job. KEYS: job, stream, delayed, idempotency key. ARGV: id, kind, notification,
 /// tag, delay ms, idempotency window ms (0: no key), then one JSON array of targets per
-/// batch. Answers `{1, id}` when stored, `{0, first id}` for a repeated key, `{2, ''}` when
-/// the id is taken (draw another).
+/// batch. Answers `{1, id}` when stored (or already stored by this same call, resent by the
+/// client after a lost answer), `{0, first id}` for a repeated key.
 pub(super) fn enqueue() -> redis::Script {
     with_clock(
         r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- Only this very call can have stored this id (a v4 uuid): it is a resent call that ran.
+  return {1, ARGV[1]}
+end
 local window = tonumber(ARGV[6])
 if window > 0 then
   local first = redis.call('GET', KEYS[4])
   if first then return {0, first} end
   redis.call('SET', KEYS[4], ARGV[1], 'PX', window)
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {2, ''} end
 local n = #ARGV - 6
 local delay = tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'notif', ARGV[3], 'tag', ARGV[4], 'n', n,
@@ -279,18 +282,23 @@ return {redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]), redis.call('
     )
 }
 
-/// Hands entries back at once: each one still its batch's current entry is acked, deleted
-/// and added again as a new entry, which any worker takes next; this consumer then holds
-/// none of them. KEYS: stream. ARGV: group, job key prefix, stream ids… Answers how many
-/// were added again.
+/// Hands entries back at once: each one this consumer still holds (another worker may have
+/// claimed it meanwhile: that one is left alone) and that is still its batch's current
+/// entry is acked, deleted and added again as a new entry, which any worker takes next.
+/// KEYS: stream. ARGV: group, job key prefix, consumer, stream ids… Answers how many were
+/// added again.
 pub(super) fn release() -> redis::Script {
     redis::Script::new(
         r"
 local n = 0
-for k = 3, #ARGV do
+for k = 4, #ARGV do
   local sid = ARGV[k]
-  local e = redis.call('XRANGE', KEYS[1], sid, sid)
-  redis.call('XACK', KEYS[1], ARGV[1], sid)
+  local mine = #redis.call('XPENDING', KEYS[1], ARGV[1], sid, sid, 1, ARGV[3]) > 0
+  local e = {}
+  if mine then
+    e = redis.call('XRANGE', KEYS[1], sid, sid)
+    redis.call('XACK', KEYS[1], ARGV[1], sid)
+  end
   if #e > 0 then
     redis.call('XDEL', KEYS[1], sid)
     local f, j, b = e[1][2], nil, nil

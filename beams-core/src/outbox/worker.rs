@@ -17,9 +17,9 @@ use crate::telemetry::{self, OutboxEvent};
 /// At most [`concurrency`](Self::concurrency) batches are held at once (each one request
 /// in flight, paced by the client's rate limiter), so a worker holds no more than it is
 /// sending. On shutdown it takes nothing more, waits up to
-/// [`drain_timeout`](Self::drain_timeout) for the requests in flight to be settled, and
-/// returns; a batch still unsettled then is taken over by another worker after the
-/// outbox's `claim_idle`.
+/// [`drain_timeout`](Self::drain_timeout) for the requests in flight to be answered and
+/// recorded, hands back at once what is still unsettled (any worker takes it next), leaves
+/// the consumer group and returns.
 ///
 /// Redis errors never stop a worker: it logs them (at warn, without the URL) and tries
 /// again with a growing pause (at most 5 s).
@@ -264,7 +264,8 @@ impl Worker {
         invocation
             .key(&inner.keys.stream)
             .arg(GROUP)
-            .arg(&inner.keys.job_prefix);
+            .arg(&inner.keys.job_prefix)
+            .arg(&self.consumer);
         for id in ids {
             invocation.arg(id);
         }

@@ -776,3 +776,44 @@ async fn the_outbox_runs_on_a_redis_cluster() {
     assert!(holding >= 2, "{:?}", cluster.keys_per_node());
     assert_eq!(fake.calls().len(), 12);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_leaves_alone_what_another_has_claimed() {
+    // Worker A holds a batch whose request hangs; meanwhile another consumer ("b") claims
+    // it (as after A lost Redis for claim_idle). A is then stopped past its drain timeout:
+    // it must not hand back the entry that is now b's (b's answer would be thrown away and
+    // the batch sent again).
+    let redis = RedisServer::start();
+    let outbox = outbox(&redis).build().unwrap();
+    let id = enqueue_to(&outbox, "ann").await;
+    let hangs = Arc::new(Hangs::default());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let a = tokio::spawn(
+        outbox
+            .worker(hangs.clone())
+            .consumer_name("a")
+            .poll_interval(Duration::from_millis(20))
+            .drain_timeout(Duration::from_millis(200))
+            .run(async {
+                let _ = stopped.await;
+            }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hangs.calls.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stream = "{beams-outbox}:stream";
+    let entry = redis.cli(&["XRANGE", stream, "-", "+"]);
+    let entry = entry.lines().next().unwrap().trim().to_owned();
+    let claimed = redis.cli(&["XCLAIM", stream, "beams-outbox", "b", "0", &entry, "JUSTID"]);
+    assert_eq!(claimed.trim(), entry);
+    stop.send(()).unwrap();
+    a.await.unwrap();
+    // Still b's, still the batch's one entry; nothing added.
+    let pending = redis.cli(&["XPENDING", stream, "beams-outbox", "-", "+", "10", "b"]);
+    assert!(pending.contains(&entry), "{pending}");
+    assert_eq!(redis.cli(&["XLEN", stream]).trim(), "1");
+    let status = outbox.status(&id).await.unwrap().unwrap();
+    assert_eq!(status.state(), State::Queued);
+}
