@@ -239,34 +239,34 @@ impl State {
 
 /// Why a batch failed: Beams' status and `{error, description}` when it answered, else what
 /// happened (`error` is then `timeout`, `network`, `rate_limiter`, `invalid` or `other`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Kept in Redis as this JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
 }
 
 impl Failure {
+    pub(super) fn new(status: Option<u16>, error: Option<&str>, description: Option<&str>) -> Self {
+        // Beams' texts are kept short.
+        let short = |s: &str| s.chars().take(300).collect::<String>();
+        Self {
+            status,
+            error: error.map(short),
+            description: description.map(short),
+        }
+    }
+
     /// Reads what the worker stored; anything unreadable is kept as the description.
     pub(super) fn parse(stored: &str) -> Self {
-        let value: Value = serde_json::from_str(stored).unwrap_or(Value::Null);
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        if value.is_object() {
-            Self {
-                status: value
-                    .get("status")
-                    .and_then(Value::as_u64)
-                    .and_then(|s| u16::try_from(s).ok()),
-                error: text("error"),
-                description: text("description"),
-            }
-        } else {
-            Self {
-                status: None,
-                error: None,
-                description: Some(stored.to_owned()),
-            }
-        }
+        serde_json::from_str(stored).unwrap_or_else(|_| Self {
+            description: Some(stored.to_owned()),
+            ..Self::default()
+        })
     }
 
     /// The HTTP status Beams answered with, if it answered.
@@ -286,17 +286,7 @@ impl Failure {
 
     /// `{"status", "error", "description"}`, absent fields left out.
     pub fn to_json(&self) -> Value {
-        let mut out = serde_json::Map::new();
-        if let Some(status) = self.status {
-            out.insert("status".into(), status.into());
-        }
-        if let Some(error) = &self.error {
-            out.insert("error".into(), error.as_str().into());
-        }
-        if let Some(description) = &self.description {
-            out.insert("description".into(), description.as_str().into());
-        }
-        Value::Object(out)
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

@@ -141,7 +141,6 @@ struct Scripts {
     delete_dead: redis::Script,
     dead_letters: redis::Script,
     sizes: redis::Script,
-    release: redis::Script,
     reap: redis::Script,
     leave: redis::Script,
 }
@@ -278,7 +277,6 @@ impl OutboxBuilder {
                     delete_dead: scripts::delete_dead(),
                     dead_letters: scripts::dead_letters(),
                     sizes: scripts::sizes(),
-                    release: scripts::release(),
                     reap: scripts::reap(),
                     leave: scripts::leave(),
                 },

@@ -282,45 +282,6 @@ return {redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]), redis.call('
     )
 }
 
-/// Hands entries back at once: each one this consumer still holds (another worker may have
-/// claimed it meanwhile: that one is left alone) and that is still its batch's current
-/// entry is acked, deleted and added again as a new entry, which any worker takes next.
-/// KEYS: stream. ARGV: group, job key prefix, consumer, stream ids… Answers how many were
-/// added again.
-pub(super) fn release() -> redis::Script {
-    redis::Script::new(
-        r"
-local n = 0
-for k = 4, #ARGV do
-  local sid = ARGV[k]
-  local mine = #redis.call('XPENDING', KEYS[1], ARGV[1], sid, sid, 1, ARGV[3]) > 0
-  local e = {}
-  if mine then
-    e = redis.call('XRANGE', KEYS[1], sid, sid)
-    redis.call('XACK', KEYS[1], ARGV[1], sid)
-  end
-  if #e > 0 then
-    redis.call('XDEL', KEYS[1], sid)
-    local f, j, b = e[1][2], nil, nil
-    for i = 1, #f, 2 do
-      if f[i] == 'j' then j = f[i + 1] elseif f[i] == 'b' then b = f[i + 1] end
-    end
-    if j and b then
-      local job = ARGV[2] .. j
-      local h = redis.call('HMGET', job, 's:' .. b, 'sid:' .. b)
-      if h[1] == 'q' and h[2] == sid then
-        local again = redis.call('XADD', KEYS[1], '*', 'j', j, 'b', b)
-        redis.call('HSET', job, 'sid:' .. b, again)
-        n = n + 1
-      end
-    end
-  end
-end
-return n
-",
-    )
-}
-
 /// Removes consumers that hold nothing and have been idle longer than ARGV[2] ms (the
 /// names of stopped or dead workers). KEYS: stream. ARGV: group, idle ms. Answers how many.
 pub(super) fn reap() -> redis::Script {
@@ -340,14 +301,39 @@ return removed
     )
 }
 
-/// Removes one consumer if it holds nothing. KEYS: stream. ARGV: group, consumer.
+/// A stopping worker leaves the group: every entry it still holds (its requests cut off at
+/// the drain timeout, or a take whose answer it never read) that is still its batch's current
+/// entry is acked, deleted and added again as a new entry, which any worker takes next; then
+/// the consumer is removed. Entries another worker has claimed meanwhile are not its own any
+/// more and are left alone. KEYS: stream. ARGV: group, consumer, job key prefix. Answers how
+/// many entries were handed back.
 pub(super) fn leave() -> redis::Script {
     redis::Script::new(
         r"
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
-if #p > 0 then return 0 end
+local n = 0
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 10000, ARGV[2])) do
+  local sid = p[1]
+  local e = redis.call('XRANGE', KEYS[1], sid, sid)
+  redis.call('XACK', KEYS[1], ARGV[1], sid)
+  if #e > 0 then
+    redis.call('XDEL', KEYS[1], sid)
+    local f, j, b = e[1][2], nil, nil
+    for i = 1, #f, 2 do
+      if f[i] == 'j' then j = f[i + 1] elseif f[i] == 'b' then b = f[i + 1] end
+    end
+    if j and b then
+      local job = ARGV[3] .. j
+      local h = redis.call('HMGET', job, 's:' .. b, 'sid:' .. b)
+      if h[1] == 'q' and h[2] == sid then
+        local again = redis.call('XADD', KEYS[1], '*', 'j', j, 'b', b)
+        redis.call('HSET', job, 'sid:' .. b, again)
+        n = n + 1
+      end
+    end
+  end
+end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
-return 1
+return n
 ",
     )
 }

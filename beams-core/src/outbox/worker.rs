@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{GROUP, Outbox, OutboxError, millis};
+use super::{Failure, GROUP, Outbox, OutboxError, millis};
 use crate::publish::{Notification, PublishError, PublishResponse, Publisher};
 use crate::telemetry::{self, OutboxEvent};
 
@@ -41,8 +41,6 @@ pub struct Worker {
     concurrency: usize,
     drain_timeout: Duration,
     poll_interval: Duration,
-    /// The stream ids of the batches being sent.
-    held: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -88,7 +86,6 @@ impl Worker {
             concurrency: 8,
             drain_timeout: Duration::from_secs(15),
             poll_interval: Duration::from_millis(100),
-            held: std::sync::Mutex::default(),
         }
     }
 
@@ -158,7 +155,6 @@ impl Worker {
                 let entries = this.take(room, &mut cursor).await?;
                 let took = entries.len();
                 for entry in entries {
-                    this.held_insert(&entry.stream_id);
                     tasks.spawn(Arc::clone(&this).process(entry));
                 }
                 Ok((room, took))
@@ -200,18 +196,18 @@ impl Worker {
         if drained.is_err() {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
-            let left: Vec<String> = this
-                .held
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain()
-                .collect();
-            let released = this.release(&left).await;
-            tracing::warn!(target: "beams::outbox", consumer = %this.consumer, left = left.len(), released = released.is_ok(),
-                "outbox worker stopped with requests in flight; handed back to the group");
         }
-        // Nothing held: leave the group (a worker with entries stays, for them to be claimed).
-        let _ = this.leave().await;
+        match this.leave().await {
+            Ok(0) => {}
+            Ok(handed_back) => {
+                tracing::warn!(target: "beams::outbox", consumer = %this.consumer, handed_back,
+                    "outbox worker stopped with requests in flight; handed back to the group");
+            }
+            Err(error) => {
+                tracing::warn!(target: "beams::outbox", consumer = %this.consumer, %error,
+                    "outbox worker could not leave the group; its entries are taken over after claim_idle");
+            }
+        }
     }
 
     /// Once a second: due batches into the stream and the gauges; once a minute: forget
@@ -239,48 +235,16 @@ impl Worker {
         }
     }
 
-    fn held_insert(&self, stream_id: &str) {
-        self.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(stream_id.to_owned());
-    }
-
-    fn held_remove(&self, stream_id: &str) {
-        self.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(stream_id);
-    }
-
-    /// Hands `ids` back at once: any worker takes them next, without waiting for
-    /// `claim_idle`.
-    async fn release(&self, ids: &[String]) -> Result<(), OutboxError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let inner = &self.outbox.inner;
-        let mut invocation = inner.scripts.release.prepare_invoke();
-        invocation
-            .key(&inner.keys.stream)
-            .arg(GROUP)
-            .arg(&inner.keys.job_prefix)
-            .arg(&self.consumer);
-        for id in ids {
-            invocation.arg(id);
-        }
-        self.outbox.run::<u64>(&invocation).await.map(drop)
-    }
-
-    /// Removes this worker from the group if it holds nothing.
-    async fn leave(&self) -> Result<(), OutboxError> {
+    /// Hands back what this worker still holds and leaves the group; how many it handed back.
+    async fn leave(&self) -> Result<u64, OutboxError> {
         let inner = &self.outbox.inner;
         let mut invocation = inner.scripts.leave.prepare_invoke();
         invocation
             .key(&inner.keys.stream)
             .arg(GROUP)
-            .arg(&self.consumer);
-        self.outbox.run::<u8>(&invocation).await.map(drop)
+            .arg(&self.consumer)
+            .arg(&inner.keys.job_prefix);
+        self.outbox.run(&invocation).await
     }
 
     /// Takes up to `count` batches: abandoned ones first (from `cursor`, which it moves on),
@@ -335,7 +299,6 @@ impl Worker {
         };
         let settlement = classify(result, entry.attempts);
         self.settle(&entry, settlement).await;
-        self.held_remove(&entry.stream_id);
     }
 
     /// The request itself, or a stored entry that cannot be read (dead at once).
@@ -480,26 +443,21 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 
 /// The error as kept in Redis: Beams' status, error and description, or what happened.
 fn describe(error: &PublishError) -> String {
-    let mut text = |s: &str| s.chars().take(300).collect::<String>();
-    let value = match error.api_error() {
-        Some(api) => serde_json::json!({
-            "status": api.status().as_u16(),
-            "error": api.error().map(&mut text),
-            "description": api.description().map(&mut text),
-        }),
-        None => serde_json::json!({
-            "status": error.status().map(|s| s.as_u16()),
-            "error": match error {
+    let failure = match error.api_error() {
+        Some(api) => Failure::new(Some(api.status().as_u16()), api.error(), api.description()),
+        None => {
+            let what = match error {
                 PublishError::Validation(_) => "invalid",
                 PublishError::Timeout { .. } => "timeout",
                 PublishError::Network { .. } => "network",
                 PublishError::Limiter(_) => "rate_limiter",
                 _ => "other",
-            },
-            "description": text(&error.to_string()),
-        }),
+            };
+            let status = error.status().map(|s| s.as_u16());
+            Failure::new(status, Some(what), Some(&error.to_string()))
+        }
     };
-    value.to_string()
+    failure.to_json().to_string()
 }
 
 fn hostname() -> String {

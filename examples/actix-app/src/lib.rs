@@ -31,11 +31,10 @@ use beams_actix::UserId;
 use beams_actix::webhook::Webhook;
 use example_support::DemoBeams;
 use example_support::actix::{
-    Sessions, form_error, json_no_store, refuse_cross_site, session_unavailable,
+    Sessions, actix_status, form_error, json_no_store, refuse_cross_site, session_unavailable,
 };
 use example_support::api::{
     ApiError, FORM_LIMIT, IDEMPOTENCY_KEY, LoginForm, NotifyForm, ReportQuery, USER_KEY,
-    status_body,
 };
 use serde_json::json;
 
@@ -157,26 +156,8 @@ async fn notify(
     };
     let user = require_user(&session, "send yourself a notification")?;
     let idempotency_key = req.headers().get(IDEMPOTENCY_KEY).map(|v| v.as_bytes());
-    // With `REDIS_URL`: stored in the outbox before the answer, sent by a worker.
-    if let Some(outbox) = &beams.outbox {
-        let publish = form.publish(&user, idempotency_key)?;
-        let enqueued = outbox
-            .enqueue(publish)
-            .await
-            .map_err(|error| ApiError::outbox(&error))?;
-        tracing::info!(id = enqueued.id(), "queued");
-        let body = json!({ "queued": enqueued.id() });
-        return Ok(json_no_store(StatusCode::ACCEPTED, &body));
-    }
-    let notification = form.direct(idempotency_key)?;
-    let published = beams
-        .publisher
-        .publish_to_users(&[user.as_str()], &notification)
-        .await
-        .map_err(|error| ApiError::publish(&error))?;
-    tracing::info!(publish_id = published.publish_id(), "published");
-    let body = json!({ "publishId": published.publish_id() });
-    Ok(json_no_store(StatusCode::OK, &body))
+    let (status, body) = beams.notify(&user, &form, idempotency_key).await?;
+    Ok(json_no_store(actix_status(status), &body))
 }
 
 /// What became of a notification the logged-in user enqueued; anyone else's is a `404`.
@@ -186,20 +167,8 @@ async fn notification_status(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = require_user(&session, "see your notifications")?;
-    let outbox = beams
-        .outbox
-        .as_ref()
-        .ok_or_else(ApiError::unknown_notification)?;
-    let status = outbox
-        .status(&id)
-        .await
-        .map_err(|error| ApiError::outbox(&error))?;
-    match status {
-        Some(status) if status.tag() == Some(user.as_str()) => {
-            Ok(json_no_store(StatusCode::OK, &status_body(&status)))
-        }
-        _ => Err(ApiError::unknown_notification()),
-    }
+    let body = beams.notification_status(&user, &id).await?;
+    Ok(json_no_store(StatusCode::OK, &body))
 }
 
 async fn login(

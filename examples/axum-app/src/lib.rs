@@ -22,7 +22,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::from_fn;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,7 +32,6 @@ use beams_axum::webhook::Webhook;
 use example_support::DemoBeams;
 use example_support::api::{
     ApiError, FORM_LIMIT, IDEMPOTENCY_KEY, LoginForm, NotifyForm, ReportQuery, USER_KEY,
-    status_body,
 };
 use example_support::axum::{form_error, no_store, refuse_cross_site};
 use serde_json::json;
@@ -136,25 +135,8 @@ async fn notify(
     };
     let user = require_user(&session, "send yourself a notification").await?;
     let idempotency_key = headers.get(IDEMPOTENCY_KEY).map(HeaderValue::as_bytes);
-    // With `REDIS_URL`: stored in the outbox before the answer, sent by a worker.
-    if let Some(outbox) = &beams.outbox {
-        let publish = form.publish(&user, idempotency_key)?;
-        let enqueued = outbox
-            .enqueue(publish)
-            .await
-            .map_err(|error| ApiError::outbox(&error))?;
-        tracing::info!(id = enqueued.id(), "queued");
-        let body = no_store(json!({ "queued": enqueued.id() }));
-        return Ok((StatusCode::ACCEPTED, body).into_response());
-    }
-    let notification = form.direct(idempotency_key)?;
-    let published = beams
-        .publisher
-        .publish_to_users(&[user.as_str()], &notification)
-        .await
-        .map_err(|error| ApiError::publish(&error))?;
-    tracing::info!(publish_id = published.publish_id(), "published");
-    Ok(no_store(json!({ "publishId": published.publish_id() })).into_response())
+    let (status, body) = beams.notify(&user, &form, idempotency_key).await?;
+    Ok((status, no_store(body)).into_response())
 }
 
 /// What became of a notification the logged-in user enqueued; anyone else's is a `404`.
@@ -164,18 +146,7 @@ async fn notification_status(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = require_user(&session, "see your notifications").await?;
-    let outbox = beams
-        .outbox
-        .as_ref()
-        .ok_or_else(ApiError::unknown_notification)?;
-    let status = outbox
-        .status(&id)
-        .await
-        .map_err(|error| ApiError::outbox(&error))?;
-    match status {
-        Some(status) if status.tag() == Some(user.as_str()) => Ok(no_store(status_body(&status))),
-        _ => Err(ApiError::unknown_notification()),
-    }
+    Ok(no_store(beams.notification_status(&user, &id).await?))
 }
 
 async fn login(

@@ -12,7 +12,9 @@ use beams_core::publish::{
 use beams_core::webhook::WebhookReceiver;
 use beams_core::{BeamsAuth, Instance};
 use beams_emulator::{Emulator, WebhookTarget};
+use http::StatusCode;
 
+use crate::api::{ApiError, NotifyForm, status_body};
 use crate::reports::DeliveryReports;
 use crate::settings::{Settings, env_var};
 
@@ -208,6 +210,61 @@ impl DemoBeams {
             "outbox": self.outbox.is_some(),
             "user": user,
         })
+    }
+
+    /// `POST /notify` for the logged-in `user`, decided once for both apps: with the outbox
+    /// (`REDIS_URL`) it is stored first and answered `202 {"queued": id}`; without, it is
+    /// published at once and answered `200 {"publishId": …}`.
+    pub async fn notify(
+        &self,
+        user: &str,
+        form: &NotifyForm,
+        idempotency_key: Option<&[u8]>,
+    ) -> Result<(StatusCode, serde_json::Value), ApiError> {
+        if let Some(outbox) = &self.outbox {
+            let publish = form.publish(user, idempotency_key)?;
+            let enqueued = outbox
+                .enqueue(publish)
+                .await
+                .map_err(|error| ApiError::outbox(&error))?;
+            tracing::info!(id = enqueued.id(), "queued");
+            return Ok((
+                StatusCode::ACCEPTED,
+                serde_json::json!({ "queued": enqueued.id() }),
+            ));
+        }
+        let notification = form.direct(idempotency_key)?;
+        let published = self
+            .publisher
+            .publish_to_users(&[user], &notification)
+            .await
+            .map_err(|error| ApiError::publish(&error))?;
+        tracing::info!(publish_id = published.publish_id(), "published");
+        Ok((
+            StatusCode::OK,
+            serde_json::json!({ "publishId": published.publish_id() }),
+        ))
+    }
+
+    /// `GET /notify/{id}` for the logged-in `user`: its status if `user` enqueued it, else
+    /// `404` (unknown, expired, someone else's, or no outbox).
+    pub async fn notification_status(
+        &self,
+        user: &str,
+        id: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let outbox = self
+            .outbox
+            .as_ref()
+            .ok_or_else(ApiError::unknown_notification)?;
+        match outbox
+            .status(id)
+            .await
+            .map_err(|error| ApiError::outbox(&error))?
+        {
+            Some(status) if status.tag() == Some(user) => Ok(status_body(&status)),
+            _ => Err(ApiError::unknown_notification()),
+        }
     }
 
     /// `GET /delivery-report?publishId=…`'s body: what the webhooks said about `user`'s

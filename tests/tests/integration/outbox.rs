@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use beams_core::Instance;
-use beams_core::outbox::{Outbox, OutboxError, Publish, State, Status};
+use beams_core::outbox::{Outbox, OutboxError, Publish, State, Status, Worker};
 use beams_core::publish::{
     ApiError, BeamsClient, FakePublisher, Notification, PublishCall, PublishError, PublishResponse,
     Publisher, RetryPolicy, ValidationError, WebNotification, WebPayload,
@@ -33,14 +33,26 @@ fn spawn_worker(
     outbox: &Outbox,
     publisher: Arc<dyn Publisher>,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    spawn(outbox.worker(publisher))
+}
+
+/// `worker`, polling every 20 ms, running until the returned sender is dropped or fired.
+fn spawn(worker: Worker) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let worker = outbox
-        .worker(publisher)
-        .poll_interval(Duration::from_millis(20));
+    let worker = worker.poll_interval(Duration::from_millis(20));
     let handle = tokio::spawn(worker.run(async {
         let _ = stopped.await;
     }));
     (stop, handle)
+}
+
+/// Waits (at most 10 s) until `calls` reaches `n`.
+async fn until_called(calls: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while calls.load(Ordering::SeqCst) < n {
+        assert!(Instant::now() < deadline, "{n} calls expected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Polls the status of `id` until `done` holds, for at most `within`.
@@ -290,14 +302,7 @@ async fn a_dead_workers_batches_are_published_by_another_within_claim_idle() {
     // settle, no shutdown, as with SIGKILL).
     let hangs = Arc::new(Hangs::default());
     let (_stop, first) = spawn_worker(&outbox, hangs.clone());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hangs.calls.load(Ordering::SeqCst) < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "the first worker took the batches"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_called(&hangs.calls, 5).await;
     first.abort();
     let died = Instant::now();
     let fake = Arc::new(FakePublisher::new());
@@ -621,11 +626,7 @@ async fn an_answer_recorded_after_a_short_redis_outage_is_not_sent_again() {
     let id = enqueue_to(&outbox, "ann").await;
     let gate = Arc::new(Gate::default());
     let (stop_a, a) = spawn_worker(&outbox, gate.clone());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gate.calls.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_called(&gate.calls, 1).await;
     let (stop_b, b) = spawn_worker(&outbox, gate.clone());
     redis.pause();
     gate.open.notify_one();
@@ -649,21 +650,12 @@ async fn a_stopping_worker_hands_back_what_it_holds_and_leaves_the_group() {
     let outbox = outbox(&redis).build().unwrap();
     let id = enqueue_to(&outbox, "ann").await;
     let hangs = Arc::new(Hangs::default());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let first = tokio::spawn(
+    let (stop, first) = spawn(
         outbox
             .worker(hangs.clone())
-            .poll_interval(Duration::from_millis(20))
-            .drain_timeout(Duration::from_millis(300))
-            .run(async {
-                let _ = stopped.await;
-            }),
+            .drain_timeout(Duration::from_millis(300)),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hangs.calls.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_called(&hangs.calls, 1).await;
     stop.send(()).unwrap();
     first.await.unwrap();
     let handed_back = Instant::now();
@@ -787,22 +779,13 @@ async fn a_stopping_worker_leaves_alone_what_another_has_claimed() {
     let outbox = outbox(&redis).build().unwrap();
     let id = enqueue_to(&outbox, "ann").await;
     let hangs = Arc::new(Hangs::default());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let a = tokio::spawn(
+    let (stop, a) = spawn(
         outbox
             .worker(hangs.clone())
             .consumer_name("a")
-            .poll_interval(Duration::from_millis(20))
-            .drain_timeout(Duration::from_millis(200))
-            .run(async {
-                let _ = stopped.await;
-            }),
+            .drain_timeout(Duration::from_millis(200)),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hangs.calls.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_called(&hangs.calls, 1).await;
     let stream = "{beams-outbox}:stream";
     let entry = redis.cli(&["XRANGE", stream, "-", "+"]);
     let entry = entry.lines().next().unwrap().trim().to_owned();

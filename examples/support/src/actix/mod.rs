@@ -83,6 +83,11 @@ pub async fn deadline(
     }
 }
 
+/// The status the shared code decided (`http` 1), as actix-web's (`http` 0.2) type.
+pub fn actix_status(status: http::StatusCode) -> StatusCode {
+    StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 /// JSON with `status` that no cache keeps.
 pub fn json_no_store(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
     HttpResponse::build(status)
@@ -97,7 +102,7 @@ pub fn form_error(error: &actix_web::Error, what: &str) -> ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        actix_status(self.status)
     }
 
     fn error_response(&self) -> HttpResponse {
